@@ -11,7 +11,7 @@ empty body, so readers never meet ``"response": null``.
 from __future__ import annotations
 
 import logging
-import uuid
+import random
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
@@ -27,10 +27,15 @@ __all__ = [
     "RequestLine",
     "ResponseBody",
     "ResponseLine",
+    "answer_texts",
+    "body_usage",
+    "is_reasoning_only_answer",
     "is_retryable_status",
     "iter_requests",
     "iter_responses",
     "latest_responses",
+    "new_line_id",
+    "response_record",
     "thinking_body_keys",
 ]
 
@@ -38,6 +43,15 @@ CHAT_COMPLETIONS_URL = "/v1/chat/completions"
 
 # Status codes worth another attempt: 0 is "no HTTP answer" (connection error, timeout, bad body).
 RETRYABLE_STATUS_CODES = frozenset({0, 408, 409, 425, 429, 500, 502, 503, 504})
+
+
+# Line ids only need to be unique, not unpredictable: a seeded PRNG instead of a urandom call per line.
+_LINE_IDS = random.Random()  # noqa: S311
+
+
+def new_line_id() -> str:
+    """A fresh ``batch_req_<32 hex>`` id for a response line."""
+    return f"batch_req_{_LINE_IDS.getrandbits(128):032x}"
 
 
 def is_retryable_status(status_code: int) -> bool:
@@ -76,31 +90,41 @@ class ResponseLine(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(default_factory=lambda: f"batch_req_{uuid.uuid4().hex}")
+    id: str = Field(default_factory=new_line_id)
     custom_id: str = Field(min_length=1)
     response: ResponseBody
     error: BatchError | None = None
 
     @classmethod
     def success(
-        cls, custom_id: str, body: dict[str, Any], *, status_code: int = 200, request_id: str = ""
+        cls, custom_id: str, body: dict[str, Any], *, status_code: int = 200, request_id: str = "", **extra: Any
     ) -> ResponseLine:
-        """A line for an answered request."""
-        return cls(
-            custom_id=custom_id,
-            response=ResponseBody(status_code=status_code, request_id=request_id, body=body),
-        )
+        """A line for an answered request; ``extra`` adds top-level fields (e.g. ``patchline`` stats)."""
+        record = response_record(custom_id, status_code=status_code, body=body, request_id=request_id, **extra)
+        return cls.model_validate(record)
 
     @classmethod
     def failure(
-        cls, custom_id: str, *, status_code: int, code: str, message: str, body: dict[str, Any] | None = None
+        cls,
+        custom_id: str,
+        *,
+        status_code: int,
+        code: str,
+        message: str,
+        body: dict[str, Any] | None = None,
+        request_id: str = "",
+        **extra: Any,
     ) -> ResponseLine:
         """A line for a request that failed; ``status_code`` 0 means no HTTP answer was received."""
-        return cls(
-            custom_id=custom_id,
-            response=ResponseBody(status_code=status_code, body=body or {}),
-            error=BatchError(code=code, message=message),
+        record = response_record(
+            custom_id,
+            status_code=status_code,
+            body=body or {},
+            request_id=request_id,
+            error=(code, message),
+            **extra,
         )
+        return cls.model_validate(record)
 
     @property
     def ok(self) -> bool:
@@ -112,37 +136,76 @@ class ResponseLine(BaseModel):
         """True when a rerun should not send this request again (success or permanent failure)."""
         return self.ok or not is_retryable_status(self.response.status_code)
 
-    def _message(self) -> dict[str, Any]:
-        choices = self.response.body.get("choices")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            return {}
-        message = choices[0].get("message")
-        return message if isinstance(message, dict) else {}
-
     @property
     def content(self) -> str:
         """The answer text of the first choice ('' when absent or null)."""
-        value = self._message().get("content")
-        return value if isinstance(value, str) else ""
+        return answer_texts(self.response.body)[0]
 
     @property
     def reasoning_content(self) -> str:
         """The reasoning text of the first choice ('' when absent)."""
-        value = self._message().get("reasoning_content")
-        return value if isinstance(value, str) else ""
+        return answer_texts(self.response.body)[1]
 
     @property
     def is_reasoning_only(self) -> bool:
         """True when the model spent its answer on reasoning and left the content empty."""
-        return self.ok and not self.content.strip() and bool(self.reasoning_content.strip())
+        return self.ok and is_reasoning_only_answer(self.response.body)
 
     @property
     def usage(self) -> dict[str, int]:
         """Token usage the server reported, as integers (missing counts are left out)."""
-        raw = self.response.body.get("usage")
-        if not isinstance(raw, dict):
-            return {}
-        return {k: int(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        return body_usage(self.response.body)
+
+
+def response_record(
+    custom_id: str,
+    *,
+    status_code: int,
+    body: dict[str, Any],
+    request_id: str = "",
+    error: tuple[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A response line as the plain dict it is written as: :class:`ResponseLine`'s fields, in order.
+
+    The executor writes these directly (building a model per line costs more than sending it);
+    ``error`` is (code, message) for a failure. :class:`ResponseLine` reads the same dict back.
+    """
+    if not isinstance(custom_id, str) or not custom_id:
+        raise ValueError(f"custom_id must be a non-empty string, not {custom_id!r}")
+    return {
+        "id": new_line_id(),
+        "custom_id": custom_id,
+        "response": {"status_code": status_code, "request_id": request_id, "body": body},
+        "error": None if error is None else {"code": error[0], "message": error[1]},
+        **extra,
+    }
+
+
+def answer_texts(body: dict[str, Any]) -> tuple[str, str]:
+    """(content, reasoning_content) of a chat completion's first choice ('' when absent or null)."""
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return "", ""
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        return "", ""
+    content, reasoning = message.get("content"), message.get("reasoning_content")
+    return (content if isinstance(content, str) else "", reasoning if isinstance(reasoning, str) else "")
+
+
+def is_reasoning_only_answer(body: dict[str, Any]) -> bool:
+    """True when a chat completion's content is empty and its reasoning is not."""
+    content, reasoning = answer_texts(body)
+    return not content.strip() and bool(reasoning.strip())
+
+
+def body_usage(body: dict[str, Any]) -> dict[str, int]:
+    """Token usage of a chat completion, as integers (missing counts are left out)."""
+    raw = body.get("usage")
+    if not isinstance(raw, dict):
+        return {}
+    return {k: int(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def thinking_body_keys(*, enable_thinking: bool, thinking_budget: int | None) -> dict[str, Any]:

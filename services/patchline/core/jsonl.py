@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 from pydantic import BaseModel, ValidationError
 
 from patchline.core.errors import MalformedLineError, RecordError
@@ -24,6 +25,9 @@ __all__ = [
     "dumps_line",
     "iter_jsonl",
     "iter_models",
+    "json_bytes",
+    "json_line",
+    "parse_json",
 ]
 
 log = logging.getLogger(__name__)
@@ -85,29 +89,18 @@ def iter_jsonl(
     other: if it is a truncated record it fails to parse and is reported.
     """
     for line_no, raw in enumerate(lines, start=1):
-        if isinstance(raw, bytes):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                _handle(
-                    MalformedLineError(source, line_no, f"not UTF-8 ({exc.reason} at byte {exc.start})"),
-                    policy,
-                    on_error,
-                )
-                continue
-        else:
-            text = raw
-        if not text.strip():
-            continue
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            _handle(
-                MalformedLineError(source, line_no, f"invalid JSON ({exc.msg} at column {exc.colno})"),
-                policy,
-                on_error,
-            )
-            continue
+            value = _DECODER.decode(raw)
+        except (ValueError, RecursionError):  # msgspec.DecodeError and UnicodeDecodeError are ValueErrors
+            # Not strict JSON to msgspec: blank, not UTF-8, broken, or a literal only Python's json
+            # reads (NaN, huge integers). The json module decides, and words the error.
+            try:
+                value = _parse_leniently(raw, source, line_no)
+            except MalformedLineError as error:
+                _handle(error, policy, on_error)
+                continue
+            if value is _BLANK:
+                continue
         if not isinstance(value, dict):
             _handle(
                 MalformedLineError(source, line_no, f"expected a JSON object, got {type(value).__name__}"),
@@ -116,6 +109,28 @@ def iter_jsonl(
             )
             continue
         yield NumberedRecord(line_no, value)
+
+
+_BLANK = object()
+
+
+def _parse_leniently(raw: bytes | str, source: str, line_no: int) -> Any:
+    """Python's json reading of one line; ``_BLANK`` for a blank line; MalformedLineError when unreadable."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedLineError(source, line_no, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    else:
+        text = raw
+    if not text.strip():
+        return _BLANK
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedLineError(source, line_no, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise MalformedLineError(source, line_no, "invalid JSON (nested too deeply)") from None
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -141,6 +156,30 @@ def iter_models(
             field, reason = describe_validation_error(exc)
             error = RecordError(source, numbered.line_no, field, reason)
             _handle(error, policy, on_error)
+
+
+# msgspec's JSON codec for the executor's hot path: the same documents as the json module (compact,
+# non-ASCII written as UTF-8), several times faster, which counts at thousands of lines per second.
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON."""
+    return _ENCODER.encode(value)
+
+
+def json_line(record: dict[str, Any]) -> bytes:
+    """``record`` as one compact UTF-8 JSON line ending in a newline."""
+    return _ENCODER.encode(record) + b"\n"
+
+
+def parse_json(data: bytes | str) -> Any:
+    """The JSON value of ``data``; :class:`ValueError` (msgspec's DecodeError is one) when it is not JSON."""
+    try:
+        return _DECODER.decode(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def dumps_line(record: BaseModel | dict[str, Any]) -> bytes:

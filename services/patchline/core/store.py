@@ -2,13 +2,13 @@
 
 Appending on object storage
 ---------------------------
-S3 has no append, yet "the output file is the state" must hold there too. An :class:`Appender` on a
-local root appends to the file and flushes every line. On an object-store root it writes immutable
-*part files* next to the logical file, ``{name}.parts/{session}-{seq}.jsonl``, one per flush (every
-``part_lines`` lines or ``part_seconds`` seconds, and on close). Readers (:meth:`ArtifactStore.iter_lines`)
-treat the file followed by its parts, in name order, as one logical file. :meth:`ArtifactStore.seal`
-folds the parts into the file with one put and then deletes them; a crash between the two leaves
-lines that are also in the file, which readers that take the latest line per key do not mind.
+S3 has no append, yet "the output file is the state" must hold there too. An :class:`Appender` on a local root
+appends to the file and flushes after every write (a line, or a batch of lines). On an object-store root it
+writes immutable *part files* next to the logical file, ``{name}.parts/{session}-{seq}.jsonl``, one per flush
+(every ``part_lines`` lines or ``part_seconds`` seconds, and on close). Readers
+(:meth:`ArtifactStore.iter_lines`) treat the file followed by its parts, in name order, as one logical file.
+:meth:`ArtifactStore.seal` folds the parts into the file with one put and then deletes them; a crash between
+the two leaves lines that are also in the file, which readers that take the latest line per key do not mind.
 On S3 a crash loses at most the lines buffered since the last part (bounded by both limits).
 """
 
@@ -207,7 +207,7 @@ class ArtifactStore:
 
 
 class Appender:
-    """Appends lines to a logical file; every line is flushed locally, parts are flushed on S3."""
+    """Appends lines to a logical file; every write call is flushed locally, parts are flushed on S3."""
 
     def __init__(self, store: ArtifactStore, name: str, *, part_lines: int, part_seconds: float) -> None:
         self._store = store
@@ -243,6 +243,16 @@ class Appender:
             if len(self._buffer) >= self._part_lines or time.monotonic() - self._last_flush >= self._part_seconds:
                 self.flush()
         self.lines_written += 1
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Append several lines (each ending with a newline) with one write and one flush locally."""
+        if self._handle is not None:
+            self._handle.write(b"".join(lines))
+            self._handle.flush()
+            self.lines_written += len(lines)
+            return
+        for line in lines:
+            self.write_line(line)
 
     def write_record(self, record: BaseModel | dict[str, Any]) -> None:
         """Append one record as one JSON line."""

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
 
-from patchline.core.batch import ResponseLine
+from patchline.core.batch import body_usage, is_reasoning_only_answer
 from patchline.core.errors import InputError
 from patchline.gateway.settings import Price
 
@@ -109,11 +109,11 @@ class Accounting:
         self._cost = 0.0
         self._priced = False
 
-    def record(self, line: ResponseLine, *, model: str | None, attempts: int) -> dict[str, float]:
-        """Count one finished request; returns the increments for the progress counters."""
+    def record(self, *, ok: bool, body: dict[str, Any], model: str | None, attempts: int) -> dict[str, float]:
+        """Count one finished request (``body``: the server's answer); returns the progress increments."""
         self.attempts += attempts
         self.retries += attempts - 1
-        usage = line.usage
+        usage = body_usage(body)
         prompt = usage.get("prompt_tokens", 0)
         completion = usage.get("completion_tokens", 0)
         self.prompt_tokens += prompt
@@ -122,17 +122,18 @@ class Accounting:
         if price is not None:
             self._priced = True
             self._cost += (prompt * price.input_per_mtok + completion * price.output_per_mtok) / 1e6
-        if line.ok:
+        if ok:
             self.succeeded += 1
         else:
             self.failed += 1
-        reasoning_only = line.is_reasoning_only
+        reasoning_only = ok and is_reasoning_only_answer(body)
         self.reasoning_only += int(reasoning_only)
         return {
-            "ok": float(line.ok),
-            "failed": float(not line.ok),
+            "ok": float(ok),
+            "failed": float(not ok),
             "reasoning_only": float(reasoning_only),
             "tokens": float(completion),
+            "prompt_tokens": float(prompt),
         }
 
     def summary(self) -> ExecutionSummary:

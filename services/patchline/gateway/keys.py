@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from patchline.core.settings import ApiKeys
 
 __all__ = ["KeyRing"]
@@ -25,13 +27,13 @@ class KeyRing:
     def __repr__(self) -> str:
         return f"KeyRing(<{len(self._secrets)} keys>)"
 
-    def headers(self) -> dict[str, str]:
-        """Headers for the next attempt: ``Authorization: Bearer <next key>``, or none without keys."""
+    def headers(self, base: Mapping[str, str] | None = None) -> Mapping[str, str]:
+        """``base`` plus ``Authorization: Bearer <next key>``; ``base`` itself (or {}) without keys."""
         if not self._secrets:
-            return {}
+            return base or {}
         key = self._secrets[self._next % len(self._secrets)]
         self._next += 1
-        return {"Authorization": f"Bearer {key}"}
+        return {**(base or {}), "Authorization": f"Bearer {key}"}
 
     def redact(self, text: str) -> str:
         """``text`` with every key replaced (servers and exceptions may echo a key back)."""

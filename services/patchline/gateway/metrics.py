@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from types import TracebackType
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -40,8 +41,21 @@ class ExecutorMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        # Labelled children bound once: ``labels()`` takes a lock and builds a key on every call.
+        self.ok, self.failed, self.skipped = (self.requests.labels(o) for o in ("ok", "failed", "skipped"))
+        self.prompt_tokens, self.completion_tokens = (self.tokens.labels(k) for k in ("prompt", "completion"))
+        self._attempt_children: dict[tuple[int, int], Any] = {}
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    def count_attempt(self, endpoint_index: int, status: int) -> None:
+        """Count one HTTP attempt (status 0: no answer) against its endpoint."""
+        child = self._attempt_children.get((endpoint_index, status))
+        if child is None:
+            child = self._attempt_children[(endpoint_index, status)] = self.attempts.labels(
+                str(endpoint_index), str(status)
+            )
+        child.inc()
 
     def serve(self, port: int, *, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics`` on ``host:port`` (0 = a free port) in a thread; returns the port."""

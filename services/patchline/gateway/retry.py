@@ -15,15 +15,9 @@ import random
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from patchline.core.batch import is_retryable_status
 
-__all__ = ["TRANSPORT_ERRORS", "RetryPolicy", "parse_retry_after"]
-
-# Exceptions that mean "no usable HTTP answer": all are worth another attempt.
-# httpx.TimeoutException and the connection/protocol errors are all TransportErrors.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError,)
+__all__ = ["RetryPolicy", "parse_retry_after"]
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from patchline.core.batch import RequestLine, ResponseLine
+from patchline.core.batch import RequestLine, response_record
+from patchline.core.jsonl import json_bytes, parse_json
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
+from patchline.gateway.http import HttpClient, TransportFailure
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
-from patchline.gateway.retry import TRANSPORT_ERRORS, RetryPolicy, parse_retry_after
+from patchline.gateway.retry import RetryPolicy, parse_retry_after
 from patchline.gateway.settings import ExecutorSettings
 from patchline.gateway.thinking import prepare_body
 
@@ -26,22 +25,34 @@ __all__ = ["Finished", "Sender"]
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_TEXT = 500
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """A request's final line, with what accounting needs to know about it."""
+    """A request's final response line (as the dict written, see ``response_record``) and its accounting."""
 
-    line: ResponseLine
+    record: dict[str, Any]
+    ok: bool
+    body: dict[str, Any]  # the server's answer (or {})
     model: str | None
     attempts: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Outcome:
-    line: ResponseLine
-    retry_after: float | None
-    healthy: bool
+    """One attempt's result; the response line is built once, from the last attempt."""
+
+    status: int  # 0: no HTTP answer
+    body: dict[str, Any]
+    request_id: str = ""
+    error: tuple[str, str] | None = None  # (code, message)
+    retry_after: float | None = None
+    healthy: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
 
 
 class Sender:
@@ -68,80 +79,83 @@ class Sender:
             retry_after_cap_s=settings.retry_after_cap_s,
         )
 
-    async def send(self, request: RequestLine, client: httpx.AsyncClient) -> Finished:
+    async def send(self, request: RequestLine, client: HttpClient) -> Finished:
         """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble."""
         s = self._settings
         body = prepare_body(
             request.body, model_override=s.model_override, engine=s.engine, thinking_processor=s.thinking_processor
         )
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        payload = json_bytes(body)
+        custom_id = request.custom_id
         started = time.monotonic()
         attempt = 0
-        self._metrics.in_flight.inc()
+        metrics = self._metrics
+        metrics.in_flight.inc()
         try:
             while True:
                 attempt += 1
-                endpoint = self._pool.acquire(request.custom_id)
+                endpoint = self._pool.acquire(custom_id)
                 url = join_url(endpoint.base_url, request.url)
-                outcome = await self._attempt(client, url, request.custom_id, payload)
+                outcome = await self._attempt(client, url, payload)
                 self._pool.release(endpoint, healthy=outcome.healthy)
-                status = outcome.line.response.status_code
-                self._metrics.attempts.labels(str(endpoint.index), str(status)).inc()
-                if outcome.line.ok or not self._policy.should_retry(status, attempt):
+                metrics.count_attempt(endpoint.index, outcome.status)
+                if outcome.ok or not self._policy.should_retry(outcome.status, attempt):
                     break
-                self._metrics.retries.inc()
+                metrics.retries.inc()
                 wait = self._policy.delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
-                self._log_retry(request.custom_id, attempt, outcome.line, wait)
+                self._log_retry(custom_id, attempt, outcome, wait)
                 await asyncio.sleep(wait)
         finally:
-            self._metrics.in_flight.dec()
+            metrics.in_flight.dec()
         latency = time.monotonic() - started
-        self._metrics.latency.observe(latency)
+        metrics.latency.observe(latency)
         stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint.index)
-        line = outcome.line.model_copy(update={"patchline": stats})
+        record = response_record(
+            custom_id,
+            status_code=outcome.status,
+            body=outcome.body,
+            request_id=outcome.request_id,
+            error=outcome.error,
+            patchline=stats,
+        )
         model = body.get("model")
-        return Finished(line=line, model=model if isinstance(model, str) else None, attempts=attempt)
+        return Finished(
+            record=record,
+            ok=outcome.ok,
+            body=outcome.body,
+            model=model if isinstance(model, str) else None,
+            attempts=attempt,
+        )
 
-    async def _attempt(self, client: httpx.AsyncClient, url: str, custom_id: str, payload: bytes) -> _Outcome:
-        headers = {"Content-Type": "application/json", **self._keys.headers()}
+    async def _attempt(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
+        headers = self._keys.headers(_JSON_HEADERS)
         try:
-            response = await client.post(url, content=payload, headers=headers)
-        except TRANSPORT_ERRORS as exc:
+            response = await client.post(url, payload, headers)
+        except TransportFailure as exc:
             message = self._keys.redact(str(exc)) or "no detail"
-            line = ResponseLine.failure(
-                custom_id, status_code=0, code=type(exc).__name__, message=f"{type(exc).__name__}: {message}"
-            )
-            return _Outcome(line, None, healthy=False)
-        status = response.status_code
+            return _Outcome(0, {}, error=(exc.kind, f"{exc.kind}: {message}"), healthy=False)
+        status = response.status
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         parsed = _json_object(response.content)
         healthy = status < 500 and status != 429
         if 200 <= status < 300:
             if parsed is None:
                 message = f"HTTP {status} with a body that is not a JSON object: {self._excerpt(response.content)}"
-                line = ResponseLine.failure(custom_id, status_code=0, code="invalid_body", message=message)
-                return _Outcome(line, retry_after, healthy=False)
+                return _Outcome(0, {}, error=("invalid_body", message), retry_after=retry_after, healthy=False)
             request_id = response.headers.get("x-request-id") or str(parsed.get("id") or "")
-            line = ResponseLine.success(custom_id, parsed, status_code=status, request_id=request_id)
-            return _Outcome(line, None, healthy=True)
+            return _Outcome(status, parsed, request_id=request_id)
         code, message = _error_fields(parsed, status)
-        line = ResponseLine.failure(
-            custom_id,
-            status_code=status,
-            code=code,
-            message=self._keys.redact(message or self._excerpt(response.content)),
-            body=parsed,
-        )
-        return _Outcome(line, retry_after, healthy)
+        error = (code, self._keys.redact(message or self._excerpt(response.content)))
+        return _Outcome(status, parsed or {}, error=error, retry_after=retry_after, healthy=healthy)
 
     @staticmethod
-    def _log_retry(custom_id: str, attempt: int, line: ResponseLine, wait: float) -> None:
-        error = line.error.message if line.error else ""
+    def _log_retry(custom_id: str, attempt: int, outcome: _Outcome, wait: float) -> None:
+        error = outcome.error[1] if outcome.error else ""
         log.debug(
             "%s: attempt %d failed (status %d: %s); retrying in %.2f s",
             custom_id,
             attempt,
-            line.response.status_code,
+            outcome.status,
             error,
             wait,
         )
@@ -152,8 +166,8 @@ class Sender:
 
 def _json_object(content: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+        value = parse_json(content)
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None
 

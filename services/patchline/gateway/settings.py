@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-import httpx
-
 from patchline.core.errors import InputError
 
 __all__ = ["Engine", "ExecutorSettings", "Price", "ThinkingProcessor"]
@@ -68,10 +66,8 @@ class ExecutorSettings:
     part_seconds: float = 2.0
     # Input lines read per hop to the reader thread (the loop never blocks on a file read).
     read_chunk_lines: int = 512
-    # Connections per httpx client: httpcore's pool scans its queue against every connection on each
-    # request and response (quadratic in its size), so in-flight requests are spread over several small
-    # pools (a few clients, created once per run) instead of one pool of ``concurrency`` connections.
-    connections_per_client: int = 8
+    # Send plain-http endpoints through httpx too (https:// ones always are): slower, for comparisons.
+    force_httpx: bool = False
 
     def __post_init__(self) -> None:
         checks = (
@@ -85,7 +81,6 @@ class ExecutorSettings:
             (0 < self.cooldown_base_s <= self.cooldown_cap_s, "cooldown base must be > 0 and <= the cap"),
             (self.part_lines >= 1 and self.part_seconds > 0, "part size limits must be positive"),
             (self.read_chunk_lines >= 1, "read chunk must be >= 1 line"),
-            (self.connections_per_client >= 1, "connections per client must be >= 1"),
             (self.metrics_port is None or 0 <= self.metrics_port <= 65535, "metrics port out of range"),
         )
         for ok, message in checks:
@@ -93,17 +88,3 @@ class ExecutorSettings:
                 raise InputError(message)
         if not isinstance(self.prices, MappingProxyType):
             object.__setattr__(self, "prices", MappingProxyType(dict(self.prices)))
-
-    def http_timeout(self) -> httpx.Timeout:
-        """The per-attempt timeout (httpx's own default of 5 s is far too short for long generations)."""
-        return httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s))
-
-    @property
-    def client_count(self) -> int:
-        """How many httpx clients share the in-flight requests (see ``connections_per_client``)."""
-        return -(-self.concurrency // self.connections_per_client)
-
-    def http_limits(self) -> httpx.Limits:
-        """Per-client pool: every in-flight request of the client's workers has a kept-alive connection."""
-        per_client = -(-self.concurrency // self.client_count)
-        return httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client, keepalive_expiry=30.0)

@@ -19,12 +19,16 @@ def _answer(content: str | None, reasoning: str | None = None, completion: int =
     return ResponseLine.success("x|0", body)
 
 
+def _record(acc: Accounting, line: ResponseLine, *, model: str, attempts: int) -> dict[str, float]:
+    return acc.record(ok=line.ok, body=line.response.body, model=model, attempts=attempts)
+
+
 def test_totals_cost_and_reasoning_only() -> None:
     prices = parse_price_table('{"m": [1.0, 4.0], "n": {"input_per_mtok": 2, "output_per_mtok": 8}}')
     acc = Accounting(prices=prices, output_uri="out.jsonl")
-    acc.record(_answer("fine"), model="m", attempts=1)
-    counters = acc.record(_answer("", "long thinking"), model="n", attempts=3)
-    acc.record(ResponseLine.failure("y", status_code=400, code="c", message="too long"), model="m", attempts=1)
+    _record(acc, _answer("fine"), model="m", attempts=1)
+    counters = _record(acc, _answer("", "long thinking"), model="n", attempts=3)
+    _record(acc, ResponseLine.failure("y", status_code=400, code="c", message="too long"), model="m", attempts=1)
     assert counters["reasoning_only"] == 1.0 and counters["tokens"] == 100.0
     summary = acc.summary()
     assert (summary.succeeded, summary.failed, summary.reasoning_only) == (2, 1, 1)
@@ -37,7 +41,7 @@ def test_totals_cost_and_reasoning_only() -> None:
 
 def test_no_price_table_means_no_cost() -> None:
     acc = Accounting(prices={}, output_uri="o")
-    acc.record(_answer("ok"), model="m", attempts=1)
+    _record(acc, _answer("ok"), model="m", attempts=1)
     assert acc.summary().cost is None
 
 

@@ -1,4 +1,4 @@
-"""ExecutorSettings: documented defaults, validation, httpx timeouts and limits."""
+"""ExecutorSettings: documented defaults and validation."""
 
 from __future__ import annotations
 
@@ -15,18 +15,7 @@ pytestmark = pytest.mark.unit
 def test_defaults() -> None:
     s = ExecutorSettings()
     assert (s.concurrency, s.timeout_s, s.max_attempts, s.backoff_base_s, s.backoff_cap_s) == (64, 600.0, 6, 1.0, 60.0)
-    timeout = s.http_timeout()
-    assert timeout.read == 600.0 and timeout.connect == 10.0  # not httpx's 5 s default
-    limits = s.http_limits()
-    assert limits.max_connections == limits.max_keepalive_connections == s.connections_per_client == 8
-    assert s.client_count == 8  # 8 small pools hold the 64 in-flight requests
-
-
-@pytest.mark.parametrize(("concurrency", "clients", "per_client"), [(1, 1, 1), (10, 2, 5), (256, 32, 8), (9, 2, 5)])
-def test_pools_cover_the_concurrency(concurrency: int, clients: int, per_client: int) -> None:
-    s = ExecutorSettings(concurrency=concurrency)
-    assert (s.client_count, s.http_limits().max_connections) == (clients, per_client)
-    assert s.client_count * per_client >= concurrency
+    assert (s.connect_timeout_s, s.force_httpx) == (10.0, False)  # not httpx's 5 s default
 
 
 def test_frozen_and_prices_read_only() -> None:
