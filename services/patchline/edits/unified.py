@@ -114,7 +114,12 @@ def _strip_prefix(name: str, prefix: str) -> str:
 def file_paths(patched: PatchedFile) -> tuple[str | None, str | None]:
     """(old path, new path) of a file diff, ``None`` for /dev/null, each checked to stay in the repository."""
     source = None if patched.source_file == _NULL or patched.is_added_file else patched.source_file
-    target = None if patched.target_file == _NULL or patched.is_removed_file else patched.target_file
+    # A file is deleted only when the diff says so: unidiff's ``is_removed_file`` also calls a file
+    # emptied by its one hunk (``@@ -1,3 +0,0 @@``) removed, which git renders for an emptied file.
+    deleted = patched.target_file == _NULL or any(
+        str(line).startswith("deleted file mode") for line in patched.patch_info or ()
+    )
+    target = None if deleted else patched.target_file
     paths: list[str | None] = []
     for name, prefix in ((source, "a/"), (target, "b/")):
         if name is None:

@@ -13,7 +13,8 @@ from tests.integration.gateway.conftest import ServerFactory, fast_settings, fin
 pytestmark = pytest.mark.integration
 
 
-async def test_faults_end_in_one_success_each(tmp_path: Path, fault_server: ServerFactory) -> None:
+@pytest.mark.parametrize("force_httpx", [False, True], ids=["http1-pool", "httpx"])
+async def test_faults_end_in_one_success_each(tmp_path: Path, fault_server: ServerFactory, force_httpx: bool) -> None:
     plan = FaultPlan(seed=7, server_error=0.10, rate_limit=0.05, drop=0.02, hang=0.01, malformed=0.01, hang_seconds=2)
     server = fault_server(plan)
     ids = [f"repo__issue-{n}|{k}" for n in range(400) for k in range(5)]
@@ -22,7 +23,7 @@ async def test_faults_end_in_one_success_each(tmp_path: Path, fault_server: Serv
         str(tmp_path / "requests.jsonl"),
         str(tmp_path / "responses.jsonl"),
         endpoints=[server.base_url],
-        settings=fast_settings(concurrency=64),
+        settings=fast_settings(concurrency=64, force_httpx=force_httpx),
     )
     lines = read_lines(tmp_path / "responses.jsonl")
     assert len(lines) == 2000

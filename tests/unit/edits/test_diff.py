@@ -174,3 +174,12 @@ def test_random_edits_of_real_files_render_diffs_that_parse_and_apply() -> None:
             assert result == (new if new.endswith("\n") or not new else new + "\n")
             checked += 1
     assert checked >= 150
+
+
+def test_an_emptied_file_stays_a_file_and_only_a_deletion_removes_it() -> None:
+    old = "x = 1\ny = 2\n"
+    emptied = render_file_diff("pkg/a.py", old, "", with_index=True)
+    assert "+++ b/pkg/a.py" in emptied and "@@ -1,2 +0,0 @@" in emptied  # git's rendering of an emptied file
+    assert apply_unified_diff({"pkg/a.py": old}, emptied) == {"pkg/a.py": ""}
+    deletion = "--- a/pkg/a.py\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-x = 1\n-y = 2\n"
+    assert apply_unified_diff({"pkg/a.py": old}, deletion) == {"pkg/a.py": None}

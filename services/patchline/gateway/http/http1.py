@@ -31,11 +31,11 @@ _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 
 
 class _Origin:
-    """Where a URL's requests go, and the fixed start of each request to it (built once per URL)."""
+    """Where a URL's requests go (its host's idle connections), and the fixed start of each request to it."""
 
     __slots__ = ("head", "host", "idle", "port")
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, idle_by_host: dict[tuple[str, int], list[_Connection]]) -> None:
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise InputError(f"{url!r}: only http:// URLs with a host are sent over this pool")
@@ -44,7 +44,7 @@ class _Origin:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rsplit("@", 1)[-1]
         self.head = f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n".encode("latin-1")
-        self.idle: list[_Connection] = []
+        self.idle = idle_by_host.setdefault((self.host, self.port), [])  # shared by every path of the host
 
 
 class _Connection(asyncio.Protocol):
@@ -159,17 +159,18 @@ class _Connection(asyncio.Protocol):
 
 
 class Http1Pool:
-    """POSTs over kept-alive connections, per origin; ``post`` never blocks waiting for a free connection.
+    """POSTs over kept-alive connections per host; ``post`` never waits for a free connection.
 
     The caller bounds how many requests are in flight (the executor's concurrency); the pool keeps at
-    most ``max_idle`` idle connections per origin.
+    most ``max_idle`` idle connections per host and port.
     """
 
     def __init__(self, *, timeout_s: float, connect_timeout_s: float, max_idle: int) -> None:
         self._timeout_s = timeout_s
         self._connect_timeout_s = min(connect_timeout_s, timeout_s)
         self._max_idle = max_idle
-        self._origins: dict[str, _Origin] = {}
+        self._origins: dict[str, _Origin] = {}  # by URL
+        self._idle_by_host: dict[tuple[str, int], list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._header_blocks: dict[tuple[tuple[str, str], ...], bytes] = {}  # a run has a few header sets
         # Deadlines of the exchanges in flight, checked by one timer every ``_tick`` seconds: a timer
@@ -182,7 +183,7 @@ class Http1Pool:
         """Send ``payload`` to ``url``; the answer, whatever its status, or :class:`TransportFailure`."""
         origin = self._origins.get(url)
         if origin is None:
-            origin = self._origins[url] = _Origin(url)
+            origin = self._origins[url] = _Origin(url, self._idle_by_host)
         key = tuple(headers.items())
         block = self._header_blocks.get(key)
         if block is None:
@@ -198,8 +199,8 @@ class Http1Pool:
         for connection in list(self._open):
             connection.close()
         self._open.clear()
-        for origin in self._origins.values():
-            origin.idle.clear()
+        for idle in self._idle_by_host.values():
+            idle.clear()
 
     async def _send(self, origin: _Origin, request: bytes, deadline: float) -> HttpAnswer:
         """One attempt, all of it (connecting included) before ``deadline`` on the loop's clock."""
