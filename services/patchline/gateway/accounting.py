@@ -133,7 +133,6 @@ class Accounting:
             "failed": float(not ok),
             "reasoning_only": float(reasoning_only),
             "tokens": float(completion),
-            "prompt_tokens": float(prompt),
         }
 
     def summary(self) -> ExecutionSummary:

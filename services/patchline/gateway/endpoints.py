@@ -96,6 +96,11 @@ class EndpointPool:
 
     def acquire(self, custom_id: str) -> Endpoint:
         """The endpoint for the next attempt of ``custom_id``; counted as outstanding until released."""
+        if len(self.endpoints) == 1:  # the only choice, cooling or not (see the module's docstring)
+            chosen = self.endpoints[0]
+            chosen.outstanding += 1
+            chosen.sent += 1
+            return chosen
         now = self._clock()
         ready = [e for e in self.endpoints if e.cooled_until <= now]
         if not ready:

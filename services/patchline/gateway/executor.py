@@ -89,7 +89,7 @@ async def execute_file(
             resume.retryable,
         )
     accounting = Accounting(prices=s.prices, output_uri=target.store.uri(target.name))
-    with ExecutorMetrics() as metrics:
+    with ExecutorMetrics(accounting) as metrics:
         if s.metrics_port is not None:
             metrics.serve(s.metrics_port, host=s.metrics_host)
         client = open_http_client(
@@ -101,7 +101,7 @@ async def execute_file(
         )
         try:
             sender = Sender(pool=pool, keys=KeyRing(keys or ApiKeys()), settings=s, metrics=metrics)
-            run = _Run(source, target, s, sender, accounting, metrics, progress, resume)
+            run = _Run(source, target, s, sender, accounting, progress, resume)
             await run.execute(client)
         finally:
             await client.aclose()
@@ -165,7 +165,6 @@ class _Run:
         settings: ExecutorSettings,
         sender: Sender,
         accounting: Accounting,
-        metrics: ExecutorMetrics,
         progress: Progress,
         resume: ResumeState,
     ) -> None:
@@ -174,7 +173,6 @@ class _Run:
         self._settings = settings
         self._sender = sender
         self._accounting = accounting
-        self._metrics = metrics
         self._progress = progress
         self._resume = resume
         self._todo: asyncio.Queue[RequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
@@ -216,7 +214,6 @@ class _Run:
                 self._accounting.total += 1
                 if self._resume.is_done(request.custom_id):
                     self._accounting.skipped += 1
-                    self._metrics.skipped.inc()
                     self._progress.advance(1, skipped=1)
                     continue
                 await self._todo.put(request)
@@ -249,12 +246,6 @@ class _Run:
         counters = self._accounting.record(
             ok=finished.ok, body=finished.body, model=finished.model, attempts=finished.attempts
         )
-        m = self._metrics
-        (m.ok if finished.ok else m.failed).inc()
-        if counters["reasoning_only"]:
-            m.reasoning_only.inc()
-        m.prompt_tokens.inc(counters.pop("prompt_tokens"))
-        m.completion_tokens.inc(counters["tokens"])
         self._progress.advance(1, **counters)
 
 

@@ -36,7 +36,7 @@ class ResumeState:
 
     def is_done(self, custom_id: str) -> bool:
         """True when the latest line of ``custom_id`` is final: a rerun must not send it again."""
-        return self.ids.get(custom_id) == _FINAL
+        return self.final > 0 and self.ids.get(custom_id) == _FINAL
 
 
 @dataclass(frozen=True)

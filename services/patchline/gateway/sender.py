@@ -90,7 +90,7 @@ class Sender:
         started = time.monotonic()
         attempt = 0
         metrics = self._metrics
-        metrics.in_flight.inc()
+        metrics.in_flight += 1
         try:
             while True:
                 attempt += 1
@@ -101,14 +101,14 @@ class Sender:
                 metrics.count_attempt(endpoint.index, outcome.status)
                 if outcome.ok or not self._policy.should_retry(outcome.status, attempt):
                     break
-                metrics.retries.inc()
+                metrics.retries += 1
                 wait = self._policy.delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
                 self._log_retry(custom_id, attempt, outcome, wait)
                 await asyncio.sleep(wait)
         finally:
-            metrics.in_flight.dec()
+            metrics.in_flight -= 1
         latency = time.monotonic() - started
-        metrics.latency.observe(latency)
+        metrics.observe_latency(latency)
         stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint.index)
         record = response_record(
             custom_id,
