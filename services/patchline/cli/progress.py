@@ -13,6 +13,8 @@ __all__ = ["TerminalProgress", "cli_progress"]
 
 log = logging.getLogger("patchline.progress")
 
+_BAR_TEXT_EVERY_S = 0.2  # the bar redraws 10 times a second: its counters text needs no fresher value
+
 
 class TerminalProgress:
     """Implements :class:`patchline.core.progress.Progress` for a person watching a terminal or a log."""
@@ -50,13 +52,20 @@ class TerminalProgress:
         for key, value in counters.items():
             self._counters[key] = self._counters.get(key, 0) + value
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, advance=n, counters=self._summary())
+            now = time.monotonic()
+            if now - self._last_log >= _BAR_TEXT_EVERY_S:  # the text costs more than the advance
+                self._last_log = now
+                self._bar.update(self._task, advance=n, counters=self._summary())
+            else:
+                self._bar.update(self._task, advance=n)
         elif time.monotonic() - self._last_log >= self._log_every:
             self._last_log = time.monotonic()
             self._log_line()
 
     def finish(self) -> None:
         if self._bar is not None:
+            if self._task is not None:
+                self._bar.update(self._task, counters=self._summary())
             self._bar.stop()
             self._bar = None
             self._task = None

@@ -13,17 +13,19 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from patchline.core.errors import MalformedLineError, RecordError
-from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models
+from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models, json_bytes
 
 __all__ = [
     "CHAT_COMPLETIONS_URL",
     "RETRYABLE_STATUS_CODES",
     "BatchError",
+    "RawRequestLine",
     "RequestLine",
     "ResponseBody",
     "ResponseLine",
@@ -31,6 +33,7 @@ __all__ = [
     "body_usage",
     "is_reasoning_only_answer",
     "is_retryable_status",
+    "iter_raw_requests",
     "iter_requests",
     "iter_responses",
     "latest_responses",
@@ -68,6 +71,22 @@ class RequestLine(BaseModel):
     method: Literal["POST"] = "POST"
     url: str = Field(default=CHAT_COMPLETIONS_URL, description="Endpoint path, OpenAI Batch style.")
     body: dict[str, Any] = Field(description="The chat completion request body.")
+
+
+class RawRequestLine(msgspec.Struct, frozen=True):
+    """A request line whose body stays raw JSON bytes: what the executor reads, to forward bodies unchanged.
+
+    Parsing a prompt of tens of kilobytes into a dict and encoding it again costs more than sending it,
+    and the executor only needs the body as bytes. The rules are :class:`RequestLine`'s (custom_id a
+    non-empty string, method POST, url a string, body an object, other keys allowed); lines this fast
+    reader cannot take go through :class:`RequestLine`, which accepts them or words the error
+    (:func:`iter_raw_requests`).
+    """
+
+    custom_id: Annotated[str, msgspec.Meta(min_length=1)]
+    body: msgspec.Raw
+    method: Literal["POST"] = "POST"
+    url: str = CHAT_COMPLETIONS_URL
 
 
 class BatchError(BaseModel):
@@ -248,6 +267,37 @@ def iter_requests(
             continue
         seen.add(request.custom_id)
         yield line_no, request
+
+
+_RAW_REQUEST = msgspec.json.Decoder(RawRequestLine)
+
+
+def iter_raw_requests(
+    lines: Iterable[bytes | str],
+    *,
+    source: str,
+    policy: ErrorPolicy = ErrorPolicy.SKIP,
+    on_error: Callable[[MalformedLineError], None] | None = None,
+) -> Iterator[tuple[int, RawRequestLine]]:
+    """Stream request lines with raw bodies; blank lines skipped, bad lines reported as :func:`iter_requests` does.
+
+    Repeated custom_ids are not checked here (the executor keeps their digests, not the strings).
+    """
+    for line_no, raw in enumerate(lines, start=1):
+        try:
+            if isinstance(raw, bytes):
+                raw.decode("utf-8")  # a raw body is not decoded by msgspec, so check the text here
+            request = _RAW_REQUEST.decode(raw)
+        except (ValueError, RecursionError):  # UnicodeDecodeError, msgspec's DecodeError: ValueErrors
+            pass
+        else:
+            if memoryview(request.body)[0] == 0x7B:  # "{": the body is an object
+                yield line_no, request
+                continue
+        records = iter_jsonl([raw], source=source, policy=policy, on_error=on_error, first_line_no=line_no)
+        for _, model in iter_models(records, RequestLine, source=source, policy=policy, on_error=on_error):
+            body = msgspec.Raw(json_bytes(model.body))  # e.g. a NaN only Python's json reads
+            yield line_no, RawRequestLine(custom_id=model.custom_id, body=body, url=model.url)
 
 
 def iter_responses(

@@ -81,14 +81,15 @@ def iter_jsonl(
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
     on_error: Callable[[MalformedLineError], None] | None = None,
+    first_line_no: int = 1,
 ) -> Iterator[NumberedRecord]:
-    """Yield each JSON object of a stream of lines, with its line number.
+    """Yield each JSON object of a stream of lines, with its line number (the first is ``first_line_no``).
 
     Blank lines are ignored. A line that is not UTF-8, not JSON, or not an object is reported through
     ``on_error`` (or raised with ``ErrorPolicy.FAIL``). A last line without a newline is read like any
     other: if it is a truncated record it fails to parse and is reported.
     """
-    for line_no, raw in enumerate(lines, start=1):
+    for line_no, raw in enumerate(lines, start=first_line_no):
         try:
             value = _DECODER.decode(raw)
         except (ValueError, RecursionError):  # msgspec.DecodeError and UnicodeDecodeError are ValueErrors

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import uvloop
 
-from patchline.core.batch import RequestLine
+from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, PreconditionError, RecordError
-from patchline.core.jsonl import iter_jsonl, iter_models, json_line
+from patchline.core.jsonl import json_line
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import ApiKeys, StorageConfig
 from patchline.core.store import Appender, ArtifactStore, open_artifact
@@ -175,7 +175,7 @@ class _Run:
         self._accounting = accounting
         self._progress = progress
         self._resume = resume
-        self._todo: asyncio.Queue[RequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._todo: asyncio.Queue[RawRequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
     async def execute(self, client: HttpClient) -> None:
@@ -239,14 +239,15 @@ class _Run:
             ended = item is None
             if batch:
                 await asyncio.to_thread(_append_all, appender, batch)
-                for finished in batch:
-                    self._account(finished)
+                self._account(batch)
 
-    def _account(self, finished: Finished) -> None:
-        counters = self._accounting.record(
-            ok=finished.ok, body=finished.body, model=finished.model, attempts=finished.attempts
-        )
-        self._progress.advance(1, **counters)
+    def _account(self, batch: list[Finished]) -> None:
+        totals: dict[str, float] = {}
+        for f in batch:
+            counters = self._accounting.record(ok=f.ok, body=f.body, model=f.model, attempts=f.attempts)
+            for key, value in counters.items():
+                totals[key] = totals.get(key, 0.0) + value
+        self._progress.advance(len(batch), **totals)
 
 
 def _append_all(appender: Appender, batch: list[Finished]) -> None:
@@ -264,14 +265,13 @@ class _Requests:
         self._source = store.uri(name)
         self._on_error = on_error
         self._seen = IdMap()
-        records = iter_jsonl(store.iter_lines(name), source=self._source, on_error=on_error)
-        self._lines: Iterator[tuple[int, RequestLine]] = iter_models(
-            records, RequestLine, source=self._source, on_error=on_error
+        self._lines: Iterator[tuple[int, RawRequestLine]] = iter_raw_requests(
+            store.iter_lines(name), source=self._source, on_error=on_error
         )
 
-    def next_chunk(self, size: int) -> list[RequestLine]:
+    def next_chunk(self, size: int) -> list[RawRequestLine]:
         """Up to ``size`` new requests; an empty list only at the end of the input."""
-        chunk: list[RequestLine] = []
+        chunk: list[RawRequestLine] = []
         for line_no, request in self._lines:
             if self._seen.put(request.custom_id, 1) is not None:
                 self._on_error(

@@ -9,7 +9,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from patchline.core.batch import RequestLine, response_record
+import msgspec
+
+from patchline.core.batch import RawRequestLine, response_record
 from patchline.core.jsonl import json_bytes, parse_json
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
@@ -17,7 +19,7 @@ from patchline.gateway.http import HttpClient, TransportFailure
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.retry import RetryPolicy, parse_retry_after
-from patchline.gateway.settings import ExecutorSettings
+from patchline.gateway.settings import Engine, ExecutorSettings
 from patchline.gateway.thinking import prepare_body
 
 __all__ = ["Finished", "Sender"]
@@ -28,7 +30,16 @@ _MAX_ERROR_TEXT = 500
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-@dataclass(frozen=True, slots=True)
+class _ModelOnly(msgspec.Struct):
+    """The ``model`` of a request body, read without building the rest of it."""
+
+    model: str | None = None
+
+
+_MODEL_ONLY = msgspec.json.Decoder(_ModelOnly)
+
+
+@dataclass(slots=True)
 class Finished:
     """A request's final response line (as the dict written, see ``response_record``) and its accounting."""
 
@@ -79,13 +90,9 @@ class Sender:
             retry_after_cap_s=settings.retry_after_cap_s,
         )
 
-    async def send(self, request: RequestLine, client: HttpClient) -> Finished:
+    async def send(self, request: RawRequestLine, client: HttpClient) -> Finished:
         """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble."""
-        s = self._settings
-        body = prepare_body(
-            request.body, model_override=s.model_override, engine=s.engine, thinking_processor=s.thinking_processor
-        )
-        payload = json_bytes(body)
+        payload, model = self._payload(request)
         custom_id = request.custom_id
         started = time.monotonic()
         attempt = 0
@@ -118,14 +125,22 @@ class Sender:
             error=outcome.error,
             patchline=stats,
         )
-        model = body.get("model")
-        return Finished(
-            record=record,
-            ok=outcome.ok,
-            body=outcome.body,
-            model=model if isinstance(model, str) else None,
-            attempts=attempt,
-        )
+        return Finished(record=record, ok=outcome.ok, body=outcome.body, model=model, attempts=attempt)
+
+    def _payload(self, request: RawRequestLine) -> tuple[bytes, str | None]:
+        """The bytes to send and the request's model (for prices): the body as written unless it must change."""
+        s = self._settings
+        if s.model_override or s.engine is Engine.SGLANG:
+            body = prepare_body(
+                parse_json(request.body),
+                model_override=s.model_override,
+                engine=s.engine,
+                thinking_processor=s.thinking_processor,
+            )
+            model = body.get("model")
+            return json_bytes(body), model if isinstance(model, str) else None
+        payload = bytes(request.body)
+        return payload, (_model_of(payload) if s.prices else None)
 
     async def _attempt(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
         headers = self._keys.headers(_JSON_HEADERS)
@@ -162,6 +177,13 @@ class Sender:
 
     def _excerpt(self, content: bytes) -> str:
         return self._keys.redact(content[:_MAX_ERROR_TEXT].decode("utf-8", "replace"))
+
+
+def _model_of(payload: bytes) -> str | None:
+    try:
+        return _MODEL_ONLY.decode(payload).model
+    except ValueError:  # "model" is not a string: no price applies
+        return None
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:

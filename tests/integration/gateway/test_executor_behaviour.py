@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from collections import Counter
@@ -15,7 +16,7 @@ import pytest
 from patchline.core.errors import PreconditionError
 from patchline.core.settings import api_keys_from_env
 from patchline.gateway import ExecutionSummary, Price, execute_file, run_file
-from tests.fixtures.fault_server import FaultPlan, write_requests
+from tests.fixtures.fault_server import FaultPlan, chat_request_line, write_requests
 from tests.integration.gateway.conftest import ServerFactory, fast_settings, final_counts, read_lines, write_raw
 
 pytestmark = pytest.mark.integration
@@ -169,6 +170,19 @@ async def test_model_override_reasoning_only_and_null_content(tmp_path: Path, fa
     lines = {line.custom_id: line for line in read_lines(tmp_path / "out.jsonl")}
     assert lines["r1|0"].reasoning_content.startswith("thinking about") and lines["r1|0"].is_reasoning_only
     assert lines["n|0"].response.body["choices"][0]["message"]["content"] is None
+
+
+async def test_bodies_sent_as_written_are_priced_by_their_model(tmp_path: Path, fault_server: ServerFactory) -> None:
+    server = fault_server()
+    line = chat_request_line("p|0", model="priced", temperature=0.5)
+    raw_body = '{ "model" : "priced", "messages": [{"role": "user", "content": "p|0"}], "temperature": 0.5 }'
+    (tmp_path / "in.jsonl").write_text(
+        f'{{"custom_id": "p|0", "body": {raw_body}}}\n' + json.dumps({**line, "custom_id": "q|0"}) + "\n"
+    )
+    summary = await _execute(tmp_path, [server.base_url], settings=fast_settings(prices={"priced": _price(1.0, 2.0)}))
+    assert summary.succeeded == 2
+    assert summary.cost == pytest.approx(2 * (10 * 1.0 + 5 * 2.0) / 1e6)
+    assert {a.model for a in server.attempts()} == {"priced"}
 
 
 async def test_bad_input_lines_are_reported_not_sent(tmp_path: Path, fault_server: ServerFactory) -> None:
