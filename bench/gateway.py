@@ -7,8 +7,8 @@ Three clients send the same request file to the same server, each in its own pro
 - ``patchline``: ``python -m patchline infer run`` (retries and resume switched on, as always);
 - ``baseline``: an executor written like the seed's (aiohttp, one task per line created up front behind
   a semaphore, the whole file in memory, no retry, no resume, output opened with mode "w");
-- ``ceiling``: a bare HTTP/1.1 load generator (raw asyncio sockets, keep-alive), the most this server and
-  machine can serve to a Python client.
+- ``ceiling``: a bare HTTP/1.1 load generator (asyncio streams on uvloop, keep-alive, no JSON, no file),
+  about the most this server and machine can serve to a Python client.
 
 The server is a minimal asyncio HTTP/1.1 server in a separate process that answers every request with
 the same chat completion; a single process of it answers far faster than any of the clients sends.
@@ -193,7 +193,10 @@ def main() -> int:
         asyncio.run(_serve(int(rest[0])))
         return 0
     if args.role == "loadgen":
-        print(json.dumps({"seconds": asyncio.run(_loadgen(rest[0], int(rest[1]), int(rest[2])))}))
+        import uvloop  # the ceiling gets the fastest event loop there is for it
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            print(json.dumps({"seconds": runner.run(_loadgen(rest[0], int(rest[1]), int(rest[2])))}))
         return 0
     if args.role == "baseline":
         print(json.dumps({"seconds": asyncio.run(_baseline(rest[0], rest[1], rest[2], int(rest[3])))}))

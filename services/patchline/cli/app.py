@@ -45,14 +45,24 @@ _EXIT_CODES: tuple[tuple[type[PatchlineError], int], ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every available subcommand group."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand group.
+
+    Given the command line, only the group it names is imported and filled in (the others are listed
+    with their help line): the groups pull in heavy libraries (datasets, scipy, grpc) that a command of
+    another group never needs, and importing them all took seconds per command.
+    """
     parser = argparse.ArgumentParser(prog="patchline", description="Batch LLM inference for code-repair research.")
     parser.add_argument("--version", action="version", version=f"patchline {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    names = {name for name, _, _ in GROUPS}
+    chosen = next((arg for arg in argv if arg in names), None) if argv is not None else None
     for name, module_name, help_text in GROUPS:
+        if argv is not None and name != chosen:
+            groups.add_parser(name, help=help_text, description=help_text)
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -65,12 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     configure_logging(verbosity=args.verbose, fmt=args.log_format)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "--help"])
+        parser.parse_args([*arguments, "--help"])
         return 2
     try:
         result = handler(args)
