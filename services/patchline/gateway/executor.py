@@ -17,16 +17,15 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import uvloop
-
 from patchline.core.batch import RawRequestLine, iter_raw_requests
-from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, PreconditionError, RecordError
+from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
 from patchline.core.jsonl import json_line
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import ApiKeys, StorageConfig
 from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
 from patchline.gateway.endpoints import EndpointPool
+from patchline.gateway.eventloop import run_blocking
 from patchline.gateway.http import HttpClient, open_http_client
 from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
@@ -125,27 +124,20 @@ def run_file(
     progress: Progress | None = None,
     storage: StorageConfig | None = None,
 ) -> ExecutionSummary:
-    """Blocking form of :func:`execute_file` for the CLI and synchronous workflows.
-
-    Runs its own event loop, uvloop's: the executor's per-request work is mostly event-loop work
-    (callbacks, timers, socket reads), which uvloop does in C at about half the cost.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(
-                execute_file(
-                    input_file,
-                    output_file,
-                    endpoints=endpoints,
-                    keys=keys,
-                    settings=settings,
-                    progress=progress,
-                    storage=storage,
-                )
-            )
-    raise PreconditionError("run_file() was called inside a running event loop: use `await execute_file(...)`")
+    """Blocking form of :func:`execute_file` for the CLI and synchronous workflows (runs its own loop)."""
+    return run_blocking(
+        execute_file(
+            input_file,
+            output_file,
+            endpoints=endpoints,
+            keys=keys,
+            settings=settings,
+            progress=progress,
+            storage=storage,
+        ),
+        name="run_file",
+        async_name="execute_file",
+    )
 
 
 def _resolve(target: Target, storage: StorageConfig | None) -> Artifact:

@@ -28,6 +28,7 @@ from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import ApiKeys
 from patchline.core.sglang_args import require_model, sglang_launch_args
 from patchline.gateway.accounting import ExecutionSummary
+from patchline.gateway.eventloop import run_blocking
 from patchline.gateway.executor import Target, execute_file
 from patchline.gateway.settings import ExecutorSettings
 
@@ -249,7 +250,7 @@ def serve_and_run_file(
     startup_timeout_s: float = 1800.0,
 ) -> ExecutionSummary:
     """Blocking form of :func:`serve_and_execute_file` for the CLI (runs its own event loop)."""
-    return asyncio.run(
+    return run_blocking(
         serve_and_execute_file(
             input_file,
             output_file,
@@ -259,5 +260,7 @@ def serve_and_run_file(
             progress=progress,
             log_path=log_path,
             startup_timeout_s=startup_timeout_s,
-        )
+        ),
+        name="serve_and_run_file",
+        async_name="serve_and_execute_file",
     )
