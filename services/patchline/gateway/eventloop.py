@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import uvloop
-
 from patchline.core.errors import PreconditionError
+
+try:
+    import uvloop
+
+    _new_loop: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+except ImportError:  # Windows has no uvloop: the default loop works, only slower
+    _new_loop = asyncio.new_event_loop
 
 __all__ = ["run_blocking"]
 
@@ -26,7 +31,7 @@ def run_blocking(main: Coroutine[Any, Any, T], *, name: str, async_name: str) ->
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
             return runner.run(main)
     main.close()
     raise PreconditionError(f"{name}() was called inside a running event loop: use `await {async_name}(...)`")
