@@ -15,6 +15,7 @@ import re
 from patchline.edits import render_file_diff
 
 __all__ = [
+    "ERROR_GUARD",
     "REPRODUCE_FILE",
     "absolutize_imports",
     "has_main_block",
@@ -169,13 +170,49 @@ def main_block(node_id: str | None) -> str:
     )
 
 
+# Installed at the top of a script that gets patchline's ``__main__`` block: an error before the test
+# runs (typically a module-level import the bug breaks) still ends with an outcome line.
+ERROR_GUARD = (
+    "import sys as _reproduce_sys\n"
+    "\n"
+    "\n"
+    "def _other_issues_on_error(kind, value, traceback):  # an error before the test runs, e.g. an import\n"
+    "    _reproduce_sys.__excepthook__(kind, value, traceback)\n"
+    '    print("Other issues")\n'
+    "\n"
+    "\n"
+    "_reproduce_sys.excepthook = _other_issues_on_error\n"
+)
+
+
 def make_reproduce_script(content: str, file_path: str, *, node_id: str | None = None) -> str:
-    """The standalone script: absolute imports, plus a ``__main__`` block when the file has none."""
+    """The standalone script: absolute imports, plus a ``__main__`` block (and :data:`ERROR_GUARD`) when the
+    file has no ``__main__`` block of its own."""
     tree = _parse(content)
     script = absolutize_imports(content, file_path, tree=tree)
     if has_main_block(script, tree=tree):
         return script if script.endswith("\n") else script + "\n"
+    script = _with_error_guard(script)
     return script.rstrip("\n") + "\n\n\n" + main_block(node_id)
+
+
+def _with_error_guard(script: str) -> str:
+    """``script`` with :data:`ERROR_GUARD` after its docstring and ``__future__`` imports (which must lead)."""
+    tree = _parse(script)
+    if tree is None:
+        return script  # a file that does not compile fails before any guard could run
+    after = 0
+    for index, node in enumerate(tree.body):
+        docstring = index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if not (docstring or future):
+            break
+        after = node.end_lineno or node.lineno
+    lines = script.splitlines(keepends=True)
+    head, rest = "".join(lines[:after]), "".join(lines[after:])
+    if head and not head.endswith("\n"):
+        head += "\n"
+    return head + ("\n" if head else "") + ERROR_GUARD + ("\n\n" if rest.strip() else "") + rest.lstrip("\n")
 
 
 def new_file_patch(script: str) -> str:

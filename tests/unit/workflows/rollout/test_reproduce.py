@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from patchline.workflows.rollout.reproduce import (
+    ERROR_GUARD,
     absolutize_imports,
     has_main_block,
     make_reproduce_script,
@@ -90,3 +95,23 @@ def test_new_file_patch_headers() -> None:
     patch = new_file_patch("print(1)\n")
     assert patch.startswith("diff --git a/reproduce_bug.py b/reproduce_bug.py\nnew file mode 100644\n")
     assert "--- /dev/null\n+++ b/reproduce_bug.py\n@@ -0,0 +1 @@\n+print(1)\n" in patch
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        ("import a_module_the_bug_removed\n\n\ndef test_x():\n    assert True\n", "Other issues"),
+        ("def test_x():\n    assert 1 + 1 == 3\n", "Issue reproduced"),
+        ("def test_x():\n    assert True\n", "Issue resolved"),
+    ],
+)
+def test_script_always_ends_with_an_outcome_line(tmp_path: Path, body: str, outcome: str) -> None:
+    source = '"""Tests of the bug."""\nfrom __future__ import annotations\n\n' + body
+    script = make_reproduce_script(source, "pkg/tests/test_bug.py", node_id="test_x")
+    assert script.startswith('"""Tests of the bug."""\nfrom __future__ import annotations\n\nimport sys as _reproduce')
+    assert script.count(ERROR_GUARD) == 1
+    (tmp_path / "reproduce_bug.py").write_text(script)
+    done = subprocess.run(
+        [sys.executable, "reproduce_bug.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip().splitlines()[-1] == outcome
