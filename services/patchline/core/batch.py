@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from patchline.core.errors import MalformedLineError, RecordError
 from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models, json_bytes
 
 __all__ = [
     "CHAT_COMPLETIONS_URL",
+    "REQUEST_PATH_PATTERN",
     "RETRYABLE_STATUS_CODES",
     "BatchError",
     "RawRequestLine",
@@ -62,6 +64,12 @@ def is_retryable_status(status_code: int) -> bool:
     return status_code in RETRYABLE_STATUS_CODES or status_code >= 500
 
 
+# A request's url is a path on the endpoint, joined to its base URL: printable ASCII without spaces and
+# never a URL of its own, so a line can neither send its body to another host nor smuggle header lines.
+REQUEST_PATH_PATTERN = r"^(?!.*://)[\x21-\x7e]*\Z"  # \Z: "$" would let a final newline through
+_REQUEST_PATH = re.compile(REQUEST_PATH_PATTERN)
+
+
 class RequestLine(BaseModel):
     """One chat completion request of a batch file."""
 
@@ -71,6 +79,13 @@ class RequestLine(BaseModel):
     method: Literal["POST"] = "POST"
     url: str = Field(default=CHAT_COMPLETIONS_URL, description="Endpoint path, OpenAI Batch style.")
     body: dict[str, Any] = Field(description="The chat completion request body.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_a_path(cls, url: str) -> str:
+        if not _REQUEST_PATH.match(url):
+            raise ValueError(f"must be a path such as {CHAT_COMPLETIONS_URL} (printable ASCII, no spaces, no scheme)")
+        return url
 
 
 class RawRequestLine(msgspec.Struct, frozen=True):
@@ -86,7 +101,7 @@ class RawRequestLine(msgspec.Struct, frozen=True):
     custom_id: Annotated[str, msgspec.Meta(min_length=1)]
     body: msgspec.Raw
     method: Literal["POST"] = "POST"
-    url: str = CHAT_COMPLETIONS_URL
+    url: Annotated[str, msgspec.Meta(pattern=REQUEST_PATH_PATTERN)] = CHAT_COMPLETIONS_URL
 
 
 class BatchError(BaseModel):

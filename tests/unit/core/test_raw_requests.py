@@ -24,6 +24,10 @@ LINES = [
     b'{"custom_id": "cut|0", "body": {"a": \n',
     b'{"custom_id": "bad-utf8|0", "body": {"a": "\xff"}}\n',
     b"[1, 2]\n",
+    b'{"custom_id": "elsewhere|0", "url": "http://other.host/v1/chat/completions", "body": {}}\n',
+    b'{"custom_id": "smuggle|0", "url": "/v1/chat/completions HTTP/1.1\\r\\nX-Evil: 1", "body": {}}\n',
+    b'{"custom_id": "spaces|0", "url": "/v1/chat completions", "body": {}}\n',
+    b'{"custom_id": "newline|0", "url": "/v1/chat/completions\\n", "body": {}}\n',
     b'{"custom_id": "url|0", "url": "/v1/completions", "body": {}}',
 ]
 
@@ -41,7 +45,8 @@ def test_same_lines_accepted_and_same_errors_as_request_line() -> None:
     assert _read(iter_raw_requests) == _read(iter_requests)
     accepted, errors = _read(iter_raw_requests)
     assert [cid for _, cid, _ in accepted] == ["ok|0", "spaced|0", "nan|0", "url|0"]
-    assert len(errors) == 8 and all(e.startswith("in.jsonl:") for e in errors)
+    assert len(errors) == 12 and all(e.startswith("in.jsonl:") for e in errors)
+    assert sum("url: Value error, must be a path" in e for e in errors) == 4
 
 
 def test_bodies_are_the_bytes_of_the_file() -> None:
