@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 
 from patchline.core.datasets import SWEbenchInstance, iter_swebench
 from patchline.edits import PatchApplyError, apply_unified_diff

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 
 from patchline.core.datasets import SWEbenchInstance, iter_swebench
 from patchline.core.predictions import read_predictions

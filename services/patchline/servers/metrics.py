@@ -27,7 +27,7 @@ class ServerMetrics:
         self.jobs = Gauge("patchline_jobs", "Jobs by service and phase", ["service", "phase"], registry=self.registry)
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
+class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs
     """Counts every RPC and times unary ones."""
 
     def __init__(self, metrics: ServerMetrics) -> None:

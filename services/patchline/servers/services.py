@@ -49,7 +49,7 @@ class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayService
     service = "gateway"
 
     @translate_errors
-    async def Start(  # type: ignore[override]
+    async def Start(
         self, request: gateway_pb2.StartInferenceRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Job:
         options = request.executor

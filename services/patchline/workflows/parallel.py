@@ -95,7 +95,9 @@ def imap_bounded(
             pending.append((item, pool.submit(_call_with_limit, fn, item, timeout)))
             while len(pending) >= limit:
                 head, future = pending.popleft()
-                yield head, _outcome(head, future)
+                outcome = _outcome(head, future)
+                yield head, outcome
         while pending:
             head, future = pending.popleft()
-            yield head, _outcome(head, future)
+            outcome = _outcome(head, future)
+            yield head, outcome
