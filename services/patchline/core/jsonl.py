@@ -172,7 +172,7 @@ def json_bytes(value: Any) -> bytes:
 
 def json_line(record: dict[str, Any]) -> bytes:
     """``record`` as one compact UTF-8 JSON line ending in a newline."""
-    return _ENCODER.encode(record) + b"\n"
+    return json_bytes(record) + b"\n"
 
 
 def parse_json(data: bytes | str) -> Any:

@@ -45,9 +45,14 @@ class Finished:
 
     record: dict[str, Any]
     ok: bool
-    body: dict[str, Any]  # the server's answer (or {})
     model: str | None
     attempts: int
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The server's answer (or {}), as written in the line."""
+        body: dict[str, Any] = self.record["response"]["body"]
+        return body
 
 
 @dataclass(slots=True)
@@ -125,7 +130,7 @@ class Sender:
             error=outcome.error,
             patchline=stats,
         )
-        return Finished(record=record, ok=outcome.ok, body=outcome.body, model=model, attempts=attempt)
+        return Finished(record=record, ok=outcome.ok, model=model, attempts=attempt)
 
     def _payload(self, request: RawRequestLine) -> tuple[bytes, str | None]:
         """The bytes to send and the request's model (for prices): the body as written unless it must change."""
