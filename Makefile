@@ -22,10 +22,11 @@ install: $(STAMP)  ## create .venv and install patchline with its dev tools
 demo: $(STAMP)  ## run the main job end to end on the embedded default (local files, oracle model server)
 	$(BIN)/python -m patchline.demo
 
-lint: $(STAMP)  ## ruff (lint + format check) and mypy
+lint: $(STAMP)  ## ruff (lint + format check), mypy, and buf's lint rules on the protos
 	$(BIN)/ruff check services operator tests bench
 	$(BIN)/ruff format --check services operator tests bench
 	$(BIN)/mypy
+	cd proto && ../$(BIN)/buf lint
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix services operator tests bench
@@ -35,7 +36,7 @@ test: lint  ## lint, then the whole test suite (GPU tests are deselected)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
-proto: $(STAMP)  ## regenerate services/patchline/rpc from proto/
+proto: $(STAMP)  ## regenerate proto/patchline/v1/stages.proto from the stage models, then services/patchline/rpc
 	$(BIN)/python -m patchline.devtools.gen_proto
 
 bench: $(STAMP)  ## benchmarks: ratios against baselines measured in the same run

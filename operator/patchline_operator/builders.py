@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from patchline.core.errors import InputError
-from patchline.core.sglang_args import sglang_launch_args, sglang_server_args
+from patchline.core.sglang_args import engine_server_args, sglang_launch_args
 from patchline.core.spec import (
     HfCacheVolume,
     HostPathVolume,
@@ -109,15 +109,7 @@ def _engine(run: Run) -> SGLangEngine:
 
 def sglang_command(engine: SGLangEngine) -> list[str]:
     """``python3 -m sglang.launch_server --model-path ... --host 0.0.0.0 --port 30000`` from the spec."""
-    passthrough = sglang_server_args(
-        model_path=engine.model_path,
-        tp_size=engine.tp_size,
-        dp_size=engine.dp_size,
-        reasoning_parser=engine.reasoning_parser,
-        served_model_name=engine.served_model_name,
-        extra=engine.extra_args,
-    )
-    return sglang_launch_args(passthrough, host="0.0.0.0", port=SGLANG_PORT, python="python3")  # noqa: S104
+    return sglang_launch_args(engine_server_args(engine), host="0.0.0.0", port=SGLANG_PORT, python="python3")  # noqa: S104
 
 
 def _resource_map(values: ResourceList, gpus: int) -> dict[str, str]:

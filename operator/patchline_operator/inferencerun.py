@@ -1,8 +1,9 @@
 """InferenceRun handlers: provision the model server, run the gateway job, report progress, clean up.
 
 Every tick derives the next step from the status, the cluster and the gateway (nothing is kept in memory):
-server objects exist (create-or-get) -> pods ready (EndpointSlices) -> gateway job started (idempotent by
-a derived id) -> its counts written to status -> on completion the server is deleted (unless keepServer).
+server objects exist (create-or-get) -> pods ready (EndpointSlices) -> the run's one stage, walked by the
+stage driver with the local runner's rules, as a gateway job (idempotent by a derived id) -> its counts and
+record written to status -> on completion the server is deleted (unless keepServer).
 """
 
 from __future__ import annotations
@@ -16,19 +17,13 @@ import kopf
 
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, SGLangEngine, parse_manifest
-from patchline.pipeline.plan import plan_inference_run
-from patchline.servers.client import inference_request
-from patchline_operator.jobs import (
-    follow_job,
-    is_failed,
-    is_succeeded,
-    job_id,
-    progress_of,
-)
+from patchline.pipeline.driver import drive
+from patchline.pipeline.plan import plan_inference_run, planned_stages, run_root
+from patchline_operator.backend import ClusterBackend, StatusBook
 from patchline_operator.kube import KINDS
 from patchline_operator.runtime import Runtime
-from patchline_operator.server import ModelTarget, delete_server, ensure_server, model_target
-from patchline_operator.status import publish, with_condition
+from patchline_operator.server import delete_server, ensure_server
+from patchline_operator.status import apply_drive, publish, set_conditions, with_condition
 
 __all__ = ["GROUP", "PLURAL", "VERSION", "reconcile_inference_run"]
 
@@ -63,48 +58,8 @@ async def fail(rt: Runtime, body: Mapping[str, Any], reason: str, message: str) 
     await publish(rt.kube, REF, body, old, new)
 
 
-async def start_provisioning(rt: Runtime, run: InferenceRun, body: Mapping[str, Any]) -> None:
-    """Create (or adopt) the SGLang server and report phase Provisioning."""
-    namespace = body["metadata"]["namespace"]
-    await ensure_server(rt.kube, run, body, namespace)
-    old = current_status(body)
-    if old.phase != Phase.PENDING:
-        return
-    new = old.model_copy(deep=True)
-    new.phase, new.model, new.message = Phase.PROVISIONING, run.spec.engine.model_name, "starting the model server"
-    new.output_uri = run.output_uri(rt.config.store_uri)
-    new.conditions = with_condition(new.conditions, ConditionType.SERVER_READY, False, "Provisioning", new.message)
-    await publish(rt.kube, REF, body, old, new)
-
-
-async def _target(rt: Runtime, run: InferenceRun, body: Mapping[str, Any]) -> ModelTarget | None:
-    namespace = body["metadata"]["namespace"]
-    if isinstance(run.spec.engine, SGLangEngine):
-        await ensure_server(rt.kube, run, body, namespace)
-    return await model_target(rt.kube, run, namespace, rt.config)
-
-
-def _progressed(old: InferenceRunStatus, run: InferenceRun, target: ModelTarget, state: Any) -> InferenceRunStatus:
-    new = old.model_copy(deep=True)
-    new.model, new.endpoints, new.progress = target.model, list(target.urls), progress_of(state)
-    if isinstance(run.spec.engine, SGLangEngine):
-        new.conditions = with_condition(new.conditions, ConditionType.SERVER_READY, True, "PodsReady")
-    if is_succeeded(state):
-        new.phase, new.message = Phase.SUCCEEDED, state.message or new.progress.summary
-        new.conditions = with_condition(new.conditions, ConditionType.PROGRESSING, False, "Finished")
-        new.conditions = with_condition(new.conditions, ConditionType.COMPLETE, True, "Succeeded", new.message)
-    elif is_failed(state):
-        new.phase, new.message = Phase.FAILED, state.last_error or "the gateway job failed"
-        new.conditions = with_condition(new.conditions, ConditionType.PROGRESSING, False, "JobFailed", new.message)
-        new.conditions = with_condition(new.conditions, ConditionType.FAILED, True, "JobFailed", new.message)
-    else:
-        new.phase, new.message = Phase.RUNNING, state.message
-        new.conditions = with_condition(new.conditions, ConditionType.PROGRESSING, True, "Running", state.message)
-    return new
-
-
 async def reconcile_inference_run(rt: Runtime, body: Mapping[str, Any]) -> bool:
-    """One look at the run: take the next step and write the status. True once the run is finished."""
+    """One look at the run: its one stage walked by the stage driver, and the status. True once it is finished."""
     meta = body["metadata"]
     try:
         run = load_run(body)
@@ -114,21 +69,20 @@ async def reconcile_inference_run(rt: Runtime, body: Mapping[str, Any]) -> bool:
     old = current_status(body)
     if old.phase.is_final:
         return True
-    target = await _target(rt, run, body)
-    if target is None:
-        await start_provisioning(rt, run, body)
-        return False
-    params = {**plan_inference_run(run, base=rt.config.store_uri)[0].params}
-    params.update(endpoints=list(target.urls), model=target.model, api_key_env=target.api_key_env)
-    job = job_id(meta["namespace"], meta["name"], meta.get("uid", ""), STAGE)
-    client = rt.services.client("gateway")
+    if isinstance(run.spec.engine, SGLangEngine):
+        await ensure_server(rt.kube, run, body, meta["namespace"])
+    new = old.model_copy(deep=True)
+    new.output_uri = run.output_uri(rt.config.store_uri)
+    new.model = new.model or run.spec.engine.model_name
+    plan = plan_inference_run(run, base=rt.config.store_uri)
+    backend = ClusterBackend(rt, body, run, run_root(run, rt.config.store_uri))
     try:
-        state = await follow_job(client, "gateway", job, lambda: client.start_inference(inference_request(job, params)))
+        result = await drive(plan, StatusBook(new), backend)
     except InputError as exc:
         await fail(rt, body, "StartRefused", str(exc))
         return True
-    new = _progressed(old, run, target, state)
-    new.output_uri = params["output"]
+    apply_drive(new, result, planned_stages(plan))
+    set_conditions(new, server=isinstance(run.spec.engine, SGLangEngine))
     await publish(rt.kube, REF, body, old, new)
     if not new.phase.is_final:
         return False

@@ -8,31 +8,17 @@ longer knows the job answers Get with FAILED_PRECONDITION, and Start then resume
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import grpc
 
+from patchline.client import ServiceClient
 from patchline.core.errors import InputError, UnavailableError
-from patchline.core.spec import ProgressCounts
 from patchline.rpc.v1 import common_pb2
-from patchline.servers.client import ServiceClient
 from patchline_operator.config import SERVICES, OperatorConfig
 
-__all__ = [
-    "RESTART_CODES",
-    "ServiceClients",
-    "artifacts_of",
-    "cancel_job",
-    "endpoints_params",
-    "follow_job",
-    "is_cancelled",
-    "is_failed",
-    "is_succeeded",
-    "job_id",
-    "progress_of",
-]
+__all__ = ["RESTART_CODES", "ServiceClients", "cancel_job", "follow_job", "job_id"]
 
 # Get answers these for a job the service does not run (any more): Start it again.
 RESTART_CODES = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND)
@@ -58,7 +44,7 @@ class ServiceClients:
     async def close(self) -> None:
         """Close every channel."""
         for client in self._by_target.values():
-            await client.__aexit__(None, None, None)
+            await client.close()
 
 
 def job_id(namespace: str, name: str, uid: str, stage: str) -> str:
@@ -101,47 +87,3 @@ async def cancel_job(client: ServiceClient, service: str, job: str) -> bool:
             return False
         raise UnavailableError(f"Cancel on {service}: {exc.code().name}: {exc.details()}") from exc
     return True
-
-
-def is_succeeded(state: common_pb2.Job) -> bool:
-    """The job finished successfully."""
-    return bool(state.phase == common_pb2.PHASE_SUCCEEDED)
-
-
-def is_failed(state: common_pb2.Job) -> bool:
-    """The job failed for good (its last_error says why)."""
-    return bool(state.phase == common_pb2.PHASE_FAILED)
-
-
-def is_cancelled(state: common_pb2.Job) -> bool:
-    """The job was cancelled."""
-    return bool(state.phase == common_pb2.PHASE_CANCELLED)
-
-
-def progress_of(state: common_pb2.Job, *, total_hint: int | None = None) -> ProgressCounts:
-    """Status counts of a job: skipped (done by an earlier attempt) count as succeeded."""
-    p = state.progress
-    total = int(p.total) if p.total else total_hint
-    counts = ProgressCounts(
-        total=total,
-        succeeded=int(p.succeeded + p.skipped),
-        failed=int(p.failed),
-        in_flight=int(p.in_flight),
-        tokens=int(p.prompt_tokens + p.completion_tokens),
-        tokens_per_second=round(float(p.tokens_per_second), 3),
-    )
-    counts.summary = counts.render()
-    return counts
-
-
-def artifacts_of(state: common_pb2.Job) -> dict[str, str]:
-    """The job's artifact URIs by name."""
-    return {a.name: a.uri for a in state.artifacts}
-
-
-def endpoints_params(params: Mapping[str, Any], urls: Sequence[str], model: str, key_env: str | None) -> dict[str, Any]:
-    """A stage's parameters with the model's endpoints added (as the local runner's ``_with_endpoints``)."""
-    out = {**params, "endpoints": list(urls), "model": model}
-    if key_env:
-        out["api_key_env"] = key_env
-    return out

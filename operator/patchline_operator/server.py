@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from patchline.core.errors import InputError
-from patchline.core.spec import EndpointEngine, InferenceRun, OracleEngine, Rollout, SecretKeyRef, SGLangEngine
+from patchline.core.spec import (
+    EndpointEngine,
+    InferenceRun,
+    ModelEndpoints,
+    OracleEngine,
+    Rollout,
+    SecretKeyRef,
+    SGLangEngine,
+)
 from patchline_operator.builders import (
     SGLANG_PORT,
     endpoint_urls,
@@ -28,18 +35,9 @@ from patchline_operator.config import OperatorConfig
 from patchline_operator.kube import KubeApi
 from patchline_operator.status import as_body
 
-__all__ = ["ModelTarget", "delete_server", "ensure_server", "key_env_name", "model_target", "slice_urls"]
+__all__ = ["delete_server", "ensure_server", "key_env_name", "model_target", "slice_urls"]
 
 Run = InferenceRun | Rollout
-
-
-@dataclass(frozen=True)
-class ModelTarget:
-    """Where a run's requests go: base URLs, the model name, and the gateway's key variable (if any)."""
-
-    urls: tuple[str, ...]
-    model: str
-    api_key_env: str | None = None
 
 
 def key_env_name(ref: SecretKeyRef) -> str:
@@ -87,17 +85,17 @@ def slice_urls(endpoint_slices: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted(urls)
 
 
-async def model_target(kube: KubeApi, run: Run, namespace: str, config: OperatorConfig) -> ModelTarget | None:
+async def model_target(kube: KubeApi, run: Run, namespace: str, config: OperatorConfig) -> ModelEndpoints | None:
     """The run's model endpoints now; None while its SGLang server has no ready pod."""
     engine = run.spec.engine
     if isinstance(engine, SGLangEngine):
         urls = slice_urls(await kube.endpoint_slices(namespace, headless_service_name(run.metadata.name)))
-        return ModelTarget(tuple(urls), engine.model_name) if urls else None
+        return engine.model_endpoints(urls) if urls else None
     if isinstance(engine, EndpointEngine):
         key_env = engine.api_key_env or (key_env_name(engine.api_key_secret_ref) if engine.api_key_secret_ref else None)
-        return ModelTarget(tuple(engine.urls), engine.model, key_env)
+        return engine.model_endpoints().model_copy(update={"api_key_env": key_env})
     if isinstance(engine, OracleEngine):
         if not config.oracle_url:
             raise InputError("spec.engine.type oracle: the operator has no oracle server (set PATCHLINE_ORACLE_URL)")
-        return ModelTarget((config.oracle_url,), engine.model)
+        return engine.model_endpoints([config.oracle_url])
     raise InputError(f"unsupported engine {type(engine).__name__}")

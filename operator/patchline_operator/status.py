@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import kopf
 
-from patchline.core.spec import Condition, ConditionType, InferenceRunStatus, Phase
+from patchline.core.spec import Condition, ConditionType, InferenceRunStatus, Phase, StageStatus
+from patchline.pipeline.driver import DriveResult
+from patchline.pipeline.plan import StagePlan
 from patchline_operator.kube import KubeApi, Ref
 
-__all__ = ["as_body", "condition", "now", "publish", "with_condition"]
+__all__ = ["apply_drive", "as_body", "condition", "now", "publish", "set_conditions", "with_condition"]
 
 _FAILED_PHASES = (Phase.FAILED,)
 
@@ -40,6 +42,45 @@ def with_condition(
     since = old.last_transition_time if old is not None and old.status == value else now()
     new = Condition(type=kind.value, status=value, reason=reason, message=message, last_transition_time=since)
     return [*(c for c in conditions if c.type != kind.value), new]
+
+
+def apply_drive(status: InferenceRunStatus, result: DriveResult, planned: Sequence[StagePlan]) -> None:
+    """A run's status after a walk of its stages: phase, current stage, counts, and every stage in order
+    (the ones not reached yet as Pending)."""
+    reached = {record.name for record in result.records}
+    status.stages = [
+        *result.records,
+        *(StageStatus(name=p.name, operation=p.operation) for p in planned if p.name not in reached),
+    ]
+    status.phase = result.phase
+    status.current_stage = result.stage if result.phase in (Phase.RUNNING, Phase.PROVISIONING) else ""
+    status.message = result.message
+    if result.records:
+        status.progress = result.records[-1].counts
+    if result.endpoints is not None:
+        status.endpoints = list(result.endpoints.urls)
+        status.model = result.endpoints.model or status.model
+
+
+def set_conditions(status: InferenceRunStatus, *, server: bool) -> None:
+    """The conditions of a run's phase (``server``: patchline runs the model server)."""
+    if server and status.endpoints:
+        status.conditions = with_condition(status.conditions, ConditionType.SERVER_READY, True, "PodsReady")
+    if status.phase == Phase.PROVISIONING:
+        status.conditions = with_condition(
+            status.conditions, ConditionType.SERVER_READY, False, "Provisioning", status.message
+        )
+    elif status.phase == Phase.SUCCEEDED:
+        status.conditions = with_condition(status.conditions, ConditionType.PROGRESSING, False, "Finished")
+        status.conditions = with_condition(status.conditions, ConditionType.COMPLETE, True, "Succeeded", status.message)
+    elif status.phase == Phase.FAILED:
+        message = status.message
+        status.conditions = with_condition(status.conditions, ConditionType.PROGRESSING, False, "StageFailed", message)
+        status.conditions = with_condition(status.conditions, ConditionType.FAILED, True, "StageFailed", message)
+    elif status.phase == Phase.RUNNING:
+        status.conditions = with_condition(
+            status.conditions, ConditionType.PROGRESSING, True, "Running", status.message
+        )
 
 
 def _dump(status: InferenceRunStatus) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from patchline.cli.app import main
 from patchline.gateway import ExecutorSettings, run_file
-from patchline.gateway.oracle import OracleServer
+from patchline.oracle import OracleServer
 from tests.fixtures.gitrepos import git_env
 from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, build_scenario
 
@@ -58,7 +58,7 @@ def _run(scenario: Scenario, out: Path, *, reasoning: str | None, extra: tuple[s
             str(out / "requests-repair.jsonl"),
             str(responses),
             endpoints=[oracle.base_url],
-            settings=ExecutorSettings(concurrency=4, max_attempts=2, timeout_s=60),
+            settings=ExecutorSettings(concurrency=4, max_attempts=2, timeout_seconds=60),
         )
     assert summary.succeeded == 4 and summary.failed == 0
     flags = _seed_flags(scenario, out, *extra)

@@ -18,7 +18,7 @@ import pytest
 
 from patchline.cli.app import main
 from patchline.edits import apply_unified_diff
-from patchline.gateway.oracle import OracleServer
+from patchline.oracle import OracleServer
 from tests.unit.workflows.editbench.helpers import (
     SNAPSHOTS,
     commit_all,

@@ -25,8 +25,10 @@ from unidiff.patch import PatchSet
 
 from patchline.core.spec import parse_manifest
 from patchline.demo import DEMO_RELEASES
-from patchline.gateway.oracle import OracleServer
+from patchline.oracle import OracleServer
+from patchline.pipeline.jobs import JobPhase
 from patchline.pipeline.runner import RunnerSettings, RunReport, run_manifest
+from patchline.servers import ServerSettings, create_server
 from tests.fixtures.demo_lite import LiteData, build_lite_data, git_apply_check, touched_files
 from tests.unit.workflows.editbench.helpers import SNAPSHOTS, load_records, make_repository
 
@@ -89,7 +91,7 @@ def test_agentless_repair_example(lite: LiteData, oracle: str, tmp_path: Path) -
     manifest = _with_lite_data(_example("agentless-repair-rollout.yaml"), lite, tmp_path / "run")
     manifest["spec"]["workflow"]["locFile"] = str(lite.loc_file)
     report = _run(manifest, RunnerSettings(base=str(tmp_path), endpoint_override=oracle))
-    assert [r.name for r, _ in report.stages] == ["build_requests", "infer", "process"]
+    assert [r.name for r in report.stages] == ["build_requests", "infer", "process"]
     requests = _jsonl(tmp_path / "run" / "requests-repair.jsonl")
     samples = manifest["spec"]["sampling"]["samples"] - 1  # skipGreedy leaves out sample 0
     assert len(requests) == len(lite.rows) * samples
@@ -101,7 +103,7 @@ def test_agentless_repair_example(lite: LiteData, oracle: str, tmp_path: Path) -
 def test_bugfixer_example(lite: LiteData, oracle: str, tmp_path: Path) -> None:
     manifest = _with_lite_data(_example("bugfixer-rollout.yaml"), lite, tmp_path / "run")
     report = _run(manifest, RunnerSettings(base=str(tmp_path), endpoint_override=oracle))
-    assert [r.name for r, _ in report.stages] == [
+    assert [r.name for r in report.stages] == [
         "gen_step1",
         "infer_step1",
         "proc_step1_gen_step2",
@@ -159,18 +161,20 @@ def _editbench_project(shared_data: Path, root: Path) -> tuple[Path, dict[str, d
     return bench, {line["instance_id"]: line for line in lines}
 
 
-def test_editbench_example(shared_data: Path, tmp_path: Path) -> None:
+def _editbench_manifest(shared_data: Path, tmp_path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     bench, lines = _editbench_project(shared_data, tmp_path)
     manifest = _example("editbench-rollout.yaml")
     spec = manifest["spec"]
-    model = spec["engine"]["servedModelName"]
     # The gold answers are the infbench the first stage writes, so the oracle engine (started after it) answers.
-    spec["engine"] = {"type": "oracle", "model": model}
+    spec["engine"] = {"type": "oracle", "model": spec["engine"]["servedModelName"]}
     spec["dataset"]["source"] = str(bench)
     spec["repositories"]["repoRoot"] = str(tmp_path / "repos")
     spec["output"] = str(tmp_path / "run")
-    report = _run(manifest, RunnerSettings(base=str(tmp_path)))
-    assert [r.name for r, _ in report.stages] == ["build_prompts", "infer", "merge"]
+    return manifest, lines
+
+
+def _check_editbench(manifest: dict[str, Any], lines: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    model = manifest["spec"]["engine"]["model"]
     run_id = "0.2_bm25_5"
     infbench = _jsonl(tmp_path / "run" / "crawled_data" / "infbench" / f"all-task-instances_{run_id}.jsonl")
     assert sorted(line["instance_id"] for line in infbench) == sorted(lines)
@@ -182,6 +186,30 @@ def test_editbench_example(shared_data: Path, tmp_path: Path) -> None:
     for record in merged:
         assert record["model_name"] == model and record["temperature"] == 0.0 and record["n"] == 1
         assert record["model_patch"].strip() == truth[record["instance_id"]].strip()
+
+
+def test_editbench_example(shared_data: Path, tmp_path: Path) -> None:
+    manifest, lines = _editbench_manifest(shared_data, tmp_path)
+    report = _run(manifest, RunnerSettings(base=str(tmp_path)))
+    assert [r.name for r in report.stages] == ["build_prompts", "prepare", "infer_r0", "collect_r0", "merge"]
+    _check_editbench(manifest, lines, tmp_path)
+
+
+async def test_editbench_example_through_the_services(shared_data: Path, tmp_path: Path) -> None:
+    """As services, the inference rounds are gateway jobs and BM25 runs on the Retrieval service."""
+    manifest, lines = _editbench_manifest(shared_data, tmp_path)
+    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache")))
+    try:
+        via = RunnerSettings(base=str(tmp_path), via=f"127.0.0.1:{running.port}")
+        report = await run_manifest(parse_manifest(manifest, source="k8s/examples"), via)
+        labels = {"method": "/patchline.v1.RetrievalService/Search", "code": "OK"}
+        searches = running.metrics.registry.get_sample_value("patchline_rpc_total", labels)
+        gateway_jobs = running.managers["gateway"].count(JobPhase.SUCCEEDED)
+    finally:
+        await running.stop(0)
+    assert [r.name for r in report.stages] == ["build_prompts", "prepare", "infer_r0", "collect_r0", "merge"]
+    assert searches == len(lines) and gateway_jobs == 1
+    _check_editbench(manifest, lines, tmp_path)
 
 
 def _inference_requests(lite: LiteData, path: Path) -> list[str]:
@@ -217,7 +245,7 @@ def _check_responses(path: Path, ids: list[str], lite: LiteData) -> None:
 def test_inferencerun_example(lite: LiteData, oracle: str, tmp_path: Path) -> None:
     manifest, ids = _inference_manifest(lite, tmp_path)
     report = _run(manifest, RunnerSettings(base=str(tmp_path), endpoint_override=oracle))
-    assert report.stages[0][0].counts["succeeded"] == len(ids)
+    assert report.stages[0].counts.succeeded == len(ids)
     _check_responses(tmp_path / "run" / "responses.jsonl", ids, lite)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from patchline.cli.app import main
-from patchline.gateway.oracle import OracleServer
+from patchline.oracle import OracleServer
 from tests.fixtures.lite_repos import RequestsLite, requests_lite  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from patchline.client import ServiceClient
 from patchline.core.batch import ResponseLine
-from patchline.rpc.v1 import common_pb2, gateway_pb2
-from patchline.servers.client import ServiceClient
+from patchline.core.spec import ExecutorSettings, InferenceStage, ModelEndpoints
+from patchline.rpc.v1 import common_pb2
 from tests.fixtures.fault_server import FaultPlan, FaultServer, write_requests
 from tests.fixtures.serve_process import ServeProcess, health_status
 
@@ -27,26 +28,25 @@ REQUESTS = 2000
 JOB_ID = "restart-gateway-job"
 
 
-def _request(tmp_path: Path, endpoint: str) -> gateway_pb2.StartInferenceRequest:
-    return gateway_pb2.StartInferenceRequest(
-        job_id=JOB_ID,
-        input_uri=str(tmp_path / "requests.jsonl"),
-        output_uri=str(tmp_path / "out" / "responses.jsonl"),
-        endpoints=[endpoint],
-        executor=gateway_pb2.ExecutorOptions(concurrency=16, timeout_seconds=30, max_attempts=3),
+def _request(tmp_path: Path, endpoint: str) -> InferenceStage:
+    return InferenceStage(
+        input=str(tmp_path / "requests.jsonl"),
+        output=str(tmp_path / "out" / "responses.jsonl"),
+        endpoints=ModelEndpoints(urls=[endpoint]),
+        executor=ExecutorSettings(concurrency=16, timeout_seconds=30, max_attempts=3),
     )
 
 
-async def _start(target: str, request: gateway_pb2.StartInferenceRequest) -> common_pb2.Job:
+async def _start(target: str, request: InferenceStage) -> common_pb2.Job:
     async with ServiceClient(target, deadline=20) as client:
-        return await client.start_inference(request)
+        return await client.start_inference(JOB_ID, request)
 
 
-async def _start_and_finish(target: str, request: gateway_pb2.StartInferenceRequest) -> common_pb2.Job:
+async def _start_and_finish(target: str, request: InferenceStage) -> common_pb2.Job:
     async with ServiceClient(target, deadline=20) as client:
-        await client.start_inference(request)
+        await client.start_inference(JOB_ID, request)
         final = None
-        async for job in client.watch("gateway", request.job_id, deadline=60):
+        async for job in client.watch("gateway", JOB_ID, deadline=60):
             final = job
     assert final is not None
     return final

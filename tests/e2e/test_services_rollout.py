@@ -77,7 +77,7 @@ def test_rollout_through_serve_with_s3_equals_the_in_process_run(
 
     report = _run(_rollout(lite, remote_uri), RunnerSettings(base=str(tmp_path), via=serve.target))
     assert report.run_uri == remote_uri
-    assert [(r.name, skipped) for r, skipped in report.stages] == [(s, False) for s in STAGES]
+    assert [r.name for r in report.stages] == STAGES and not report.reused
     assert report.artifacts()["predictions"] == f"{remote_uri}/predictions.jsonl"
     store = ArtifactStore(remote_uri, config=s3_endpoint.config)
     assert not list((tmp_path / "serve").rglob("*.jsonl"))  # nothing landed on the serve process's disk
@@ -88,8 +88,8 @@ def test_rollout_through_serve_with_s3_equals_the_in_process_run(
         assert git_apply_check(lite.repos[iid], patch) == "", iid
 
     again = _run(_rollout(lite, remote_uri), RunnerSettings(base=str(tmp_path), via=serve.target))
-    assert all(skipped for _, skipped in again.stages)  # the stage records in S3 say it is done
+    assert again.reused == set(STAGES)  # the stage records in S3 say it is done
 
     in_process = _run(_rollout(lite, local_uri), RunnerSettings(base=str(tmp_path), storage=s3_endpoint.config))
-    assert [r.name for r, _ in in_process.stages] == STAGES
+    assert [r.name for r in in_process.stages] == STAGES
     assert _predictions(ArtifactStore(local_uri, config=s3_endpoint.config)) == via_services

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from patchline import __version__
 from patchline.cli.logs import configure_logging
@@ -22,17 +22,84 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("patchline")
 
-# Subcommand groups: (name, module with `register(subparsers)`, one-line help). Read-only table.
-GROUPS: tuple[tuple[str, str, str], ...] = (
-    ("agentless", "patchline.cli.agentless", "Agentless batch repair (seed-compatible `repair`)"),
-    ("rollout", "patchline.cli.rollout", "BugFixer / TestWriter 3-stage batch rollouts"),
-    ("editbench", "patchline.cli.editbench", "EditBench prompt building, inference and merging"),
-    ("infer", "patchline.cli.infer", "run request files against models (executor, SGLang, Batch API)"),
-    ("oracle", "patchline.cli.oracle", "the gold-answer OpenAI-compatible server"),
-    ("retrieval", "patchline.cli.retrieval", "BM25 search over a repository snapshot"),
-    ("repos", "patchline.cli.repos", "repository snapshots and Agentless structure JSON"),
-    ("serve", "patchline.cli.serve", "the four gRPC services"),
-    ("run", "patchline.cli.run", "run an InferenceRun or Rollout manifest"),
+Register = Callable[[argparse.ArgumentParser], None]
+
+
+# Each group's `register`, imported only when its group runs: the groups pull in heavy libraries (datasets,
+# scipy, grpc) that a command of another group never needs, and importing them all took seconds per command.
+def _agentless() -> Register:
+    from patchline.cli import agentless
+
+    return agentless.register
+
+
+def _rollout() -> Register:
+    from patchline.cli import rollout
+
+    return rollout.register
+
+
+def _editbench() -> Register:
+    from patchline.cli import editbench
+
+    return editbench.register
+
+
+def _infer() -> Register:
+    from patchline.cli import infer
+
+    return infer.register
+
+
+def _oracle() -> Register:
+    from patchline.cli import oracle
+
+    return oracle.register
+
+
+def _retrieval() -> Register:
+    from patchline.cli import retrieval
+
+    return retrieval.register
+
+
+def _repos() -> Register:
+    from patchline.cli import repos
+
+    return repos.register
+
+
+def _serve() -> Register:
+    from patchline.cli import serve
+
+    return serve.register
+
+
+def _run() -> Register:
+    from patchline.cli import run
+
+    return run.register
+
+
+@dataclass(frozen=True)
+class CommandGroup:
+    """A ``patchline`` subcommand group: its name, one-line help and where its ``register`` comes from."""
+
+    name: str
+    help: str
+    load: Callable[[], Register]
+
+
+GROUPS: tuple[CommandGroup, ...] = (
+    CommandGroup("agentless", "Agentless batch repair (seed-compatible `repair`)", _agentless),
+    CommandGroup("rollout", "BugFixer / TestWriter 3-stage batch rollouts", _rollout),
+    CommandGroup("editbench", "EditBench prompt building, inference and merging", _editbench),
+    CommandGroup("infer", "run request files against models (executor, SGLang, Batch API)", _infer),
+    CommandGroup("oracle", "the gold-answer OpenAI-compatible server", _oracle),
+    CommandGroup("retrieval", "BM25 search over a repository snapshot", _retrieval),
+    CommandGroup("repos", "repository snapshots and Agentless structure JSON", _repos),
+    CommandGroup("serve", "the four gRPC services", _serve),
+    CommandGroup("run", "run an InferenceRun or Rollout manifest", _run),
 )
 
 # Exit codes: 2 for bad input (as argparse), 3 missing artifact, 4 wrong state, 5 unavailable, 1 other.
@@ -57,19 +124,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
-    names = {name for name, _, _ in GROUPS}
+    names = {group.name for group in GROUPS}
     chosen = next((arg for arg in argv if arg in names), None) if argv is not None else None
-    for name, module_name, help_text in GROUPS:
-        if argv is not None and name != chosen:
-            groups.add_parser(name, help=help_text, description=help_text)
-            continue
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # group not built into this installation
-        module.register(groups.add_parser(name, help=help_text, description=help_text))
+    for group in GROUPS:
+        sub = groups.add_parser(group.name, help=group.help, description=group.help)
+        if argv is None or group.name == chosen:
+            group.load()(sub)
     return parser
 
 

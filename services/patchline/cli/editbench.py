@@ -4,39 +4,33 @@ from __future__ import annotations
 
 import argparse
 
+from patchline.cli.flags import ModelFlags
+from patchline.cli.infer import EXECUTOR_FLAGS
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env, env_value
-from patchline.gateway import ExecutorSettings
+from patchline.core.spec import EditBenchStage, ModelEndpoints
+from patchline.pipeline.editbench import RunOptions, run_matrix
 from patchline.workflows.editbench import (
-    BuildOptions,
-    RunOptions,
     build_infbench,
     compat_save_path,
     load_sampled_ids,
     merge_infbench,
     merge_results,
-    run_matrix,
 )
 
 __all__ = ["register"]
 
 
+STAGE_FLAGS = ModelFlags(EditBenchStage)
+
+
 def _build_prompts(args: argparse.Namespace) -> int:
     """Bench JSONL -> infbench JSONL (appended, resumed by instance id)."""
-    options = BuildOptions(
-        info_pct=args.info_pct,
-        include_pr=not args.no_pr_mes,
-        include_issue=not args.no_issue_mes,
-        use_bm25=args.use_bm25,
-        topn=args.topn,
-        repo_root=args.repo_root,
-        cache_root=args.cache_root,
-        templates=args.templates,
-    )
-    save_path = compat_save_path(args.save_path, options) if args.compat_save_path else args.save_path
+    settings = STAGE_FLAGS.build(args)
+    save_path = compat_save_path(args.save_path, settings.workflow) if args.compat_save_path else args.save_path
     with cli_progress() as progress:
-        summary = build_infbench(args.dataset_name, save_path, options, progress=progress)
+        summary = build_infbench(settings, save_path, cache_root=args.cache_root, progress=progress)
     for instance_id, reason in summary.failed:
         print(f"skipped {instance_id}: {reason}")
     print(
@@ -52,10 +46,10 @@ def _run(args: argparse.Namespace) -> int:
     if not urls:
         raise InputError("no endpoint: pass --url http://host:port or set BASE_URL")
     options = RunOptions(
-        endpoints=urls,
+        endpoints=ModelEndpoints(urls=urls),
         root=args.root,
         keys=api_keys_from_env(),
-        executor=ExecutorSettings(concurrency=args.max_workers, timeout_s=args.timeout, max_attempts=args.max_attempts),
+        executor=EXECUTOR_FLAGS.build(args),
         sampled_ids=load_sampled_ids(args.sampled_ids_file) if args.sampled_ids_file else None,
     )
     with cli_progress() as progress:
@@ -88,16 +82,17 @@ def _merge_infbench(args: argparse.Namespace) -> int:
 
 def _add_build(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("build-prompts", help="bench JSONL -> infbench JSONL (seed prompt_builder)")
-    p.add_argument("--dataset-name", "--dataset_name", dest="dataset_name", required=True, help="bench JSONL")
+    flag = STAGE_FLAGS.add
+    flag(p, "--dataset-name", "--dataset_name", field="dataset.source", help="bench JSONL")
     p.add_argument("--save-path", "--save_path", dest="save_path", required=True, help="infbench JSONL (as given)")
-    p.add_argument("--info-pct", "--info_pct", dest="info_pct", type=float, default=None, help="history fraction")
-    p.add_argument("--no-pr-mes", action="store_true", help="leave the PR title/body out of the requirement")
-    p.add_argument("--no-issue-mes", action="store_true", help="leave the issue text out of the requirement")
-    p.add_argument("--use-bm25", action="store_true", help="BM25-retrieved context instead of the oracle files")
-    p.add_argument("--topn", type=int, default=10, help="files retrieved by BM25 (default 10)")
-    p.add_argument("--repo-root", default=None, help="folder holding checkouts named owner__name or owner/name")
+    flag(p, "--info-pct", "--info_pct", field="workflow.info_pct", help="history fraction")
+    flag(p, "--pr-mes", field="workflow.use_pr_mes", help="the PR title/body in the requirement (--no-pr-mes: out)")
+    flag(p, "--issue-mes", field="workflow.use_issue_mes", help="the issue text in the requirement (--no-issue-mes)")
+    flag(p, "--use-bm25", field="workflow.use_bm25", help="BM25-retrieved context instead of the oracle files")
+    flag(p, "--topn", field="workflow.topn", help="files retrieved by BM25")
+    flag(p, "--repo-root", field="repositories.repo_root", help="folder of checkouts named owner__name or owner/name")
     p.add_argument("--cache-root", default=".", help="store root of the BM25 index cache (.cache/bm25 below it)")
-    p.add_argument("--templates", default=None, help="folder with full.txt, requirement_only.txt, history_only.txt")
+    flag(p, "--templates", field="workflow.templates_dir", help="folder with full.txt, requirement_only.txt, ...")
     p.add_argument("--compat-save-path", action="store_true", help="rename --save-path as the original does")
     p.set_defaults(handler=_build_prompts)
 
@@ -108,9 +103,9 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--model", nargs="+", required=True, help="model name(s)")
     p.add_argument("--run_id", "--run-id", dest="run_id", nargs="+", default=["0.2"], help="run id(s)")
     p.add_argument("--sampled_ids_file", "--sampled-ids-file", dest="sampled_ids_file", default=None)
-    p.add_argument("--max_workers", "--max-workers", dest="max_workers", type=int, default=10)
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds per request attempt")
-    p.add_argument("--max-attempts", dest="max_attempts", type=int, default=ExecutorSettings().max_attempts)
+    EXECUTOR_FLAGS.add(p, "--max_workers", "--max-workers", field="concurrency", help="requests in flight")
+    EXECUTOR_FLAGS.add(p, "--timeout", field="timeout_seconds", help="seconds per request attempt")
+    EXECUTOR_FLAGS.add(p, "--max-attempts", "--max_attempts", field="max_attempts", help="attempts per request")
     p.add_argument("--url", action="append", default=None, help="endpoint base URL (default: BASE_URL)")
     p.add_argument("--root", default=".", help="project root holding crawled_data/ and experiment_results/")
     p.set_defaults(handler=_run)

@@ -2,7 +2,7 @@
 
 Each subcommand is one ``_add_*`` function listed in ``_SUBCOMMANDS``; a new one adds a function and a
 line there. :func:`add_executor_arguments` and :func:`executor_settings_from_args` are shared by every
-command that runs the executor.
+command that runs the executor; the flags fill the run spec's ``ExecutorSettings`` and ``ModelEndpoints``.
 """
 
 from __future__ import annotations
@@ -13,18 +13,12 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from patchline.cli.flags import ModelFlags
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
 from patchline.core.store import open_artifact
-from patchline.gateway import (
-    Engine,
-    ExecutionSummary,
-    ExecutorSettings,
-    ThinkingProcessor,
-    parse_price_table,
-    run_file,
-)
+from patchline.gateway import ExecutionSummary, ExecutorSettings, ModelEndpoints, parse_price_table, run_file
 from patchline.gateway.batch_api import (
     STATE_FILE,
     BatchApiSettings,
@@ -35,13 +29,22 @@ from patchline.gateway.batch_api import (
 )
 from patchline.gateway.launcher import serve_and_run_file
 
-__all__ = ["add_executor_arguments", "endpoints_from_args", "executor_settings_from_args", "register", "write_summary"]
+__all__ = [
+    "EXECUTOR_FLAGS",
+    "add_executor_arguments",
+    "endpoint_urls",
+    "endpoints_from_args",
+    "executor_settings_from_args",
+    "register",
+    "write_summary",
+]
 
-_DEFAULTS = ExecutorSettings()
+EXECUTOR_FLAGS = ModelFlags(ExecutorSettings)
+TARGET_FLAGS = ModelFlags(ModelEndpoints)
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: bool = False) -> None:
-    """The executor's flags (seed spellings with underscores, and the patchline ones)."""
+    """The executor's flags (seed spellings with underscores, and the patchline ones); defaults are the models'."""
     parser.add_argument("--input_file", "--input", dest="input_file", required=True, help="request JSONL (path or URI)")
     parser.add_argument(
         "--output_file", "--output", dest="output_file", required=True, help="response JSONL; appended, resumed"
@@ -52,36 +55,28 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
         required=url_required,
         help="endpoint base URL (http://host:port, .../v1 or .../v1/chat/completions); repeat or comma-separate",
     )
-    parser.add_argument("--concurrency", type=int, default=_DEFAULTS.concurrency, help="requests in flight")
-    parser.add_argument("--timeout", type=float, default=_DEFAULTS.timeout_s, help="seconds per attempt")
-    parser.add_argument("--model", default=None, help="override body.model of every request")
-    parser.add_argument("--max-attempts", "--max_attempts", type=int, default=_DEFAULTS.max_attempts)
-    parser.add_argument(
-        "--backoff-base", type=float, default=_DEFAULTS.backoff_base_s, help="first retry waits up to this (s)"
+    add = EXECUTOR_FLAGS.add
+    add(parser, "--concurrency", field="concurrency", help="requests in flight")
+    add(parser, "--timeout", field="timeout_seconds", help="seconds per attempt")
+    add(parser, "--max-attempts", "--max_attempts", field="max_attempts", help="attempts per request")
+    add(parser, "--backoff-base", field="backoff_base_seconds", help="first retry waits up to this (s)")
+    add(parser, "--backoff-cap", field="backoff_cap_seconds", help="longest retry wait (s)")
+    add(parser, "--affinity", field="affinity", help="send every sample of one instance to the same endpoint")
+    add(parser, "--compact", field="compact", help="fold the output to one line per custom_id at the end")
+    TARGET_FLAGS.add(parser, "--model", field="model", help="override body.model of every request")
+    TARGET_FLAGS.add(parser, "--engine", field="flavor", help="engine behind the URLs (thinking-key mapping)")
+    TARGET_FLAGS.add(
+        parser,
+        "--thinking-processor",
+        field="thinking_processor",
+        help="SGLang thinking-budget logit processor for thinking_budget (needs --enable-custom-logit-processor)",
     )
-    parser.add_argument("--backoff-cap", type=float, default=_DEFAULTS.backoff_cap_s, help="longest retry wait (s)")
-    parser.add_argument(
-        "--affinity",
-        action=argparse.BooleanOptionalAction,
-        default=_DEFAULTS.affinity,
-        help="send every sample of one instance to the same endpoint (prefix-cache reuse)",
-    )
-    parser.add_argument("--compact", action="store_true", help="fold the output to one line per custom_id at the end")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT")
     parser.add_argument("--price-table", type=Path, default=None, help="JSON {model: [in_per_mtok, out_per_mtok]}")
     parser.add_argument("--summary-json", default=None, help="write the run summary to this file (path or URI)")
-    parser.add_argument(
-        "--engine", choices=[e.value for e in Engine], default=Engine.OPENAI.value, help="engine behind the URLs"
-    )
-    parser.add_argument(
-        "--thinking-processor",
-        choices=[p.value for p in ThinkingProcessor],
-        default=None,
-        help="SGLang thinking-budget logit processor for thinking_budget (needs --enable-custom-logit-processor)",
-    )
 
 
-def endpoints_from_args(args: argparse.Namespace) -> list[str]:
+def endpoint_urls(args: argparse.Namespace) -> list[str]:
     """The endpoint URLs of ``--url`` (repeated and/or comma-separated)."""
     urls = [u.strip() for value in (args.url or []) for u in value.split(",") if u.strip()]
     if not urls:
@@ -89,8 +84,13 @@ def endpoints_from_args(args: argparse.Namespace) -> list[str]:
     return urls
 
 
-def executor_settings_from_args(args: argparse.Namespace, **overrides: object) -> ExecutorSettings:
-    """ExecutorSettings from the flags of :func:`add_executor_arguments` (``overrides`` win)."""
+def endpoints_from_args(args: argparse.Namespace, **fixed: object) -> ModelEndpoints:
+    """Where the requests go: ``--url`` and the ``--model``, ``--engine``, ``--thinking-processor`` flags."""
+    return TARGET_FLAGS.build(args, **{"urls": endpoint_urls(args), **fixed})
+
+
+def executor_settings_from_args(args: argparse.Namespace) -> ExecutorSettings:
+    """ExecutorSettings from the flags of :func:`add_executor_arguments` (and ``--price-table``)."""
     prices = {}
     if args.price_table is not None:
         try:
@@ -98,22 +98,12 @@ def executor_settings_from_args(args: argparse.Namespace, **overrides: object) -
         except OSError as exc:
             raise InputError(f"cannot read the price table {args.price_table}: {exc.strerror}") from exc
         prices = dict(parse_price_table(text, source=str(args.price_table)))
-    values: dict[str, object] = {
-        "concurrency": args.concurrency,
-        "timeout_s": args.timeout,
-        "max_attempts": args.max_attempts,
-        "backoff_base_s": args.backoff_base,
-        "backoff_cap_s": args.backoff_cap,
-        "model_override": args.model,
-        "affinity": args.affinity,
-        "compact": args.compact,
-        "metrics_port": args.metrics_port,
-        "prices": prices,
-        "engine": Engine(args.engine),
-        "thinking_processor": ThinkingProcessor(args.thinking_processor) if args.thinking_processor else None,
-    }
-    values.update(overrides)
-    return ExecutorSettings(**values)  # type: ignore[arg-type]
+    return EXECUTOR_FLAGS.build(args, prices=prices)
+
+
+def metrics_address(args: argparse.Namespace) -> tuple[str, int] | None:
+    """``--metrics-port`` on 127.0.0.1."""
+    return ("127.0.0.1", args.metrics_port) if args.metrics_port is not None else None
 
 
 def write_summary(summary: ExecutionSummary, destination: str | None) -> None:
@@ -135,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
             keys=api_keys_from_env(),
             settings=settings,
             progress=progress,
+            metrics_address=metrics_address(args),
         )
     write_summary(summary, args.summary_json)
     return 0
@@ -177,17 +168,21 @@ def _serve_and_run(args: argparse.Namespace) -> int:
         if args.passthrough:
             raise InputError(f"unrecognized arguments: {' '.join(args.passthrough)} (SGLang arguments need --serve)")
         return _run(args)
-    settings = executor_settings_from_args(args, engine=Engine.SGLANG)
+    settings = executor_settings_from_args(args)
+    target = TARGET_FLAGS.given(args)
     with cli_progress() as progress:
         summary = serve_and_run_file(
             args.input_file,
             args.output_file,
             sglang_args=args.passthrough,
+            model=target.get("model"),
+            thinking_processor=target.get("thinking_processor"),
             keys=api_keys_from_env(),
             settings=settings,
             progress=progress,
             log_path=args.sglang_log,
             startup_timeout_s=args.startup_timeout,
+            metrics_address=metrics_address(args),
         )
     write_summary(summary, args.summary_json)
     return 0

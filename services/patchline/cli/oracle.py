@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from patchline.gateway.oracle import OracleServer, serve_oracle
+from patchline.oracle import OracleServer, serve_oracle
 
 __all__ = ["register"]
 

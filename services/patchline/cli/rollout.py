@@ -1,7 +1,8 @@
 """``patchline rollout bugfixer|testwriter``: the seed's three-stage batch rollouts.
 
 The stage is given as ``--stage X`` (as the seed README writes it) or positionally (as the original
-code parses it): ``gen_step1``, ``proc_step1_gen_step2``, ``proc_step2``.
+code parses it): ``gen_step1``, ``proc_step1_gen_step2``, ``proc_step2``. The flags fill
+:class:`~patchline.core.spec.RolloutStage` (``patchline.cli.flags``): every default is the model's.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from patchline.cli.flags import ModelFlags
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
-from patchline.workflows.rollout import KINDS, STAGES, RolloutConfig, run_stage
+from patchline.core.spec import RolloutStage
+from patchline.workflows.rollout import KINDS, STAGES, run_stage
 
 __all__ = ["register"]
+
+FLAGS = ModelFlags(RolloutStage)
 
 _HELP = {
     "bugfixer": "file localisation, then SEARCH/REPLACE fixes, then patches (seed batch_rollout_bugfixer.py)",
@@ -24,52 +29,28 @@ _HELP = {
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stage_positional", nargs="?", choices=STAGES, metavar="STAGE", help="stage (positional form)")
     parser.add_argument("--stage", choices=STAGES, default=None, help="stage: " + ", ".join(STAGES))
-    parser.add_argument("--dataset", default="princeton-nlp/SWE-bench_Verified", help="HF dataset name or local file")
-    parser.add_argument("--split", default="test", help="dataset split (default test)")
-    parser.add_argument("--repostructure_dir", default=None, help="folder (or URI) of {instance_id}.json structures")
-    parser.add_argument("--repo", default=None, help="git repository (or folder of them) read at base_commit")
-    parser.add_argument("--input_file", default=None, help="stage 2: step-1 output; stage 3: step-2 output")
-    parser.add_argument("--output_file", default=None, help="stages 1 and 2: the request file to write")
-    parser.add_argument("--save_dir", default=None, help="stage 3 outputs; failures.jsonl (default: beside output)")
-    parser.add_argument("--step1_file", default=None, help="TestWriter stage 3: the step-1 output")
-    parser.add_argument("--model_name", default="deepseek-ai/DeepSeek-R1", help="body.model of the requests")
-    parser.add_argument("--max_tokens", type=int, default=32768, help="body.max_tokens")
-    parser.add_argument("--temp", type=float, default=1.0, help="sampling temperature")
-    parser.add_argument("--passk", type=int, default=None, help="passes per instance (stage 1 default 1)")
-    parser.add_argument("--num_workers", type=int, default=1, help="worker processes for the heavy stages")
-    parser.add_argument("--start_file", default=None, help="first custom_id (or sorted position) to process")
-    parser.add_argument("--end_file", default=None, help="custom_id (or position) to stop before")
-    parser.add_argument("--enable_thinking", action="store_true", help="ask thinking models to reason")
-    parser.add_argument("--thinking_budget", type=int, default=None, help="reasoning token budget")
-    parser.add_argument("--convert_crlf", action="store_true", help="turn CRLF into LF in the issue text")
-    parser.add_argument("--prompt-template", dest="prompt_template", default=None, help="template file or folder")
-    parser.add_argument("--item-timeout", dest="item_timeout", type=float, default=60.0, help="seconds per item")
-
-
-def _config(kind: str, args: argparse.Namespace) -> RolloutConfig:
-    return RolloutConfig(
-        kind=kind,
-        dataset=args.dataset,
-        split=args.split,
-        structure_dir=args.repostructure_dir,
-        repo=args.repo,
-        input_file=args.input_file,
-        output_file=args.output_file,
-        save_dir=args.save_dir,
-        step1_file=args.step1_file,
-        model_name=args.model_name,
-        temperature=args.temp,
-        max_tokens=args.max_tokens,
-        passk=args.passk,
-        num_workers=args.num_workers,
-        start_file=args.start_file,
-        end_file=args.end_file,
-        enable_thinking=args.enable_thinking,
-        thinking_budget=args.thinking_budget,
-        convert_crlf=args.convert_crlf,
-        prompt_template=args.prompt_template,
-        item_timeout=args.item_timeout,
-    )
+    flag = FLAGS.add
+    flag(parser, "--dataset", field="dataset.source", help="HF dataset name or local file")
+    flag(parser, "--split", field="dataset.split", help="dataset split")
+    flag(parser, "--repostructure_dir", field="repositories.structure_dir", help="folder of {instance_id}.json")
+    flag(parser, "--repo", field="repositories.repo_root", help="git repository (or folder of them) at base_commit")
+    flag(parser, "--input_file", field="input_file", help="stage 2: step-1 output; stage 3: step-2 output")
+    flag(parser, "--output_file", field="output_file", help="stages 1 and 2: the request file to write")
+    flag(parser, "--save_dir", field="save_dir", help="stage 3 outputs; failures.jsonl (default: beside output)")
+    flag(parser, "--step1_file", field="step1_file", help="TestWriter stage 3: the step-1 output")
+    flag(parser, "--model_name", field="model", help="body.model of the requests")
+    flag(parser, "--max_tokens", field="sampling.max_tokens", help="body.max_tokens")
+    flag(parser, "--temp", field="sampling.temperature", help="sampling temperature")
+    flag(parser, "--top_p", field="sampling.top_p", help="body.top_p")
+    flag(parser, "--passk", field="sampling.samples", help="passes per instance")
+    flag(parser, "--num_workers", field="workflow.num_workers", help="worker processes for the heavy stages")
+    flag(parser, "--start_file", field="workflow.start_file", help="first custom_id (or sorted position) to process")
+    flag(parser, "--end_file", field="workflow.end_file", help="custom_id (or position) to stop before")
+    flag(parser, "--enable_thinking", field="sampling.enable_thinking", help="ask thinking models to reason")
+    flag(parser, "--thinking_budget", field="sampling.thinking_budget", help="reasoning token budget")
+    flag(parser, "--convert_crlf", field="workflow.convert_crlf", help="turn CRLF into LF in the issue text")
+    flag(parser, "--prompt-template", field="workflow.templates_dir", help="template file or folder")
+    flag(parser, "--item-timeout", field="workflow.item_timeout_seconds", help="seconds per item")
 
 
 def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
@@ -78,9 +59,9 @@ def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
         stages = {s for s in (args.stage, args.stage_positional) if s}
         if len(stages) != 1:
             raise InputError(f"give the stage once, as --stage or positionally ({', '.join(STAGES)})")
-        config = _config(kind, args)
+        settings = FLAGS.build(args, workflow={"type": kind})
         with cli_progress() as progress:
-            summary = run_stage(config, stages.pop(), progress=progress)
+            summary = run_stage(settings, stages.pop(), progress=progress)
         print(summary.describe())
         return 0
 

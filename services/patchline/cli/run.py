@@ -35,8 +35,11 @@ def run(args: argparse.Namespace) -> int:
     with cli_progress() as progress:
         report = asyncio.run(run_manifest(manifest, settings, progress=progress))
     print(f"{manifest.kind} {manifest.metadata.name}: {report.run_uri}")
-    for record, skipped in report.stages:
-        state = "done earlier" if skipped else f"{record.finished_at - record.started_at:.1f} s"
+    for record in report.stages:
+        took = (
+            (record.finished_at - record.started_at).total_seconds() if record.finished_at and record.started_at else 0
+        )
+        state = "done earlier" if record.name in report.reused else f"{took:.1f} s"
         print(f"  {record.name:<22} {state:<14} {record.message}")
     for name, uri in sorted(report.artifacts().items()):
         print(f"  {name}: {uri}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from patchline.servers import SERVICE_NAMES, ServerSettings, serve
+from patchline.client import SERVICE_NAMES
+from patchline.servers import ServerSettings, serve
 
 __all__ = ["register"]
 
@@ -22,6 +23,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default="./results", help="root URI for caches such as BM25 indexes")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds to finish RPCs on SIGTERM")
+    parser.add_argument(
+        "--retrieval-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="Retrieval service for EditBench BM25 prompt builds (default: this server's, when it hosts one)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         store_uri=args.store,
         metrics_port=args.metrics_port,
         grace_seconds=args.grace,
+        retrieval_address=args.retrieval_address,
     )
     asyncio.run(serve(settings))
     return 0

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from patchline.core.errors import MalformedLineError, RecordError
 from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models, json_bytes
+from patchline.core.spec import Sampling
 
 __all__ = [
     "CHAT_COMPLETIONS_URL",
@@ -33,6 +34,7 @@ __all__ = [
     "ResponseLine",
     "answer_texts",
     "body_usage",
+    "chat_body",
     "is_reasoning_only_answer",
     "is_retryable_status",
     "iter_raw_requests",
@@ -257,6 +259,26 @@ def thinking_body_keys(*, enable_thinking: bool, thinking_budget: int | None) ->
     if enable_thinking and thinking_budget is not None:
         keys["thinking_budget"] = thinking_budget
     return keys
+
+
+def chat_body(
+    *, model: str, messages: list[dict[str, str]], sampling: Sampling, temperature: float | None = None
+) -> dict[str, Any]:
+    """A chat completion body from a run's sampling settings (SPEC §1): the one place every workflow's
+    request bodies get ``max_tokens``, ``temperature``, ``top_p`` and the thinking keys from.
+
+    ``temperature`` replaces the sampling temperature for one request (Agentless's greedy sample 0,
+    the TestWriter's fixed pass temperatures).
+    """
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": sampling.max_tokens,
+        "temperature": sampling.temperature if temperature is None else temperature,
+        "top_p": sampling.top_p,
+    }
+    body.update(thinking_body_keys(enable_thinking=sampling.enable_thinking, thinking_budget=sampling.thinking_budget))
+    return body
 
 
 def iter_requests(

@@ -21,6 +21,7 @@ from patchline.core.errors import InputError, MalformedLineError, RecordError, U
 from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models
 from patchline.core.repos_git import validate_commit
 from patchline.core.safepath import safe_component
+from patchline.core.spec import Dataset
 from patchline.core.store import open_artifact
 
 __all__ = [
@@ -29,8 +30,10 @@ __all__ = [
     "SWEbenchInstance",
     "iter_bench",
     "iter_infbench",
+    "iter_selected",
     "iter_swebench",
     "load_swebench_index",
+    "selected_index",
 ]
 
 log = logging.getLogger(__name__)
@@ -295,6 +298,34 @@ def load_swebench_index(
             _report(error, policy, on_error)
             continue
         index[instance.instance_id] = instance
+    return index
+
+
+def iter_selected(dataset: Dataset, *, on_error: ErrorSink | None = None) -> Iterator[SWEbenchInstance]:
+    """The instances a run spec's ``dataset`` section selects: ``instances`` (if any), then at most ``limit``.
+
+    An id in ``instances`` that the source does not hold is an InputError naming it (unless ``limit``
+    cut the selection short, which makes a missing id indistinguishable from one left out).
+    """
+    wanted = set(dataset.instances)
+    found: set[str] = set()
+    for instance in iter_swebench(dataset.source, split=dataset.split, on_error=on_error):
+        if wanted and instance.instance_id not in wanted:
+            continue
+        if dataset.limit is not None and len(found) >= dataset.limit:
+            return
+        found.add(instance.instance_id)
+        yield instance
+    missing = wanted - found
+    if missing and dataset.limit is None:
+        raise InputError(f"dataset.instances: not in {dataset.source}: {', '.join(sorted(missing))}")
+
+
+def selected_index(dataset: Dataset, *, on_error: ErrorSink | None = None) -> dict[str, SWEbenchInstance]:
+    """:func:`iter_selected` by ``instance_id`` (a repeated id keeps its first instance)."""
+    index: dict[str, SWEbenchInstance] = {}
+    for instance in iter_selected(dataset, on_error=on_error):
+        index.setdefault(instance.instance_id, instance)
     return index
 
 

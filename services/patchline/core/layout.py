@@ -19,12 +19,16 @@ __all__ = [
     "agentless_output",
     "agentless_processed",
     "agentless_requests",
+    "agentless_responses",
     "agentless_used_locs",
     "editbench_dataset_name",
     "editbench_infbench",
     "editbench_result",
     "editbench_result_dir",
+    "editbench_round",
+    "editbench_work_dir",
     "format_temperature",
+    "jsonl_stem",
     "rollout_failures",
     "rollout_output",
     "rollout_processed",
@@ -47,6 +51,11 @@ def stage_record(stage: str) -> str:
 def agentless_requests() -> str:
     """The repair request file written by ``--batch_gen``."""
     return "requests-repair.jsonl"
+
+
+def agentless_responses() -> str:
+    """The responses to the repair requests when a run's inference stage writes them."""
+    return "responses-repair.jsonl"
 
 
 def agentless_output() -> str:
@@ -145,3 +154,21 @@ def editbench_infbench(name: str, run_id: str) -> str:
     """``crawled_data/infbench/{name}-task-instances_{run_id}.jsonl``."""
     run = safe_component(run_id, what="run id")
     return f"crawled_data/infbench/{editbench_dataset_name(name)}-task-instances_{run}.jsonl"
+
+
+def jsonl_stem(name: str) -> str:
+    """A file's name without its folder and ``.jsonl``: ``crawled_data/infbench/all-x_0.2.jsonl`` → ``all-x_0.2``."""
+    return name.rsplit("/", 1)[-1].removesuffix(".jsonl")
+
+
+def editbench_work_dir(infbench: str, model: str) -> str:
+    """The round files of one (infbench file, model) run: ``.patchline/editbench/{infbench stem}/{model}``."""
+    stem = safe_component(jsonl_stem(infbench), what="dataset name")
+    return f".patchline/editbench/{stem}/{safe_relpath(model, what='model name')}"
+
+
+def editbench_round(work_dir: str, number: int, kind: str) -> str:
+    """``{work_dir}/round-{number}-{kind}.jsonl``, kind ``requests`` or ``responses``."""
+    if kind not in ("requests", "responses") or number < 0:
+        raise InputError(f"no round file {kind!r} of round {number}")
+    return f"{work_dir}/round-{number}-{kind}.jsonl"

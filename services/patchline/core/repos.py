@@ -9,7 +9,9 @@ This module is the public face: :class:`RepoSnapshot` (the protocol), :class:`Gi
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from patchline.core.errors import InputError, UnsafePathError
 from patchline.core.pydefs import (
@@ -35,6 +37,7 @@ __all__ = [
     "GitSnapshot",
     "PythonSyntaxError",
     "RepoSnapshot",
+    "Retriever",
     "StructureSnapshot",
     "build_structure",
     "decode_text",
@@ -116,3 +119,12 @@ def open_snapshot(repo: str, commit: str | None) -> RepoSnapshot:
     if commit is None:
         return DirSnapshot(path)
     return GitSnapshot(path, commit)
+
+
+class Retriever(Protocol):
+    """Ranks the files of a git snapshot against a query: BM25 in this process
+    (``patchline.workflows.editbench.BM25Retriever``) or on the Retrieval service (``patchline.servers``)."""
+
+    def top_files(self, repo: GitSnapshot, query: str, *, topn: int, exclude: Sequence[str]) -> list[str]:
+        """The ``topn`` best ``.py`` files of ``repo`` for ``query``, ``exclude`` left out of the corpus."""
+        ...

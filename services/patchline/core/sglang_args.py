@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from patchline.core.errors import InputError
+from patchline.core.spec import SGLangEngine
 
 __all__ = [
     "MODEL_FLAGS",
     "RESERVED_FLAGS",
     "SGLANG_MODULE",
     "check_passthrough",
+    "engine_server_args",
     "require_model",
     "sglang_launch_args",
     "sglang_server_args",
@@ -54,6 +56,7 @@ def sglang_server_args(
     dp_size: int = 1,
     reasoning_parser: str | None = None,
     served_model_name: str | None = None,
+    custom_logit_processor: bool = False,
     extra: Sequence[str] = (),
 ) -> list[str]:
     """Pass-through arguments from typed values (for callers such as the operator that hold a spec)."""
@@ -66,7 +69,22 @@ def sglang_server_args(
         args += ["--reasoning-parser", reasoning_parser]
     if served_model_name:
         args += ["--served-model-name", served_model_name]
+    if custom_logit_processor and "--enable-custom-logit-processor" not in extra:
+        args.append("--enable-custom-logit-processor")
     return args + check_passthrough(extra)
+
+
+def engine_server_args(engine: SGLangEngine) -> list[str]:
+    """The pass-through arguments of a run spec's SGLang engine (local launcher and operator alike)."""
+    return sglang_server_args(
+        model_path=engine.model_path,
+        tp_size=engine.tp_size,
+        dp_size=engine.dp_size,
+        reasoning_parser=engine.reasoning_parser,
+        served_model_name=engine.served_model_name,
+        custom_logit_processor=engine.thinking_processor is not None,
+        extra=engine.extra_args,
+    )
 
 
 def sglang_launch_args(passthrough: Sequence[str], *, host: str, port: int, python: str = "python3") -> list[str]:

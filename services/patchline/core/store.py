@@ -219,7 +219,6 @@ class Appender:
         self._seq = 0
         self._session = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         self._handle: IO[bytes] | None = None
-        self.lines_written = 0
         if store.is_local:
             path = store.path(name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -242,14 +241,12 @@ class Appender:
             self._buffer.append(line)
             if len(self._buffer) >= self._part_lines or time.monotonic() - self._last_flush >= self._part_seconds:
                 self.flush()
-        self.lines_written += 1
 
     def write_lines(self, lines: list[bytes]) -> None:
         """Append several lines (each ending with a newline) with one write and one flush locally."""
         if self._handle is not None:
             self._handle.write(b"".join(lines))
             self._handle.flush()
-            self.lines_written += len(lines)
             return
         for line in lines:
             self.write_line(line)

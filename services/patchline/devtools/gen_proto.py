@@ -1,4 +1,5 @@
-"""Regenerate ``services/patchline/rpc/v1`` from ``proto/patchline/v1`` (``make proto``).
+"""Regenerate ``proto/patchline/v1/stages.proto`` from the stage settings models, then ``services/patchline/rpc/v1``
+from ``proto/patchline/v1`` (``make proto``).
 
 protoc writes modules that import each other as ``patchline.v1``, which would collide with this
 package; the imports are rewritten to ``patchline.rpc.v1``. Descriptor names keep the proto paths,
@@ -16,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 from grpc_tools import protoc
+
+from patchline.devtools.stage_proto import PROTO_PATH, render_stage_proto
 
 __all__ = ["generate", "main"]
 
@@ -65,11 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the committed code differs")
     args = parser.parse_args(argv)
+    stages = REPO_ROOT / PROTO_PATH
     if not args.check:
+        stages.write_text(render_stage_proto(), encoding="utf-8")
+        print(PROTO_PATH)
         shutil.rmtree(OUTPUT, ignore_errors=True)
         for path in generate(OUTPUT):
             print(path.relative_to(REPO_ROOT))
         return 0
+    if not stages.is_file() or stages.read_text(encoding="utf-8") != render_stage_proto():
+        print(f"{PROTO_PATH} is stale: run `make proto` and commit the result", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory() as tmp:
         fresh = {p.name: p.read_text() for p in generate(Path(tmp))}
     committed = {p.name: p.read_text() for p in OUTPUT.iterdir() if p.is_file()} if OUTPUT.is_dir() else {}

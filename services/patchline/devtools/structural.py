@@ -113,8 +113,9 @@ def _union(node: Mapping[str, Any], defs: Mapping[str, Any], *, where: str) -> J
     branches: list[JSON] = []
     for option in node["oneOf"]:
         variant = _convert(option, defs, where=where)
-        value = variant["properties"][tag]["enum"][0]
-        tags.append(value)
+        values = list(variant["properties"][tag]["enum"])  # a variant may take several tags
+        value = values[0]
+        tags.extend(values)
         for name, prop in variant["properties"].items():
             if name == tag:
                 continue
@@ -127,7 +128,7 @@ def _union(node: Mapping[str, Any], defs: Mapping[str, Any], *, where: str) -> J
                 first = properties[name].get("description", "")
                 properties[name]["description"] = f"{first} With `{value}`: {prop.get('description', '')}"
         required = [r for r in variant.get("required", []) if r != tag]
-        branch: JSON = {"properties": {tag: {"enum": [value]}}}
+        branch: JSON = {"properties": {tag: {"enum": values}}}
         if required:
             branch["required"] = required
         branches.append(branch)

@@ -7,16 +7,17 @@ from patchline.gateway.endpoints import EndpointPool, instance_key, normalise_ba
 from patchline.gateway.executor import Artifact, Target, execute_file, run_file
 from patchline.gateway.output import CompactionReport, ResumeState, compact_output, scan_output
 from patchline.gateway.retry import RetryPolicy, parse_retry_after
-from patchline.gateway.settings import Engine, ExecutorSettings, Price, ThinkingProcessor
+from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints, Price, ThinkingProcessor
 from patchline.gateway.thinking import prepare_body
 
 __all__ = [
     "Artifact",
     "CompactionReport",
     "EndpointPool",
-    "Engine",
+    "EngineFlavor",
     "ExecutionSummary",
     "ExecutorSettings",
+    "ModelEndpoints",
     "Price",
     "ResumeState",
     "RetryPolicy",

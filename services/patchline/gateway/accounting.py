@@ -80,7 +80,7 @@ def parse_price_table(text: str, *, source: str = "price table") -> Mapping[str,
             raise InputError(f"{source}: {model}: expected [input_per_mtok, output_per_mtok]")
         if not all(isinstance(p, int | float) and not isinstance(p, bool) and p >= 0 for p in pair):
             raise InputError(f"{source}: {model}: prices must be non-negative numbers")
-        table[str(model)] = Price(float(pair[0]), float(pair[1]))
+        table[str(model)] = Price(input_per_mtok=float(pair[0]), output_per_mtok=float(pair[1]))
     return MappingProxyType(table)
 
 

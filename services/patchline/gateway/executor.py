@@ -32,7 +32,7 @@ from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.output import ResumeState, compact_output, scan_output
 from patchline.gateway.sender import Finished, Sender
-from patchline.gateway.settings import ExecutorSettings
+from patchline.gateway.settings import ExecutorSettings, ModelEndpoints
 
 __all__ = ["Artifact", "Target", "execute_file", "run_file"]
 
@@ -56,26 +56,29 @@ async def execute_file(
     input_file: Target,
     output_file: Target,
     *,
-    endpoints: Sequence[str],
+    endpoints: ModelEndpoints | Sequence[str],
     keys: ApiKeys | None = None,
     settings: ExecutorSettings | None = None,
     progress: Progress | None = None,
     storage: StorageConfig | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> ExecutionSummary:
     """Send every request of ``input_file`` that has no final line in ``output_file`` yet; return the summary.
 
-    ``storage`` configures object storage for URIs given as strings.
+    ``endpoints`` is where requests go (plain base URLs: sent as written); ``storage`` configures object
+    storage for URIs given as strings; ``metrics_address`` (host, port) serves Prometheus metrics meanwhile.
     """
     s = settings or ExecutorSettings()
+    to = endpoints if isinstance(endpoints, ModelEndpoints) else ModelEndpoints(urls=list(endpoints))
     progress = progress or NullProgress()
     source = _resolve(input_file, storage)
     target = _resolve(output_file, storage)
     pool = EndpointPool(
-        endpoints,
+        to.urls,
         affinity=s.affinity,
         cooldown_after=s.cooldown_after_failures,
-        cooldown_base_s=s.cooldown_base_s,
-        cooldown_cap_s=s.cooldown_cap_s,
+        cooldown_base_s=s.cooldown_base_seconds,
+        cooldown_cap_s=s.cooldown_cap_seconds,
     )
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
@@ -89,17 +92,17 @@ async def execute_file(
         )
     accounting = Accounting(prices=s.prices, output_uri=target.store.uri(target.name))
     with ExecutorMetrics(accounting) as metrics:
-        if s.metrics_port is not None:
-            metrics.serve(s.metrics_port, host=s.metrics_host)
+        if metrics_address is not None:
+            metrics.serve(metrics_address[1], host=metrics_address[0])
         client = open_http_client(
             [e.base_url for e in pool.endpoints],
-            timeout_s=s.timeout_s,
-            connect_timeout_s=s.connect_timeout_s,
+            timeout_s=s.timeout_seconds,
+            connect_timeout_s=s.connect_timeout_seconds,
             concurrency=s.concurrency,
             use_httpx=s.force_httpx,
         )
         try:
-            sender = Sender(pool=pool, keys=KeyRing(keys or ApiKeys()), settings=s, metrics=metrics)
+            sender = Sender(pool=pool, keys=KeyRing(keys or ApiKeys()), settings=s, target=to, metrics=metrics)
             run = _Run(source, target, s, sender, accounting, progress, resume)
             await run.execute(client)
         finally:
@@ -118,11 +121,12 @@ def run_file(
     input_file: Target,
     output_file: Target,
     *,
-    endpoints: Sequence[str],
+    endpoints: ModelEndpoints | Sequence[str],
     keys: ApiKeys | None = None,
     settings: ExecutorSettings | None = None,
     progress: Progress | None = None,
     storage: StorageConfig | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> ExecutionSummary:
     """Blocking form of :func:`execute_file` for the CLI and synchronous workflows (runs its own loop)."""
     return run_blocking(
@@ -134,6 +138,7 @@ def run_file(
             settings=settings,
             progress=progress,
             storage=storage,
+            metrics_address=metrics_address,
         ),
         name="run_file",
         async_name="execute_file",

@@ -30,7 +30,7 @@ from patchline.core.sglang_args import require_model, sglang_launch_args
 from patchline.gateway.accounting import ExecutionSummary
 from patchline.gateway.eventloop import run_blocking
 from patchline.gateway.executor import Target, execute_file
-from patchline.gateway.settings import ExecutorSettings
+from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints, ThinkingProcessor
 
 __all__ = ["LOG_TAIL_LINES", "SGLangServer", "free_port", "log_tail", "serve_and_execute_file", "serve_and_run_file"]
 
@@ -219,22 +219,32 @@ async def serve_and_execute_file(
     output_file: Target,
     *,
     sglang_args: Sequence[str],
+    model: str | None = None,
+    thinking_processor: ThinkingProcessor | None = None,
     keys: ApiKeys | None = None,
     settings: ExecutorSettings | None = None,
     progress: Progress | None = None,
     log_path: Path | None = None,
     startup_timeout_s: float = 1800.0,
+    metrics_address: tuple[str, int] | None = None,
 ) -> ExecutionSummary:
-    """Start SGLang with ``sglang_args``, run the executor over ``input_file`` against it, stop SGLang."""
+    """Start SGLang with ``sglang_args``, run the executor over ``input_file`` against it, stop SGLang.
+
+    Requests go out with SGLang's thinking keys (and ``model`` as body.model when given).
+    """
     server = SGLangServer(sglang_args, log_path=log_path, startup_timeout_s=startup_timeout_s)
     async with server as base_url:
+        target = ModelEndpoints(
+            urls=[base_url], model=model, flavor=EngineFlavor.SGLANG, thinking_processor=thinking_processor
+        )
         return await execute_file(
             input_file,
             output_file,
-            endpoints=[base_url],
+            endpoints=target,
             keys=keys,
             settings=settings,
             progress=progress or NullProgress(),
+            metrics_address=metrics_address,
         )
 
 
@@ -243,11 +253,14 @@ def serve_and_run_file(
     output_file: Target,
     *,
     sglang_args: Sequence[str],
+    model: str | None = None,
+    thinking_processor: ThinkingProcessor | None = None,
     keys: ApiKeys | None = None,
     settings: ExecutorSettings | None = None,
     progress: Progress | None = None,
     log_path: Path | None = None,
     startup_timeout_s: float = 1800.0,
+    metrics_address: tuple[str, int] | None = None,
 ) -> ExecutionSummary:
     """Blocking form of :func:`serve_and_execute_file` for the CLI (runs its own event loop)."""
     return run_blocking(
@@ -255,11 +268,14 @@ def serve_and_run_file(
             input_file,
             output_file,
             sglang_args=sglang_args,
+            model=model,
+            thinking_processor=thinking_processor,
             keys=keys,
             settings=settings,
             progress=progress,
             log_path=log_path,
             startup_timeout_s=startup_timeout_s,
+            metrics_address=metrics_address,
         ),
         name="serve_and_run_file",
         async_name="serve_and_execute_file",

@@ -19,7 +19,7 @@ from patchline.gateway.http import HttpClient, TransportFailure
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.retry import RetryPolicy, parse_retry_after
-from patchline.gateway.settings import Engine, ExecutorSettings
+from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints
 from patchline.gateway.thinking import prepare_body
 
 __all__ = ["Finished", "Sender"]
@@ -80,19 +80,21 @@ class Sender:
         pool: EndpointPool,
         keys: KeyRing,
         settings: ExecutorSettings,
+        target: ModelEndpoints,
         metrics: ExecutorMetrics,
         rng: random.Random | None = None,
     ) -> None:
         self._pool = pool
         self._keys = keys
         self._settings = settings
+        self._target = target
         self._metrics = metrics
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._policy = RetryPolicy(
             max_attempts=settings.max_attempts,
-            base_s=settings.backoff_base_s,
-            cap_s=settings.backoff_cap_s,
-            retry_after_cap_s=settings.retry_after_cap_s,
+            base_s=settings.backoff_base_seconds,
+            cap_s=settings.backoff_cap_seconds,
+            retry_after_cap_s=settings.retry_after_cap_seconds,
         )
 
     async def send(self, request: RawRequestLine, client: HttpClient) -> Finished:
@@ -134,18 +136,13 @@ class Sender:
 
     def _payload(self, request: RawRequestLine) -> tuple[bytes, str | None]:
         """The bytes to send and the request's model (for prices): the body as written unless it must change."""
-        s = self._settings
-        if s.model_override or s.engine is Engine.SGLANG:
-            body = prepare_body(
-                parse_json(request.body),
-                model_override=s.model_override,
-                engine=s.engine,
-                thinking_processor=s.thinking_processor,
-            )
+        target = self._target
+        if target.model or target.flavor is EngineFlavor.SGLANG:
+            body = prepare_body(parse_json(request.body), target=target)
             model = body.get("model")
             return json_bytes(body), model if isinstance(model, str) else None
         payload = bytes(request.body)
-        return payload, (_model_of(payload) if s.prices else None)
+        return payload, (_model_of(payload) if self._settings.prices else None)
 
     async def _attempt(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
         headers = self._keys.headers(_JSON_HEADERS)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from patchline.gateway.settings import Engine, ThinkingProcessor
+from patchline.gateway.settings import EngineFlavor, ModelEndpoints, ThinkingProcessor
 
 __all__ = ["prepare_body", "sglang_logit_processor"]
 
@@ -47,19 +47,14 @@ def sglang_logit_processor(processor: ThinkingProcessor) -> str:
     return json.dumps({"callable": pickled.hex()})
 
 
-def prepare_body(
-    body: dict[str, Any],
-    *,
-    model_override: str | None,
-    engine: Engine,
-    thinking_processor: ThinkingProcessor | None = None,
-) -> dict[str, Any]:
-    """The body to send: a shallow copy with the model override and the engine's thinking keys."""
+def prepare_body(body: dict[str, Any], *, target: ModelEndpoints) -> dict[str, Any]:
+    """The body to send: a shallow copy with the target's model name and its engine's thinking keys."""
     out = dict(body)
-    if model_override:
-        out["model"] = model_override
-    if engine is not Engine.SGLANG:
+    if target.model:
+        out["model"] = target.model
+    if target.flavor is not EngineFlavor.SGLANG:
         return out
+    thinking_processor = target.thinking_processor
     enable = out.get("enable_thinking")
     budget = out.get("thinking_budget")
     if enable is None and budget is None:

@@ -1,16 +1,19 @@
-"""Stages and jobs: what a Rollout runs, in which order, and how a running stage is tracked."""
+"""A run as a plan of stages, the stage driver that walks it, and the local runner of manifests."""
 
-from patchline.pipeline.jobs import JobCancelled, JobManager, JobPhase, JobStatus
-from patchline.pipeline.operations import Operation, OperationContext, OperationParams, OperationResult, parse_params
+from patchline.pipeline.driver import DriveResult, StageBackend, StageBook, StageOutcome, drive, judge
+from patchline.pipeline.plan import PlanItem, RoundsPlan, StagePlan, plan_inference_run, plan_rollout, run_root
 
 __all__ = [
-    "JobCancelled",
-    "JobManager",
-    "JobPhase",
-    "JobStatus",
-    "Operation",
-    "OperationContext",
-    "OperationParams",
-    "OperationResult",
-    "parse_params",
+    "DriveResult",
+    "PlanItem",
+    "RoundsPlan",
+    "StageBackend",
+    "StageBook",
+    "StageOutcome",
+    "StagePlan",
+    "drive",
+    "judge",
+    "plan_inference_run",
+    "plan_rollout",
+    "run_root",
 ]

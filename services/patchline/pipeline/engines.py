@@ -8,38 +8,43 @@ from dataclasses import dataclass
 
 from patchline.core import layout
 from patchline.core.errors import InputError
-from patchline.core.sglang_args import sglang_server_args
+from patchline.core.sglang_args import engine_server_args
 from patchline.core.spec import (
     EditBenchWorkflow,
     EndpointEngine,
     Engine,
+    EngineFlavor,
     InferenceRun,
+    ModelEndpoints,
     OracleEngine,
     Rollout,
     SGLangEngine,
 )
 from patchline.gateway.launcher import SGLangServer
-from patchline.gateway.oracle import OracleServer
+from patchline.oracle import OracleServer
 
-__all__ = ["EngineEndpoints", "engine_for", "serve_engine"]
+__all__ = ["ServedModel", "engine_for", "serve_engine"]
 
 
 @dataclass(frozen=True)
-class EngineEndpoints:
-    """Where to send requests, and the model name to send them with."""
+class ServedModel:
+    """Where to send requests (and as what), and the server's arguments when patchline started one."""
 
-    urls: tuple[str, ...]
-    model: str
-    api_key_env: str | None = None
+    endpoints: ModelEndpoints
     server_args: tuple[str, ...] = ()
 
 
 def engine_for(run: Rollout | InferenceRun, *, endpoint_override: str | None) -> Engine:
-    """The run's engine, or an endpoint engine at ``endpoint_override`` keeping the run's model name."""
+    """The run's engine, or an endpoint at ``endpoint_override`` keeping the run's model name (and SGLang's
+    flavour when the run's engine is SGLang: the URL is then most likely an SGLang the user started)."""
     engine = run.spec.engine
     if endpoint_override is None:
         return engine
-    return EndpointEngine(type="endpoint", urls=[endpoint_override], model=engine.model_name)
+    flavor = EngineFlavor.SGLANG if isinstance(engine, SGLangEngine) else EngineFlavor.OPENAI
+    thinking = engine.thinking_processor if isinstance(engine, SGLangEngine | EndpointEngine) else None
+    return EndpointEngine(
+        type="endpoint", urls=[endpoint_override], model=engine.model_name, flavor=flavor, thinking_processor=thinking
+    )
 
 
 def _oracle_dataset(engine: OracleEngine, run: Rollout | InferenceRun, run_uri: str) -> str:
@@ -55,23 +60,16 @@ def _oracle_dataset(engine: OracleEngine, run: Rollout | InferenceRun, run_uri: 
 
 
 @contextlib.asynccontextmanager
-async def serve_engine(run: Rollout | InferenceRun, engine: Engine, *, run_uri: str) -> AsyncIterator[EngineEndpoints]:
-    """Start what the engine needs (and stop it afterwards); yield its endpoints."""
+async def serve_engine(run: Rollout | InferenceRun, engine: Engine, *, run_uri: str) -> AsyncIterator[ServedModel]:
+    """Start what the engine needs (and stop it afterwards); yield where its requests go."""
     if isinstance(engine, EndpointEngine):
-        yield EngineEndpoints(tuple(engine.urls), engine.model, engine.api_key_env)
+        yield ServedModel(engine.model_endpoints())
     elif isinstance(engine, OracleEngine):
         async with OracleServer(_oracle_dataset(engine, run, run_uri), model=engine.model) as oracle:
-            yield EngineEndpoints((oracle.base_url,), engine.model)
+            yield ServedModel(engine.model_endpoints([oracle.base_url]))
     elif isinstance(engine, SGLangEngine):
-        args = sglang_server_args(
-            model_path=engine.model_path,
-            tp_size=engine.tp_size,
-            dp_size=engine.dp_size,
-            reasoning_parser=engine.reasoning_parser,
-            served_model_name=engine.served_model_name,
-            extra=engine.extra_args,
-        )
+        args = engine_server_args(engine)
         async with SGLangServer(args, startup_timeout_s=engine.startup_timeout_seconds) as url:
-            yield EngineEndpoints((url,), engine.model_name, server_args=tuple(args))
+            yield ServedModel(engine.model_endpoints([url]), server_args=tuple(args))
     else:
         raise InputError(f"unsupported engine {type(engine).__name__}")

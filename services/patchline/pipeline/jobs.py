@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from patchline.core.errors import InputError, PatchlineError, PreconditionError
+from patchline.core.spec import StageSettings
 from patchline.core.store import ArtifactStore
-from patchline.pipeline.operations import Operation, OperationContext, OperationResult
+from patchline.pipeline.operations import HostServices, Operation, OperationContext, OperationResult
 
 __all__ = ["JobCancelled", "JobManager", "JobPhase", "JobStatus"]
 
@@ -56,7 +57,6 @@ class JobStatus:
     artifacts: Mapping[str, str] = field(default_factory=dict)
     message: str = ""
     last_error: str = ""
-    error_kind: type[PatchlineError] | None = None
     started_at: float = 0.0
     finished_at: float = 0.0
     version: int = 0
@@ -123,18 +123,23 @@ class JobManager:
     """Runs operations as jobs on the current event loop."""
 
     def __init__(
-        self, operations: Mapping[str, Operation], *, store_factory: type[ArtifactStore] = ArtifactStore
+        self,
+        operations: Mapping[str, Operation[Any]],
+        *,
+        store_factory: type[ArtifactStore] = ArtifactStore,
+        services: HostServices | None = None,
     ) -> None:
         self._operations = dict(operations)
         self._jobs: dict[str, _Job] = {}
         self._store_factory = store_factory
+        self._services = services or HostServices()
 
     @property
     def operations(self) -> list[str]:
         """Names of the operations this manager can run."""
         return sorted(self._operations)
 
-    def start(self, job_id: str, operation: str, run_uri: str, params: Mapping[str, Any]) -> JobStatus:
+    def start(self, job_id: str, operation: str, run_uri: str, settings: StageSettings) -> JobStatus:
         """Start a job, or return it if it is running or has succeeded (idempotent by job id)."""
         if not job_id:
             raise InputError("a job needs a job_id")
@@ -149,12 +154,12 @@ class JobManager:
             raise InputError(
                 f"unknown operation {operation!r}; this service runs: {', '.join(self.operations) or 'nothing'}"
             )
-        op.check(params)
         store = self._store_factory(run_uri)
         job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop())
+        context = op.context(store, settings, _JobProgress(job), self._services)
         job.blocking = op.run_async is None
         self._jobs[job_id] = job
-        job.task = asyncio.create_task(self._run(job, op, store, params), name=f"job:{job_id}")
+        job.task = asyncio.create_task(self._run(job, op, context), name=f"job:{job_id}")
         log.info("job started", extra={"job_id": job_id, "operation": operation})
         return job.status
 
@@ -210,9 +215,8 @@ class JobManager:
             raise PreconditionError(f"no job {job_id!r} here; Start it again to resume it from its artifacts")
         return job
 
-    async def _run(self, job: _Job, op: Operation, store: ArtifactStore, params: Mapping[str, Any]) -> None:
+    async def _run(self, job: _Job, op: Operation[Any], context: OperationContext[Any]) -> None:
         job.update(phase=JobPhase.RUNNING)
-        context = OperationContext(run=store, params=params, progress=_JobProgress(job))
         try:
             result = await self._call(op, context)
         except (asyncio.CancelledError, JobCancelled):
@@ -221,7 +225,7 @@ class JobManager:
             log.info("job cancelled", extra={"job_id": job.status.job_id})
             return
         except PatchlineError as exc:
-            job.update(phase=JobPhase.FAILED, finished_at=time.time(), last_error=str(exc), error_kind=type(exc))
+            job.update(phase=JobPhase.FAILED, finished_at=time.time(), last_error=str(exc))
             log.warning("job failed: %s", exc, extra={"job_id": job.status.job_id})
             return
         except Exception as exc:
@@ -239,7 +243,7 @@ class JobManager:
         log.info("job succeeded: %s", result.message, extra={"job_id": job.status.job_id})
 
     @staticmethod
-    async def _call(op: Operation, context: OperationContext) -> OperationResult:
+    async def _call(op: Operation[Any], context: OperationContext[Any]) -> OperationResult:
         if op.run_async is not None:
             return await op.run_async(context)
         if op.run is None:

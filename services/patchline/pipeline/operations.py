@@ -1,55 +1,48 @@
 """An operation is one stage's work (build requests, run inference, process responses) behind one signature.
 
-Every operation takes an :class:`OperationContext` (the run root, validated parameters, progress) and
-returns an :class:`OperationResult`. Operations are resumable by construction: they read what the
-run root already holds and only add what is missing, which is what makes job state derivable from
-artifacts.
+Every operation takes an :class:`OperationContext`: the run root, the stage's typed settings (one of the
+models of ``patchline.core.spec.stages``, whole), progress, and the services the host lends it (a Retrieval
+client when stages run as services). It returns an :class:`OperationResult`. Operations are resumable by
+construction: they read what the run root already holds and only add what is missing, which is what makes
+job state derivable from artifacts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import Any, Generic, TypeVar
 
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.repos import Retriever
+from patchline.core.spec import SpecModel, StageSettings
 from patchline.core.store import ArtifactStore
 
-__all__ = ["Operation", "OperationContext", "OperationParams", "OperationResult", "StageFailedError", "parse_params"]
+__all__ = ["HostServices", "Operation", "OperationContext", "OperationResult", "StageFailedError"]
 
-P = TypeVar("P", bound="OperationParams")
+S = TypeVar("S", bound=SpecModel)
 
 
 class StageFailedError(PatchlineError):
     """A stage ended without success; its finished work is kept and a rerun resumes it."""
 
 
-class OperationParams(BaseModel):
-    """Base of every operation's parameters: unknown keys are errors, not silently ignored."""
+@dataclass(frozen=True)
+class HostServices:
+    """What the process running an operation lends it (nothing, in a plain local run)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def parse_params(model: type[P], params: Mapping[str, Any], *, operation: str) -> P:
-    """Validate ``params`` for ``operation``; the error names the first bad field."""
-    try:
-        return model.model_validate(dict(params))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
-        raise InputError(f"{operation}: {where}: {first.get('msg', 'invalid')}") from None
+    retriever: Retriever | None = None  # BM25 through the Retrieval service
 
 
 @dataclass(frozen=True)
-class OperationContext:
-    """What an operation gets: where the run lives, its parameters, and where to report progress."""
+class OperationContext(Generic[S]):
+    """What an operation gets: where the run lives, its settings, where to report progress, host services."""
 
     run: ArtifactStore
-    params: Mapping[str, Any]
+    settings: S
     progress: Progress = field(default_factory=NullProgress)
+    services: HostServices = field(default_factory=HostServices)
 
 
 @dataclass(frozen=True)
@@ -61,13 +54,9 @@ class OperationResult:
     message: str = ""
 
 
-SyncOperation = Callable[[OperationContext], OperationResult]
-AsyncOperation = Callable[[OperationContext], Awaitable[OperationResult]]
-
-
 @dataclass(frozen=True)
-class Operation:
-    """A named operation and the service that hosts it (prompts, gateway, patches, retrieval).
+class Operation(Generic[S]):
+    """A named operation, the service that hosts it (prompts, gateway, patches, retrieval) and its settings type.
 
     Exactly one of ``run`` (blocking: runs in a worker thread) and ``run_async`` (a coroutine on the
     service's loop) is set.
@@ -75,12 +64,22 @@ class Operation:
 
     name: str
     service: str
-    run: SyncOperation | None = None
-    run_async: AsyncOperation | None = None
+    settings: type[S]
+    run: Callable[[OperationContext[S]], OperationResult] | None = None
+    run_async: Callable[[OperationContext[S]], Awaitable[OperationResult]] | None = None
     description: str = ""
-    params: type[OperationParams] | None = None
 
-    def check(self, params: Mapping[str, Any]) -> None:
-        """Refuse bad parameters before a job starts (raises InputError naming the field)."""
-        if self.params is not None:
-            parse_params(self.params, params, operation=self.name)
+    def check(self, settings: StageSettings) -> S:
+        """The settings, if they are this operation's kind (else InputError naming both)."""
+        if not isinstance(settings, self.settings):
+            raise InputError(f"{self.name} takes {self.settings.__name__} settings, got {type(settings).__name__}")
+        return settings
+
+    def context(
+        self, run: ArtifactStore, settings: StageSettings, progress: Progress, services: HostServices
+    ) -> OperationContext[S]:
+        """The context of one call, the settings checked."""
+        return OperationContext(run=run, settings=self.check(settings), progress=progress, services=services)
+
+
+AnyOperation = Operation[Any]

@@ -1,44 +1,60 @@
-"""A run as an ordered list of planned stages: which operation each stage calls, with which parameters."""
+"""A run as an ordered plan of stages: which operation each runs, on which service, with which typed settings.
+
+Planning is pure: it reads the run spec and builds each stage's settings model from the spec's sections,
+carried whole (``patchline.core.spec.stages``). It imports no workflow, so the operator can plan without
+loading what the stages run. The same plan is walked by the stage driver in ``patchline run`` (in process or
+``--via`` the services) and by the operator (services and child InferenceRuns).
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from patchline.core.errors import InputError
-from patchline.core.spec import InferenceRun, Rollout
+from patchline.core import layout
+from patchline.core.spec import (
+    AgentlessStage,
+    AgentlessWorkflow,
+    EditBenchStage,
+    EditBenchWorkflow,
+    InferenceRun,
+    InferenceStage,
+    Rollout,
+    RolloutStage,
+    RolloutWorkflow,
+    Sampling,
+    StageSettings,
+    resolve_uri,
+)
 
-__all__ = ["INFERENCE_OPERATION", "StagePlan", "plan_inference_run", "plan_rollout"]
+__all__ = [
+    "INFERENCE_OPERATION",
+    "PlanItem",
+    "RoundsPlan",
+    "StagePlan",
+    "inference_stage",
+    "plan_inference_run",
+    "plan_rollout",
+    "planned_stages",
+    "run_root",
+]
 
 INFERENCE_OPERATION = "gateway.execute"
-
-# Workflow type -> module with `plan(rollout, run_uri) -> list[StagePlan]`. Read-only.
-_PLANNERS: Mapping[str, str] = MappingProxyType(
-    {
-        "agentless": "patchline.pipeline.adapters.agentless",
-        "bugfixer": "patchline.pipeline.adapters.rollout",
-        "testwriter": "patchline.pipeline.adapters.rollout",
-        "editbench": "patchline.pipeline.adapters.editbench",
-    }
-)
 
 
 @dataclass(frozen=True)
 class StagePlan:
-    """One stage: its name (from the spec), the operation it runs, the hosting service and parameters.
+    """One stage: its name, the operation it runs, the service that hosts it, and its settings.
 
-    Inference stages get their ``endpoints`` (and model) when the engine is up; every other parameter
-    is fixed by the spec, so a rerun plans the same stages with the same parameters.
+    An inference stage's settings get their ``endpoints`` when the model is up; everything else is fixed by
+    the spec, so a rerun plans the same stages with the same settings.
     """
 
     name: str
     operation: str
     service: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    needs_model: bool = False  # gets `endpoints`, `model` (and `api_key_env`) when the engine is up
+    settings: StageSettings
 
     @property
     def is_inference(self) -> bool:
@@ -46,43 +62,138 @@ class StagePlan:
         return self.operation == INFERENCE_OPERATION
 
 
-def inference_stage(name: str, *, input_uri: str, output_uri: str, run: Rollout | InferenceRun) -> StagePlan:
-    """An inference stage with the executor settings of the spec (endpoints are added at run time)."""
-    executor = run.spec.executor
-    return StagePlan(
-        name,
-        INFERENCE_OPERATION,
-        "gateway",
-        needs_model=True,
-        params={
-            "input": input_uri,
-            "output": output_uri,
-            "concurrency": executor.concurrency,
-            "timeout": executor.timeout_seconds,
-            "max_attempts": executor.max_attempts,
-            "affinity": executor.affinity,
-            "compact": executor.compact,
-        },
-    )
+@dataclass(frozen=True)
+class RoundsPlan:
+    """Stages repeated in rounds while the last stage of the previous round (or the stage before the first
+    round) reports ``pending`` items: EditBench's inference, re-sent with less context after an overflow."""
+
+    name: str
+    stages_of: Callable[[int], Sequence[StagePlan]]
+    max_rounds: int
 
 
-def plan_inference_run(run: InferenceRun, *, base: str) -> list[StagePlan]:
-    """An InferenceRun is one inference stage."""
-    output = run.output_uri(base)
-    input_uri = (
-        run.spec.input if "://" in run.spec.input or run.spec.input.startswith("/") else f"{base}/{run.spec.input}"
-    )
-    return [inference_stage("infer", input_uri=input_uri, output_uri=output, run=run)]
+PlanItem = StagePlan | RoundsPlan
 
 
-def plan_rollout(rollout: Rollout, *, run_uri: str) -> list[StagePlan]:
-    """The stages of a Rollout, in order, as its workflow defines them."""
-    workflow_type = rollout.spec.workflow.type
-    module_name = _PLANNERS.get(workflow_type)
-    if module_name is None:
-        raise InputError(f"no planner for workflow {workflow_type!r}")
-    stages: list[StagePlan] = importlib.import_module(module_name).plan(rollout, run_uri)
-    expected = rollout.stages()
-    if tuple(stage.name for stage in stages) != expected:
-        raise InputError(f"planner of {workflow_type} produced {[s.name for s in stages]}, expected {list(expected)}")
+def planned_stages(plan: Sequence[PlanItem], *, seen: Sequence[str] = ()) -> list[StagePlan]:
+    """The plan's stages in order: every plain stage, and of the rounds those whose names are in ``seen``."""
+    stages: list[StagePlan] = []
+    for item in plan:
+        if isinstance(item, StagePlan):
+            stages.append(item)
+            continue
+        for number in range(item.max_rounds):
+            round_stages = [s for s in item.stages_of(number) if s.name in seen]
+            if not round_stages:
+                break
+            stages.extend(round_stages)
     return stages
+
+
+def inference_stage(name: str, *, input_uri: str, output_uri: str, run: Rollout | InferenceRun) -> StagePlan:
+    """An inference stage with the spec's executor settings (endpoints are added when the model is up)."""
+    settings = InferenceStage(input=input_uri, output=output_uri, executor=run.spec.executor)
+    return StagePlan(name, INFERENCE_OPERATION, "gateway", settings)
+
+
+def run_root(run: Rollout | InferenceRun, base: str) -> str:
+    """Where a run keeps its artifacts and stage records: a Rollout's output, an InferenceRun's output folder."""
+    if isinstance(run, Rollout):
+        return run.output_uri(base)
+    return posixpath.dirname(run.output_uri(base)) or base
+
+
+def plan_inference_run(run: InferenceRun, *, base: str) -> list[PlanItem]:
+    """An InferenceRun is one inference stage."""
+    return [
+        inference_stage("infer", input_uri=resolve_uri(run.spec.input, base), output_uri=run.output_uri(base), run=run)
+    ]
+
+
+def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> list[PlanItem]:
+    """build_requests -> infer -> process, all in the run root."""
+    spec = rollout.spec
+    requests, responses = (f"{run_uri}/{name}" for name in (layout.agentless_requests(), layout.agentless_responses()))
+    settings = AgentlessStage(
+        dataset=spec.dataset,
+        repositories=spec.repositories,
+        workflow=workflow,
+        sampling=spec.sampling or Sampling(),
+        model=spec.engine.model_name,
+        batch_output=responses,
+    )
+    return [
+        StagePlan("build_requests", "agentless.build_requests", "prompts", settings),
+        inference_stage("infer", input_uri=requests, output_uri=responses, run=rollout),
+        StagePlan("process", "agentless.process", "patches", settings),
+    ]
+
+
+def _rollout(rollout: Rollout, workflow: RolloutWorkflow, run_uri: str) -> list[PlanItem]:
+    """The five stages of a BugFixer or TestWriter rollout, with the step files in the run root."""
+    spec = rollout.spec
+    settings = RolloutStage(
+        dataset=spec.dataset,
+        repositories=spec.repositories,
+        workflow=workflow,
+        sampling=spec.sampling or Sampling(),
+        model=spec.engine.model_name,
+        save_dir=run_uri,
+    )
+    requests1, output1 = (f"{run_uri}/{layout.rollout_step_file(kind, 1)}" for kind in ("requests", "output"))
+    requests2, output2 = (f"{run_uri}/{layout.rollout_step_file(kind, 2)}" for kind in ("requests", "output"))
+    step2 = {"input_file": output1, "output_file": requests2}
+    return [
+        StagePlan("gen_step1", "rollout.gen_step1", "prompts", settings.model_copy(update={"output_file": requests1})),
+        inference_stage("infer_step1", input_uri=requests1, output_uri=output1, run=rollout),
+        StagePlan("proc_step1_gen_step2", "rollout.proc_step1_gen_step2", "prompts", settings.model_copy(update=step2)),
+        inference_stage("infer_step2", input_uri=requests2, output_uri=output2, run=rollout),
+        StagePlan(
+            "proc_step2",
+            "rollout.proc_step2",
+            "patches",
+            settings.model_copy(update={"input_file": output2, "step1_file": output1}),
+        ),
+    ]
+
+
+def _editbench(rollout: Rollout, workflow: EditBenchWorkflow, run_uri: str) -> list[PlanItem]:
+    """build_prompts -> prepare -> rounds of (infer, collect) -> merge, in the EditBench layout of the run root."""
+    spec = rollout.spec
+    settings = EditBenchStage(
+        dataset=spec.dataset,
+        repositories=spec.repositories,
+        workflow=workflow,
+        sampling=spec.sampling,
+        model=spec.engine.model_name,
+    )
+    work_dir = layout.editbench_work_dir(
+        layout.editbench_infbench(workflow.dataset_name, workflow.effective_run_id), settings.model
+    )
+
+    def round_stages(number: int) -> list[StagePlan]:
+        requests, responses = (
+            f"{run_uri}/{layout.editbench_round(work_dir, number, kind)}" for kind in ("requests", "responses")
+        )
+        collect = settings.model_copy(update={"round": number})
+        return [
+            inference_stage(f"infer_r{number}", input_uri=requests, output_uri=responses, run=rollout),
+            StagePlan(f"collect_r{number}", "editbench.collect", "patches", collect),
+        ]
+
+    return [
+        StagePlan("build_prompts", "editbench.build_prompts", "prompts", settings),
+        StagePlan("prepare", "editbench.prepare", "prompts", settings),
+        RoundsPlan("rounds", round_stages, workflow.max_rounds),
+        StagePlan("merge", "editbench.merge", "patches", settings),
+    ]
+
+
+def plan_rollout(rollout: Rollout, *, run_uri: str) -> list[PlanItem]:
+    """The stages of a Rollout, in order, as its workflow defines them."""
+    workflow = rollout.spec.workflow
+    if isinstance(workflow, AgentlessWorkflow):
+        return _agentless(rollout, workflow, run_uri)
+    if isinstance(workflow, RolloutWorkflow):
+        return _rollout(rollout, workflow, run_uri)
+    return _editbench(rollout, workflow, run_uri)

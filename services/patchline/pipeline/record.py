@@ -1,53 +1,50 @@
-"""What a run writes about itself: ``manifest.json`` (enough to rerun it) and one record per finished stage."""
+"""What a run writes about itself: ``manifest.json`` (enough to rerun it) and one record per stage."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import platform
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from patchline import __version__
 from patchline.core import layout
 from patchline.core.errors import InputError
-from patchline.core.spec import SGLANG_VERSION, InferenceRun, Rollout
+from patchline.core.spec import SGLANG_VERSION, InferenceRun, Rollout, StageStatus
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.pipeline.plan import StagePlan
+from patchline.pipeline.plan import PlanItem, StagePlan
 
-__all__ = ["StageRecord", "read_stage_record", "write_manifest", "write_stage_record"]
-
-
-@dataclass(frozen=True)
-class StageRecord:
-    """A finished stage: what it ran, what it wrote, how long it took."""
-
-    name: str
-    operation: str
-    phase: str
-    counts: Mapping[str, float] = field(default_factory=dict)
-    artifacts: Mapping[str, str] = field(default_factory=dict)
-    message: str = ""
-    started_at: float = 0.0
-    finished_at: float = 0.0
+__all__ = ["FileBook", "write_manifest"]
 
 
-def write_stage_record(store: ArtifactStore, record: StageRecord) -> None:
-    """Record a finished stage; from now on a rerun skips it."""
-    store.write_text(layout.stage_record(record.name), json.dumps(asdict(record), indent=2, sort_keys=True) + "\n")
+class FileBook:
+    """Stage records as ``stages/{name}.json`` in the run root: the local ``StageBook`` of the driver."""
 
+    def __init__(self, store: ArtifactStore) -> None:
+        self._store = store
 
-def read_stage_record(store: ArtifactStore, stage: str) -> StageRecord | None:
-    """The record of ``stage`` if it finished in an earlier run."""
-    name = layout.stage_record(stage)
-    if not store.exists(name):
-        return None
-    try:
-        return StageRecord(**json.loads(store.read_text(name)))
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{store.uri(name)}: unreadable stage record ({exc}); delete it to rerun the stage") from exc
+    async def get(self, name: str) -> StageStatus | None:
+        """The record of ``name`` if an earlier run wrote one."""
+        return await asyncio.to_thread(self._read, name)
+
+    async def put(self, record: StageStatus) -> None:
+        """Write the record (atomically); a Succeeded one makes every rerun skip the stage."""
+        text = json.dumps(record.to_manifest(), indent=2, sort_keys=True) + "\n"
+        await asyncio.to_thread(self._store.write_text, layout.stage_record(record.name), text)
+
+    def _read(self, name: str) -> StageStatus | None:
+        path = layout.stage_record(name)
+        if not self._store.exists(path):
+            return None
+        try:
+            return StageStatus.model_validate_json(self._store.read_text(path))
+        except ValueError as exc:
+            raise InputError(
+                f"{self._store.uri(path)}: unreadable stage record ({exc}); delete it to rerun the stage"
+            ) from exc
 
 
 def _sha256_of(uri: str) -> str | None:
@@ -69,7 +66,7 @@ def _sha256_of(uri: str) -> str | None:
 def write_manifest(
     store: ArtifactStore,
     run: Rollout | InferenceRun,
-    stages: Sequence[StagePlan],
+    stages: Sequence[PlanItem],
     *,
     server_args: Sequence[str] = (),
     dataset: str | None = None,
@@ -84,10 +81,16 @@ def write_manifest(
             **({"dataset": digest} if dataset and (digest := _sha256_of(dataset)) else {}),
         },
         "server": {"args": list(server_args)},
-        "stages": [
-            {"name": s.name, "operation": s.operation, "service": s.service, "params": dict(s.params)} for s in stages
-        ],
+        "stages": [_planned(item) for item in stages],
         "writtenAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     store.write_text(layout.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def _planned(item: PlanItem) -> dict[str, Any]:
+    """A plan item as ``manifest.json`` lists it: the stage and its settings (rounds: the first round's)."""
+    if isinstance(item, StagePlan):
+        settings = item.settings.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return {"name": item.name, "operation": item.operation, "service": item.service, "settings": settings}
+    return {"name": item.name, "maxRounds": item.max_rounds, "round": [_planned(s) for s in item.stages_of(0)]}

@@ -1,29 +1,34 @@
-"""The operations table: every stage operation patchline can run, by name. Read-only, built on demand."""
+"""The operations table: every stage operation patchline can run, by name. Read-only.
+
+Explicit imports (mypy checks each table entry): the table is built by the processes that run stages
+(``patchline serve``, ``patchline run`` in process); planners and the operator never import it.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
+from patchline.pipeline.adapters import agentless, editbench, gateway, retrieval, rollout
 from patchline.pipeline.operations import Operation
 
-__all__ = ["default_operations"]
+__all__ = ["OPERATIONS", "default_operations"]
 
-# Modules whose OPERATIONS tuple contributes to the table; each adapts one domain package.
-ADAPTER_MODULES: tuple[str, ...] = (
-    "patchline.pipeline.adapters.agentless",
-    "patchline.pipeline.adapters.rollout",
-    "patchline.pipeline.adapters.editbench",
-    "patchline.pipeline.adapters.gateway",
-    "patchline.pipeline.adapters.retrieval",
+OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
+    {
+        op.name: op
+        for op in (
+            *agentless.OPERATIONS,
+            *rollout.OPERATIONS,
+            *editbench.OPERATIONS,
+            *gateway.OPERATIONS,
+            *retrieval.OPERATIONS,
+        )
+    }
 )
 
 
-def default_operations() -> Mapping[str, Operation]:
-    """All operations of the adapter modules, keyed by name (imported when first asked for)."""
-    table: dict[str, Operation] = {}
-    for module_name in ADAPTER_MODULES:
-        for operation in importlib.import_module(module_name).OPERATIONS:
-            table[operation.name] = operation
-    return MappingProxyType(table)
+def default_operations() -> Mapping[str, Operation[Any]]:
+    """All operations, keyed by name."""
+    return OPERATIONS

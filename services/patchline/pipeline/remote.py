@@ -1,15 +1,13 @@
-"""Running a stage through `patchline serve`: Start (idempotent by job id), then Watch until it ends."""
+"""Running a stage through ``patchline serve``: Start (idempotent by job id), then Watch until it ends."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from patchline.client import ServiceClient, artifacts_of, job_phase, progress_of
 from patchline.core.progress import Progress
-from patchline.pipeline.operations import OperationResult, StageFailedError
+from patchline.core.spec import Phase, StageSettings
+from patchline.pipeline.driver import StageOutcome
 from patchline.pipeline.plan import StagePlan
 from patchline.rpc.v1 import common_pb2
-from patchline.servers.client import ServiceClient, inference_request
 
 __all__ = ["run_remote_stage"]
 
@@ -18,17 +16,14 @@ async def run_remote_stage(
     target: str,
     job_id: str,
     stage: StagePlan,
-    params: Mapping[str, Any],
+    settings: StageSettings,
     run_uri: str,
     progress: Progress,
     deadline: float,
-) -> OperationResult:
+) -> StageOutcome:
     """Run one stage on the services at ``target``; a rerun re-attaches to the same job id."""
     async with ServiceClient(target) as client:
-        if stage.is_inference:
-            await client.start_inference(inference_request(job_id, params))
-        else:
-            await client.start_job(stage.service, job_id, stage.operation, run_uri, params)
+        await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
         progress.start(f"{stage.name} ({target})", None)
         final: common_pb2.Job | None = None
         seen = 0
@@ -38,16 +33,10 @@ async def run_remote_stage(
                 progress.advance(int(done - seen))
                 seen = done
             final = job
-        progress.finish()
-    if final is None or final.phase != common_pb2.PHASE_SUCCEEDED:
-        reason = final.last_error if final is not None else "the watch ended without a state"
-        raise StageFailedError(f"stage {stage.name} failed on {target}: {reason}")
-    counts = {
-        "total": final.progress.total,
-        "succeeded": final.progress.succeeded,
-        "failed": final.progress.failed,
-        "skipped": final.progress.skipped,
-        "prompt_tokens": final.progress.prompt_tokens,
-        "completion_tokens": final.progress.completion_tokens,
-    }
-    return OperationResult(artifacts={a.name: a.uri for a in final.artifacts}, counts=counts, message=final.message)
+    if final is None:
+        return StageOutcome(Phase.FAILED, message=f"the watch of {job_id} on {target} ended without a state")
+    phase = job_phase(final)
+    if phase is Phase.RUNNING:  # the stream ended at a non-final state: the job was cancelled there
+        return StageOutcome(Phase.FAILED, progress_of(final), message=f"cancelled on {target}: {final.message}")
+    message = final.last_error if phase is Phase.FAILED else final.message
+    return StageOutcome(phase, progress_of(final), artifacts=artifacts_of(final), message=message)

@@ -7,27 +7,21 @@ import logging
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from patchline.client import MAX_MESSAGE_BYTES, SERVICE_NAMES
 from patchline.core.errors import InputError
 from patchline.pipeline.jobs import JobManager, JobPhase
-from patchline.pipeline.operations import Operation
+from patchline.pipeline.operations import HostServices, Operation
 from patchline.pipeline.registry import default_operations
-from patchline.rpc.v1 import (
-    gateway_pb2,
-    gateway_pb2_grpc,
-    patches_pb2,
-    patches_pb2_grpc,
-    prompts_pb2,
-    prompts_pb2_grpc,
-    retrieval_pb2,
-    retrieval_pb2_grpc,
-)
+from patchline.rpc.v1 import gateway_pb2_grpc, patches_pb2_grpc, prompts_pb2_grpc, retrieval_pb2_grpc
 from patchline.servers.metrics import MetricsInterceptor, ServerMetrics
+from patchline.servers.retriever import ServiceRetriever
 from patchline.servers.services import (
     InferenceGatewayServicer,
     PatchProcessorServicer,
@@ -39,19 +33,10 @@ __all__ = ["SERVICE_NAMES", "RunningServer", "ServerSettings", "create_server", 
 
 log = logging.getLogger(__name__)
 
-# Explicit limits: messages carry URIs and parameters, so 16 MiB is generous and still bounded.
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 SERVER_OPTIONS = (
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 )
-
-SERVICE_NAMES: Mapping[str, str] = {
-    "prompts": prompts_pb2.DESCRIPTOR.services_by_name["PromptBuilder"].full_name,
-    "retrieval": retrieval_pb2.DESCRIPTOR.services_by_name["Retrieval"].full_name,
-    "gateway": gateway_pb2.DESCRIPTOR.services_by_name["InferenceGateway"].full_name,
-    "patches": patches_pb2.DESCRIPTOR.services_by_name["PatchProcessor"].full_name,
-}
 
 
 @dataclass(frozen=True)
@@ -65,7 +50,10 @@ class ServerSettings:
     metrics_port: int | None = None
     grace_seconds: float = 10.0
     drain_seconds: float = 1.0  # NOT_SERVING before refusing connections (bounded by half the grace)
-    operations: Mapping[str, Operation] = field(default_factory=default_operations)
+    # Where PromptBuilder's EditBench builds run BM25: a Retrieval service's host:port; None: this server's
+    # own Retrieval service when it hosts one, else BM25 in the prompt builder's process.
+    retrieval_address: str | None = None
+    operations: Mapping[str, Operation[Any]] = field(default_factory=default_operations)
 
 
 @dataclass
@@ -98,12 +86,17 @@ class RunningServer:
                 self.metrics.jobs.labels(service, phase.value).set(manager.count(phase))
 
 
-def _managers(settings: ServerSettings) -> dict[str, JobManager]:
+def _managers(settings: ServerSettings, port: int) -> dict[str, JobManager]:
     unknown = set(settings.services) - set(SERVICE_NAMES)
     if unknown or not settings.services:
         raise InputError(f"unknown service(s) {sorted(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
+    retrieval = settings.retrieval_address or (f"127.0.0.1:{port}" if "retrieval" in settings.services else None)
+    lent = HostServices(retriever=ServiceRetriever(retrieval) if retrieval else None)
     return {
-        name: JobManager({k: op for k, op in settings.operations.items() if op.service == name})
+        name: JobManager(
+            {k: op for k, op in settings.operations.items() if op.service == name},
+            services=lent if name == "prompts" else HostServices(),
+        )
         for name in settings.services
     }
 
@@ -112,14 +105,19 @@ async def create_server(settings: ServerSettings) -> RunningServer:
     """Create, bind and start the server; port 0 picks a free port (see ``RunningServer.port``)."""
     metrics = ServerMetrics()
     server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[MetricsInterceptor(metrics)])
-    managers = _managers(settings)
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    managers = _managers(settings, port)
     adders = {
-        "prompts": lambda m: prompts_pb2_grpc.add_PromptBuilderServicer_to_server(PromptBuilderServicer(m), server),
-        "patches": lambda m: patches_pb2_grpc.add_PatchProcessorServicer_to_server(PatchProcessorServicer(m), server),
-        "gateway": lambda m: gateway_pb2_grpc.add_InferenceGatewayServicer_to_server(
+        "prompts": lambda m: prompts_pb2_grpc.add_PromptBuilderServiceServicer_to_server(
+            PromptBuilderServicer(m), server
+        ),
+        "patches": lambda m: patches_pb2_grpc.add_PatchProcessorServiceServicer_to_server(
+            PatchProcessorServicer(m), server
+        ),
+        "gateway": lambda m: gateway_pb2_grpc.add_InferenceGatewayServiceServicer_to_server(
             InferenceGatewayServicer(m), server
         ),
-        "retrieval": lambda m: retrieval_pb2_grpc.add_RetrievalServicer_to_server(
+        "retrieval": lambda m: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(
             RetrievalServicer(m, cache_uri=settings.store_uri), server
         ),
     }
@@ -129,7 +127,6 @@ async def create_server(settings: ServerSettings) -> RunningServer:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [SERVICE_NAMES[name] for name in managers]
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
-
-from google.protobuf import json_format, struct_pb2
 
 from patchline.pipeline.jobs import JobPhase, JobStatus
 from patchline.rpc.v1 import common_pb2
 
-__all__ = ["job_message", "params_dict"]
+__all__ = ["job_message"]
 
 _PHASES = {
     JobPhase.PENDING: common_pb2.PHASE_PENDING,
@@ -44,6 +41,7 @@ def job_message(status: JobStatus) -> common_pb2.Job:
         succeeded=succeeded,
         failed=failed,
         in_flight=_count(counts, "in_flight"),
+        pending=_count(counts, "pending"),
         skipped=skipped,
         prompt_tokens=_count(counts, "prompt_tokens"),
         completion_tokens=completion,
@@ -63,19 +61,3 @@ def job_message(status: JobStatus) -> common_pb2.Job:
     if status.finished_at:
         message.finished_at.FromNanoseconds(int(status.finished_at * 1e9))
     return message
-
-
-def params_dict(params: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as plain Python values (whole numbers stay ints)."""
-    raw = json_format.MessageToDict(params)
-    return {key: _ints(value) for key, value in raw.items()}
-
-
-def _ints(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    return value

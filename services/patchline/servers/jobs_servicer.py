@@ -1,4 +1,4 @@
-"""Get / Watch / Cancel / ListOperations, the RPCs every job-running service shares."""
+"""StartJob / GetJob / WatchJob / CancelJob / ListOperations, the RPCs every job-running service shares."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from patchline.client.messages import job_settings
 from patchline.core.errors import PatchlineError
 from patchline.pipeline.jobs import JobManager
 from patchline.rpc.v1 import common_pb2
-from patchline.servers.convert import job_message, params_dict
+from patchline.servers.convert import job_message
 from patchline.servers.errors import status_code_for, translate_errors
 
 __all__ = ["JobRpcs"]
@@ -24,16 +25,16 @@ class JobRpcs:
         self.manager = manager
 
     @translate_errors
-    async def Start(self, request: common_pb2.StartJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:
-        status = self.manager.start(request.job_id, request.operation, request.run_uri, params_dict(request.params))
-        return job_message(status)
+    async def StartJob(self, request: common_pb2.StartJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:
+        settings = job_settings(request)
+        return job_message(self.manager.start(request.job_id, request.operation, request.run_uri, settings))
 
     @translate_errors
-    async def Get(self, request: common_pb2.JobRef, context: grpc.aio.ServicerContext) -> common_pb2.Job:
+    async def GetJob(self, request: common_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:
         return job_message(self.manager.get(request.job_id))
 
-    async def Watch(
-        self, request: common_pb2.JobRef, context: grpc.aio.ServicerContext
+    async def WatchJob(
+        self, request: common_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[common_pb2.Job]:
         try:
             async for status in self.manager.watch(request.job_id):
@@ -42,7 +43,9 @@ class JobRpcs:
             await context.abort(status_code_for(type(exc)), str(exc))
 
     @translate_errors
-    async def Cancel(self, request: common_pb2.JobRef, context: grpc.aio.ServicerContext) -> common_pb2.Job:
+    async def CancelJob(
+        self, request: common_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
+    ) -> common_pb2.Job:
         return job_message(await self.manager.cancel(request.job_id))
 
     async def ListOperations(

@@ -6,6 +6,8 @@ import asyncio
 
 import grpc
 
+from patchline.client.messages import from_message
+from patchline.core.spec import InferenceStage
 from patchline.pipeline.adapters.retrieval import index_repository, search_repository
 from patchline.pipeline.jobs import JobManager
 from patchline.rpc.v1 import (
@@ -31,45 +33,33 @@ __all__ = [
 GATEWAY_OPERATION = "gateway.execute"
 
 
-class PromptBuilderServicer(JobRpcs, prompts_pb2_grpc.PromptBuilderServicer):
+class PromptBuilderServicer(JobRpcs, prompts_pb2_grpc.PromptBuilderServiceServicer):
     """Builds request files (prompts.* operations)."""
 
     service = "prompts"
 
 
-class PatchProcessorServicer(JobRpcs, patches_pb2_grpc.PatchProcessorServicer):
+class PatchProcessorServicer(JobRpcs, patches_pb2_grpc.PatchProcessorServiceServicer):
     """Turns response files into patches, tests and results (patches.* operations)."""
 
     service = "patches"
 
 
-class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayServicer):
+class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayServiceServicer):
     """Runs request files against model endpoints."""
 
     service = "gateway"
 
     @translate_errors
-    async def Start(
+    async def StartInference(
         self, request: gateway_pb2.StartInferenceRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Job:
-        options = request.executor
-        params = {
-            "input": request.input_uri,
-            "output": request.output_uri,
-            "endpoints": list(request.endpoints),
-            "model": request.model or None,
-            "api_key_env": request.api_key_env or None,
-            "concurrency": options.concurrency or None,
-            "timeout": options.timeout_seconds or None,
-            "max_attempts": options.max_attempts or None,
-            "affinity": options.affinity,
-            "compact": options.compact,
-        }
-        run_uri = request.output_uri.rsplit("/", 1)[0] if "/" in request.output_uri else "."
-        return job_message(self.manager.start(request.job_id, GATEWAY_OPERATION, run_uri, params))
+        stage = from_message(request.stage, InferenceStage, where="stage")
+        run_uri = stage.output.rsplit("/", 1)[0] if "/" in stage.output else "."
+        return job_message(self.manager.start(request.job_id, GATEWAY_OPERATION, run_uri, stage))
 
 
-class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServicer):
+class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
     """BM25 indexes and searches over repository snapshots."""
 
     service = "retrieval"
@@ -103,5 +93,6 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServicer):
             top_n=request.top_n or 10,
             extensions=list(request.extensions),
             cache_uri=self.cache_uri,
+            exclude=list(request.exclude),
         )
         return retrieval_pb2.SearchResponse(hits=[retrieval_pb2.SearchHit(path=p, score=s) for p, s in hits])

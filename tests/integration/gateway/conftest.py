@@ -37,13 +37,13 @@ def fast_settings(**overrides: Any) -> ExecutorSettings:
     """Settings with millisecond backoff and a short timeout, so fault tests take seconds."""
     values: dict[str, Any] = {
         "concurrency": 32,
-        "timeout_s": 0.5,
-        "connect_timeout_s": 0.5,
+        "timeout_seconds": 0.5,
+        "connect_timeout_seconds": 0.5,
         "max_attempts": 10,
-        "backoff_base_s": 0.005,
-        "backoff_cap_s": 0.05,
-        "cooldown_base_s": 0.05,
-        "cooldown_cap_s": 0.2,
+        "backoff_base_seconds": 0.005,
+        "backoff_cap_seconds": 0.05,
+        "cooldown_base_seconds": 0.05,
+        "cooldown_cap_seconds": 0.2,
     }
     values.update(overrides)
     return ExecutorSettings(**values)

@@ -15,14 +15,14 @@ import pytest
 
 from patchline.core.errors import PreconditionError
 from patchline.core.settings import api_keys_from_env
-from patchline.gateway import ExecutionSummary, Price, execute_file, run_file
+from patchline.gateway import ExecutionSummary, ModelEndpoints, Price, execute_file, run_file
 from tests.fixtures.fault_server import FaultPlan, chat_request_line, write_requests
 from tests.integration.gateway.conftest import ServerFactory, fast_settings, final_counts, read_lines, write_raw
 
 pytestmark = pytest.mark.integration
 
 
-async def _execute(tmp_path: Path, endpoints: list[str], **kwargs: Any) -> ExecutionSummary:
+async def _execute(tmp_path: Path, endpoints: list[str] | ModelEndpoints, **kwargs: Any) -> ExecutionSummary:
     """Run the executor on ``tmp_path/in.jsonl`` into ``tmp_path/out.jsonl``."""
     return await execute_file(str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), endpoints=endpoints, **kwargs)
 
@@ -124,7 +124,9 @@ async def test_failing_endpoint_is_cooled_down(tmp_path: Path, fault_server: Ser
     summary = await _execute(
         tmp_path,
         [broken.base_url, healthy.base_url],
-        settings=fast_settings(concurrency=8, cooldown_after_failures=3, cooldown_base_s=0.5, cooldown_cap_s=5.0),
+        settings=fast_settings(
+            concurrency=8, cooldown_after_failures=3, cooldown_base_seconds=0.5, cooldown_cap_seconds=5.0
+        ),
     )
     assert summary.succeeded == 300
     assert len(broken.attempts()) < len(healthy.attempts()) / 4
@@ -138,7 +140,8 @@ async def test_metrics_endpoint_serves_counts(tmp_path: Path, fault_server: Serv
         _execute(
             tmp_path,
             [server.base_url],
-            settings=fast_settings(concurrency=4, metrics_port=port),
+            settings=fast_settings(concurrency=4),
+            metrics_address=("127.0.0.1", port),
         )
     )
     async with httpx.AsyncClient() as client:
@@ -161,8 +164,8 @@ async def test_model_override_reasoning_only_and_null_content(tmp_path: Path, fa
     prices = {"served": (1.0, 2.0)}
     summary = await _execute(
         tmp_path,
-        [server.base_url],
-        settings=fast_settings(model_override="served", prices={k: _price(*v) for k, v in prices.items()}),
+        ModelEndpoints(urls=[server.base_url], model="served"),
+        settings=fast_settings(prices={k: _price(*v) for k, v in prices.items()}),
     )
     assert {a.model for a in server.attempts()} == {"served"}
     assert (summary.succeeded, summary.reasoning_only) == (4, 2)
@@ -223,7 +226,7 @@ def test_run_file_runs_its_own_loop(tmp_path: Path, fault_server: ServerFactory)
 
 
 def _price(input_per_mtok: float, output_per_mtok: float) -> Price:
-    return Price(input_per_mtok, output_per_mtok)
+    return Price(input_per_mtok=input_per_mtok, output_per_mtok=output_per_mtok)
 
 
 def _free_port() -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from patchline.gateway.oracle import OracleServer
+from patchline.oracle import OracleServer
 from patchline.servers import RunningServer
 from patchline_operator.builders import headless_service_name, server_name
 from patchline_operator.rollout import child_name

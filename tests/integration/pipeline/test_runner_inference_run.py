@@ -52,11 +52,11 @@ async def test_inference_run_in_process_then_skipped_on_rerun(tmp_path: Path) ->
     with FaultServer() as model:
         run = load_manifest(_manifest(tmp_path, model.base_url))
         report = await run_manifest(run, RunnerSettings(base=str(tmp_path)))
-        assert [(r.name, skipped) for r, skipped in report.stages] == [("infer", False)]
-        assert report.stages[0][0].counts["succeeded"] == 12
+        assert [r.name for r in report.stages] == ["infer"] and not report.reused
+        assert report.stages[0].counts.succeeded == 12
         assert {a.model for a in model.attempts()} == {"served-model"}  # the engine's model overrides body.model
         again = await run_manifest(run, RunnerSettings(base=str(tmp_path)))
-        assert [(r.name, skipped) for r, skipped in again.stages] == [("infer", True)]
+        assert [r.name for r in again.stages] == ["infer"] and again.reused == {"infer"}
         assert len(model.attempts()) == 12
     lines = (tmp_path / "out" / "responses.jsonl").read_text().splitlines()
     assert len(lines) == 12
@@ -70,8 +70,8 @@ async def test_inference_run_through_the_services(tmp_path: Path, services: Runn
     with FaultServer() as model:
         run = load_manifest(_manifest(tmp_path, model.base_url))
         report = await run_manifest(run, RunnerSettings(base=str(tmp_path), via=f"127.0.0.1:{services.port}"))
-    record, skipped = report.stages[0]
-    assert not skipped and record.counts["succeeded"] == 12
+    [record] = report.stages
+    assert not report.reused and record.counts.succeeded == 12
     assert record.artifacts["responses"] == str(tmp_path / "out" / "responses.jsonl")
     assert len((tmp_path / "out" / "responses.jsonl").read_text().splitlines()) == 12
 

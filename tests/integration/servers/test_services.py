@@ -12,12 +12,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from patchline.client import ServiceClient, to_message
 from patchline.core.errors import ArtifactNotFoundError
+from patchline.core.spec import ExecutorSettings, IndexManyStage, InferenceStage, ModelEndpoints, Snapshot
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.pipeline.registry import default_operations
 from patchline.rpc.v1 import common_pb2, gateway_pb2, retrieval_pb2
 from patchline.servers import RunningServer, ServerSettings, create_server
-from patchline.servers.client import ServiceClient
 from tests.fixtures.fault_server import FaultServer, write_requests
 
 pytestmark = pytest.mark.integration
@@ -25,18 +26,21 @@ pytestmark = pytest.mark.integration
 RELEASE = threading.Event()
 
 
-def _count_lines(context: OperationContext) -> OperationResult:
-    """A blocking test operation: reads an artifact and reports progress per line."""
-    lines = list(context.run.iter_lines(str(context.params["name"])))
+def _count_lines(context: OperationContext[IndexManyStage]) -> OperationResult:
+    """A blocking test operation: reads the artifact its first snapshot names and reports progress per line."""
+    name = context.settings.snapshots[0].repo
+    lines = list(context.run.iter_lines(name))
     context.progress.start("counting", total=len(lines))
     for _ in lines:
         context.progress.advance(1)
-    return OperationResult(
-        artifacts={"input": context.run.uri(str(context.params["name"]))}, counts={"lines": len(lines)}
-    )
+    return OperationResult(artifacts={"input": context.run.uri(name)}, counts={"lines": len(lines)})
 
 
-def _wait_for_release(context: OperationContext) -> OperationResult:
+def _named(name: str) -> IndexManyStage:
+    return IndexManyStage(snapshots=[Snapshot(repo=name)])
+
+
+def _wait_for_release(context: OperationContext[IndexManyStage]) -> OperationResult:
     """A blocking operation that runs until released or cancelled (reporting progress as it waits)."""
     while not RELEASE.wait(0.01):
         context.progress.advance(0)
@@ -45,8 +49,8 @@ def _wait_for_release(context: OperationContext) -> OperationResult:
 
 TEST_OPERATIONS = {
     **default_operations(),
-    "prompts.count": Operation("prompts.count", "prompts", run=_count_lines),
-    "patches.wait": Operation("patches.wait", "patches", run=_wait_for_release),
+    "prompts.count": Operation("prompts.count", "prompts", IndexManyStage, run=_count_lines),
+    "patches.wait": Operation("patches.wait", "patches", IndexManyStage, run=_wait_for_release),
 }
 
 
@@ -74,19 +78,19 @@ async def _finish(client: ServiceClient, service: str, job_id: str) -> common_pb
 async def test_start_watch_get_and_idempotent_start(client: ServiceClient, tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "in.jsonl").write_text("a\nb\nc\n")
-    job = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), {"name": "in.jsonl"})
+    job = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("in.jsonl"))
     assert job.job_id == "j1"
     final = await _finish(client, "prompts", "j1")
     assert final.phase == common_pb2.PHASE_SUCCEEDED
     assert final.progress.succeeded == 3 and final.progress.total == 3
     assert {a.name: a.uri for a in final.artifacts} == {"input": str(tmp_path / "run" / "in.jsonl")}
-    again = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), {"name": "in.jsonl"})
+    again = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("in.jsonl"))
     assert again.phase == common_pb2.PHASE_SUCCEEDED and again.started_at == final.started_at
     assert (await client.get("prompts", "j1")).phase == common_pb2.PHASE_SUCCEEDED
 
 
 async def test_missing_artifact_fails_the_job_with_its_reason(client: ServiceClient, tmp_path: Path) -> None:
-    await client.start_job("prompts", "j2", "prompts.count", str(tmp_path), {"name": "absent.jsonl"})
+    await client.start_job("prompts", "j2", "prompts.count", str(tmp_path), _named("absent.jsonl"))
     final = await _finish(client, "prompts", "j2")
     assert final.phase == common_pb2.PHASE_FAILED
     assert "absent.jsonl does not exist" in final.last_error
@@ -94,22 +98,46 @@ async def test_missing_artifact_fails_the_job_with_its_reason(client: ServiceCli
 
 async def test_cancel_stops_a_running_job(client: ServiceClient, tmp_path: Path) -> None:
     RELEASE.clear()
-    await client.start_job("patches", "w1", "patches.wait", str(tmp_path), {})
+    await client.start_job("patches", "w1", "patches.wait", str(tmp_path), _named("x"))
     cancelled = await client.cancel("patches", "w1")
     assert cancelled.phase == common_pb2.PHASE_CANCELLED
 
 
 async def test_bad_requests_get_the_right_status_codes(client: ServiceClient, tmp_path: Path) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as unknown:
-        await client.start_job("prompts", "x", "prompts.nope", str(tmp_path), {})
+        await client.start_job("prompts", "x", "prompts.nope", str(tmp_path), _named("x"))
     assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "unknown operation 'prompts.nope'" in (unknown.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as missing_id:
-        await client.start_job("prompts", "", "prompts.count", str(tmp_path), {})
+        await client.start_job("prompts", "", "prompts.count", str(tmp_path), _named("x"))
     assert missing_id.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.aio.AioRpcError) as bad_params:
-        await client.start_inference(gateway_pb2.StartInferenceRequest(job_id="g", input_uri="in", output_uri="out"))
+        await client.gateway.StartInference(gateway_pb2.StartInferenceRequest(job_id="g"), timeout=5)
     assert bad_params.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "stage.input: Field required" in (bad_params.value.details() or "")
+    # a value out of range is refused when the job is started, naming the field
+    stage = InferenceStage(input="in", output="out", endpoints=ModelEndpoints(urls=["http://127.0.0.1:9"]))
+    message = to_message(stage)
+    message.executor.concurrency = -5
+    with pytest.raises(grpc.aio.AioRpcError) as negative:
+        await client.gateway.StartInference(gateway_pb2.StartInferenceRequest(job_id="g", stage=message), timeout=5)
+    assert negative.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "stage.executor.concurrency: Input should be greater than or equal to 1" in (negative.value.details() or "")
+    # a settings kind the operation does not take
+    with pytest.raises(grpc.aio.AioRpcError) as wrong_kind:
+        await client.start_job("prompts", "y", "agentless.build_requests", str(tmp_path), _named("x"))
+    assert wrong_kind.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "takes AgentlessStage settings" in (wrong_kind.value.details() or "")
+    # a field this server does not know (a newer or hostile client) is refused, not ignored
+    unknown_field = common_pb2.StartJobRequest(job_id="z", operation="prompts.count", run_uri=str(tmp_path))
+    unknown_field.index_many.CopyFrom(to_message(_named("x")))
+    raw = unknown_field.SerializeToString()
+    tampered = common_pb2.StartJobRequest.FromString(raw)
+    tampered.index_many.MergeFromString(b"\xa8\x06\x01")  # field 101, varint 1
+    with pytest.raises(grpc.aio.AioRpcError) as unknown_number:
+        await client.prompts.StartJob(tampered, timeout=5)
+    assert unknown_number.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "index_many: unknown field number 101" in (unknown_number.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as unknown_job:
         await client.get("prompts", "never-started")
     assert unknown_job.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -139,14 +167,13 @@ async def test_retrieval_search_over_a_folder(client: ServiceClient, tmp_path: P
 async def test_gateway_job_runs_a_request_file(client: ServiceClient, tmp_path: Path) -> None:
     write_requests(tmp_path / "requests.jsonl", [f"r{i}" for i in range(20)])
     with FaultServer() as model:
-        request = gateway_pb2.StartInferenceRequest(
-            job_id="infer-1",
-            input_uri=str(tmp_path / "requests.jsonl"),
-            output_uri=str(tmp_path / "responses.jsonl"),
-            endpoints=[model.base_url],
-            executor=gateway_pb2.ExecutorOptions(concurrency=4, timeout_seconds=10),
+        stage = InferenceStage(
+            input=str(tmp_path / "requests.jsonl"),
+            output=str(tmp_path / "responses.jsonl"),
+            endpoints=ModelEndpoints(urls=[model.base_url]),
+            executor=ExecutorSettings(concurrency=4, timeout_seconds=10),
         )
-        await client.start_inference(request)
+        await client.start_inference("infer-1", stage)
         final = await _finish(client, "gateway", "infer-1")
     assert final.phase == common_pb2.PHASE_SUCCEEDED, final.last_error
     assert final.progress.succeeded == 20
@@ -156,7 +183,7 @@ async def test_gateway_job_runs_a_request_file(client: ServiceClient, tmp_path: 
 async def test_health_and_reflection(server: RunningServer) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for name in ("", "patchline.v1.PromptBuilder", "patchline.v1.InferenceGateway"):
+        for name in ("", "patchline.v1.PromptBuilderService", "patchline.v1.InferenceGatewayService"):
             reply = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
@@ -168,14 +195,16 @@ async def test_health_and_reflection(server: RunningServer) -> None:
         async for reply in stub.ServerReflectionInfo(ask(), timeout=5):
             services |= {s.name for s in reply.list_services_response.service}
         assert {
-            "patchline.v1.PromptBuilder",
-            "patchline.v1.Retrieval",
-            "patchline.v1.InferenceGateway",
-            "patchline.v1.PatchProcessor",
+            "patchline.v1.PromptBuilderService",
+            "patchline.v1.RetrievalService",
+            "patchline.v1.InferenceGatewayService",
+            "patchline.v1.PatchProcessorService",
             "grpc.health.v1.Health",
         } <= services
         await server.health.enter_graceful_shutdown()
-        reply = await health.Check(health_pb2.HealthCheckRequest(service="patchline.v1.PromptBuilder"), timeout=5)
+        reply = await health.Check(
+            health_pb2.HealthCheckRequest(service="patchline.v1.PromptBuilderService"), timeout=5
+        )
         assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
 
 

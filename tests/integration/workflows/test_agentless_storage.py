@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore
-from patchline.workflows.agentless import RepairSettings, generate_requests, process_responses
+from patchline.workflows.agentless import generate_requests, process_responses
 from tests.fixtures.s3 import S3Endpoint
+from tests.fixtures.stages import stage
 from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, build_scenario, oracle_answer, success
 
 pytestmark = pytest.mark.integration
@@ -40,22 +42,22 @@ def test_output_folder_on_s3_with_workers_and_checkouts_folder(
     checkouts.mkdir()
     shutil.move(str(scenario.repo), str(checkouts / "sympy__sympy"))  # the layout for many repositories
     bucket = s3_endpoint.create_bucket()
-    settings = RepairSettings(
-        loc_file=str(scenario.loc_file),
-        output_folder=f"s3://{bucket}/run",
-        dataset=str(scenario.dataset),
+    settings = stage(
+        AgentlessStage,
+        workflow__loc_file=str(scenario.loc_file),
+        dataset__source=str(scenario.dataset),
         model="m",
-        loc_interval=True,
-        top_n=None,
-        context_window=10,
-        max_samples=2,
-        cot=True,
-        diff_format=True,
-        num_threads=2,
-        repo=str(checkouts),
+        workflow__loc_interval=True,
+        workflow__top_n=0,
+        workflow__context_window=10,
+        sampling__samples=2,
+        workflow__cot=True,
+        workflow__num_threads=2,
+        repositories__repo_root=str(checkouts),
     )
-    assert generate_requests(settings).written == 4
-    assert generate_requests(settings).written == 0  # resumed from the object store
+    out = f"s3://{bucket}/run"
+    assert generate_requests(settings, out).written == 4
+    assert generate_requests(settings, out).written == 0  # resumed from the object store
     store = ArtifactStore(f"s3://{bucket}/run")
     requests = [json.loads(line) for line in store.iter_lines("requests-repair.jsonl")]
     prompt = requests[0]["body"]["messages"][0]["content"]
@@ -66,7 +68,7 @@ def test_output_folder_on_s3_with_workers_and_checkouts_folder(
         for r in requests
     )
     store.write_text("responses.jsonl", responses)
-    summary = process_responses(settings, f"s3://{bucket}/run/responses.jsonl")
+    summary = process_responses(settings, out, f"s3://{bucket}/run/responses.jsonl")
     assert summary.patches == 4 and summary.statuses == {"ok": 4}
     names = set(store.list_files())
     assert {"output.jsonl", "output_0_processed.jsonl", "output_1_processed.jsonl", "predictions.jsonl"} <= names
@@ -74,5 +76,5 @@ def test_output_folder_on_s3_with_workers_and_checkouts_folder(
     predictions = [json.loads(line) for line in store.iter_lines("predictions.jsonl")]
     assert [p["instance_id"] for p in predictions] == list(GOLD_INSTANCES)
     assert all(p["model_patch"].startswith("diff --git a/sympy/") for p in predictions)
-    process_responses(settings, f"s3://{bucket}/run/responses.jsonl")  # rerun: replaced, not appended
+    process_responses(settings, out, f"s3://{bucket}/run/responses.jsonl")  # rerun: replaced, not appended
     assert len(list(store.iter_lines("output.jsonl"))) == 2

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from patchline.core.layout import editbench_result
-from patchline.gateway import ExecutorSettings
-from patchline.workflows.editbench import ModelConfig, PromptTemplates, RunOptions, render_prompt, run_editbench
+from patchline.core.layout import editbench_result, editbench_work_dir
+from patchline.gateway import ExecutorSettings, ModelEndpoints
+from patchline.pipeline.editbench import RunOptions, run_editbench
+from patchline.workflows.editbench import ModelConfig, PromptTemplates, render_prompt
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ PROVIDERS: dict[str, tuple[int, dict[str, Any]]] = {
     "dashscope": (400, {"code": "InvalidParameter", "message": "Range of input length should be [1, 30720]"}),
     "proxy": (413, {"detail": "Request Entity Too Large"}),
 }  # fmt: skip
-EXECUTOR = ExecutorSettings(concurrency=4, max_attempts=2, backoff_base_s=0)
+EXECUTOR = ExecutorSettings(concurrency=4, max_attempts=2, backoff_base_seconds=0)
 ANSWER = "Here it is.\n```diff\n--- a/pkg/m0.py\n+++ b/pkg/m0.py\n@@ -1 +1 @@\n-line 0\n+line zero\n```\n"
 
 
@@ -134,7 +135,7 @@ def test_overflow_is_shrunk_and_failures_retried(provider: str, tmp_path: Path) 
     infbench = tmp_path / "repo-task-instances_x.jsonl"
     _infbench(infbench, cases)
     with LimitServer(provider, _limits(cases), fail_once={"flaky"}) as server:
-        options = RunOptions(endpoints=[server.base_url], root=str(tmp_path), executor=EXECUTOR)
+        options = RunOptions(endpoints=ModelEndpoints(urls=[server.base_url]), root=str(tmp_path), executor=EXECUTOR)
         first = run_editbench(str(infbench), "local-model", "x", options)
         assert (first.succeeded, first.failed) == (2, 2) and first.shrunk == 3 and not first.config_known
         records = {r["instance_id"].rsplit("-", 1)[1]: r for r in _results(tmp_path, "local-model")}
@@ -161,11 +162,7 @@ def test_answers_of_a_run_that_died_mid_round_are_harvested(tmp_path: Path) -> N
     cases = _cases()
     infbench = tmp_path / "repo-task-instances_x.jsonl"
     _infbench(infbench, cases)
-    work = (
-        tmp_path
-        / ".patchline"
-        / editbench_result("local-model", 0.0, 1, "repo-task-instances_x").removesuffix(".jsonl")
-    )
+    work = tmp_path / editbench_work_dir("repo-task-instances_x.jsonl", "local-model")
     work.mkdir(parents=True)
     prompt = json.loads(infbench.read_text().splitlines()[3])["prompt"]
     system, user = prompt.split("\n", 1)
@@ -178,7 +175,10 @@ def test_answers_of_a_run_that_died_mid_round_are_harvested(tmp_path: Path) -> N
     (work / "round-0-responses.jsonl").write_text(json.dumps(answer) + "\n")
     with LimitServer("openai", _limits(cases), fail_once=set()) as server:
         summary = run_editbench(
-            str(infbench), "local-model", "x", RunOptions([server.base_url], str(tmp_path), executor=EXECUTOR)
+            str(infbench),
+            "local-model",
+            "x",
+            RunOptions(ModelEndpoints(urls=[server.base_url]), str(tmp_path), executor=EXECUTOR),
         )
         assert "flaky" not in server.lengths  # its answer was already there
     assert summary.harvested == 1 and summary.succeeded == 3
@@ -195,7 +195,7 @@ def test_a_prompt_far_over_a_known_limit_is_shrunk_before_it_is_sent(tmp_path: P
     one_file = _limits(_cases())["drop"]
     configs = {"small-model": ModelConfig(context_limit=one_file // 2)}  # 2 bytes per token: one file fits
     with LimitServer("openai", {"drop": 10**9}, fail_once=set()) as server:
-        options = RunOptions([server.base_url], str(tmp_path), executor=EXECUTOR, configs=configs)
+        options = RunOptions(ModelEndpoints(urls=[server.base_url]), str(tmp_path), executor=EXECUTOR, configs=configs)
         summary = run_editbench(str(infbench), "small-model", "x", options)
         assert summary.succeeded == 1 and summary.config_known
         assert len(server.lengths["drop"]) == 1 and server.lengths["drop"][0] < one_file

@@ -15,41 +15,50 @@ from pathlib import Path
 import pytest
 
 from patchline.core.repos import GitSnapshot
+from patchline.core.spec import RolloutStage
 from patchline.edits import apply_unified_diff
 from patchline.gateway import run_file
-from patchline.gateway.oracle import OracleServer
-from patchline.workflows.rollout import RolloutConfig, run_stage
+from patchline.oracle import OracleServer
+from patchline.workflows.rollout import run_stage
 from patchline.workflows.rollout.records import BugFixerSample, TestWriterSample
 from tests.fixtures.lite_repos import LiteRepo, lite_sympy_repo  # noqa: F401 - fixture
+from tests.fixtures.stages import stage
 
 pytestmark = pytest.mark.integration
 
 
 def _rollout(kind: str, repo: LiteRepo, url: str, out: Path, **extra: object) -> dict[str, object]:
-    common = {"kind": kind, "dataset": str(repo.dataset), "repo": str(repo.path), "model_name": "oracle"}
+    common = {
+        "workflow__type": kind,
+        "dataset__source": str(repo.dataset),
+        "repositories__repo_root": str(repo.path),
+        "model": "oracle",
+    }
     summaries: dict[str, object] = {}
-    step1 = RolloutConfig(**common, output_file=str(out / "batch_requests_step1.jsonl"), **extra)  # type: ignore[arg-type]
+    step1 = stage(RolloutStage, **common, output_file=str(out / "batch_requests_step1.jsonl"), **extra)  # type: ignore[arg-type]
     summaries["s1"] = run_stage(step1, "gen_step1")
     summaries["x1"] = run_file(
         str(out / "batch_requests_step1.jsonl"), str(out / "batch_output_step1.jsonl"), endpoints=[url]
     )
-    step2 = RolloutConfig(
+    step2 = stage(
+        RolloutStage,
         **common,  # type: ignore[arg-type]
         input_file=str(out / "batch_output_step1.jsonl"),
         output_file=str(out / "batch_requests_step2.jsonl"),
-        num_workers=2,
+        workflow__num_workers=2,
         **extra,
     )
     summaries["s2"] = run_stage(step2, "proc_step1_gen_step2")
     summaries["x2"] = run_file(
         str(out / "batch_requests_step2.jsonl"), str(out / "batch_output_step2.jsonl"), endpoints=[url]
     )
-    step3 = RolloutConfig(
+    step3 = stage(
+        RolloutStage,
         **common,  # type: ignore[arg-type]
         input_file=str(out / "batch_output_step2.jsonl"),
         step1_file=str(out / "batch_output_step1.jsonl"),
         save_dir=str(out),
-        num_workers=2,
+        workflow__num_workers=2,
         **extra,
     )
     summaries["s3"] = run_stage(step3, "proc_step2")
@@ -112,7 +121,7 @@ def _subset(repo: LiteRepo, folder: Path, count: int) -> LiteRepo:
 def test_testwriter_round_trip(lite_sympy_repo: LiteRepo, tmp_path: Path) -> None:  # noqa: F811
     repo = _subset(lite_sympy_repo, tmp_path, 5)
     with OracleServer(repo.dataset) as oracle:
-        summaries = _rollout("testwriter", repo, oracle.base_url, tmp_path, passk=2)
+        summaries = _rollout("testwriter", repo, oracle.base_url, tmp_path, sampling__samples=2)
     written = summaries["s3"].written  # type: ignore[attr-defined]
     assert written + summaries["s3"].failed + summaries["s2"].failed == 2 * len(repo.instance_ids)  # type: ignore[attr-defined]
     processed = [

@@ -7,10 +7,12 @@ import json
 import pytest
 import s3fs
 
+from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore
-from patchline.workflows.rollout import RolloutConfig, run_stage
+from patchline.workflows.rollout import run_stage
 from tests.fixtures.lite_repos import RequestsLite, requests_lite  # noqa: F401 - fixture
 from tests.fixtures.s3 import S3Endpoint
+from tests.fixtures.stages import stage
 from tests.unit.workflows.rollout.helpers import ok_line
 
 pytestmark = pytest.mark.integration
@@ -29,12 +31,12 @@ def test_stages_write_to_s3_and_rerun_without_duplicates(
     root = f"s3://{s3_endpoint.create_bucket()}/run"
     store = ArtifactStore(root, config=s3_endpoint.config)
     common = {
-        "kind": "bugfixer",
-        "dataset": str(requests_lite.dataset),
-        "structure_dir": str(requests_lite.structure_dir),
+        "workflow__type": "bugfixer",
+        "dataset__source": str(requests_lite.dataset),
+        "repositories__structure_dir": str(requests_lite.structure_dir),
     }
     for _ in range(2):
-        run_stage(RolloutConfig(**common, output_file=f"{root}/batch_requests_step1.jsonl"), "gen_step1")  # type: ignore[arg-type]
+        run_stage(stage(RolloutStage, **common, output_file=f"{root}/batch_requests_step1.jsonl"), "gen_step1")  # type: ignore[arg-type]
     assert len(store.read_text("batch_requests_step1.jsonl").splitlines()) == len(requests_lite.instance_ids)
     iid = requests_lite.instance_ids[0]
     answer = (
@@ -42,7 +44,7 @@ def test_stages_write_to_s3_and_rerun_without_duplicates(
         "=======\nfrom . import sessions  # s3\n>>>>>>> REPLACE\n```"
     )
     store.write_text("batch_output_step2.jsonl", ok_line(iid, answer) + "\n")
-    config = RolloutConfig(**common, input_file=f"{root}/batch_output_step2.jsonl", save_dir=root)  # type: ignore[arg-type]
+    config = stage(RolloutStage, **common, input_file=f"{root}/batch_output_step2.jsonl", save_dir=root)  # type: ignore[arg-type]
     for _ in range(2):
         run_stage(config, "proc_step2")
     assert store.exists(f"samples/{iid}.jsonl")

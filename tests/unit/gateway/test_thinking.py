@@ -12,42 +12,45 @@ from collections.abc import Iterator
 
 import pytest
 
-from patchline.gateway.settings import Engine, ThinkingProcessor
+from patchline.gateway.settings import EngineFlavor, ModelEndpoints, ThinkingProcessor
 from patchline.gateway.thinking import prepare_body, sglang_logit_processor
 
 pytestmark = pytest.mark.unit
 
+URL = ["http://127.0.0.1:1"]
+SGLANG = ModelEndpoints(urls=URL, flavor=EngineFlavor.SGLANG)
+QWEN3 = ModelEndpoints(urls=URL, flavor=EngineFlavor.SGLANG, thinking_processor=ThinkingProcessor.QWEN3)
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "enable_thinking": True, "thinking_budget": 64}
 
 
 def test_model_override_and_copy() -> None:
-    out = prepare_body(BODY, model_override="other", engine=Engine.OPENAI)
+    out = prepare_body(BODY, target=ModelEndpoints(urls=URL, model="other"))
     assert out["model"] == "other" and BODY["model"] == "m"
     assert "chat_template_kwargs" not in out  # a generic endpoint gets the body as written
 
 
 def test_sglang_mapping_keeps_top_level_keys() -> None:
-    out = prepare_body(BODY, model_override=None, engine=Engine.SGLANG)
+    out = prepare_body(BODY, target=SGLANG)
     assert out["enable_thinking"] is True and out["thinking_budget"] == 64
     assert out["chat_template_kwargs"] == {"enable_thinking": True, "thinking_budget": 64}
     assert "custom_logit_processor" not in out
 
 
 def test_sglang_budget_processor() -> None:
-    out = prepare_body(BODY, model_override=None, engine=Engine.SGLANG, thinking_processor=ThinkingProcessor.QWEN3)
+    out = prepare_body(BODY, target=QWEN3)
     assert out["custom_params"] == {"thinking_budget": 64}
     assert out["custom_logit_processor"] == sglang_logit_processor(ThinkingProcessor.QWEN3)
 
 
 def test_existing_chat_template_kwargs_win() -> None:
     body = {**BODY, "chat_template_kwargs": {"enable_thinking": False}}
-    out = prepare_body(body, model_override=None, engine=Engine.SGLANG)
+    out = prepare_body(body, target=SGLANG)
     assert out["chat_template_kwargs"]["enable_thinking"] is False
 
 
 def test_thinking_off_sets_no_budget() -> None:
     body = {**BODY, "enable_thinking": False}
-    out = prepare_body(body, model_override=None, engine=Engine.SGLANG, thinking_processor=ThinkingProcessor.QWEN3)
+    out = prepare_body(body, target=QWEN3)
     assert out["chat_template_kwargs"] == {"enable_thinking": False}
     assert "custom_params" not in out
 

@@ -8,21 +8,24 @@ from typing import Any
 
 import pytest
 
+from patchline.client import progress_of
 from patchline.core.errors import InputError
 from patchline.core.spec import (
     ConditionType,
     InferenceRun,
+    InferenceStage,
     Rollout,
     SecretKeyRef,
+    SGLangEngine,
     load_manifest,
     parse_manifest,
 )
-from patchline.pipeline.plan import plan_rollout
+from patchline.pipeline.plan import plan_rollout, planned_stages
 from patchline.rpc.v1 import common_pb2
+from patchline_operator.backend import child_name, child_run
 from patchline_operator.config import DEFAULT_SERVICES_ADDRESS, config_from_env
-from patchline_operator.jobs import job_id, progress_of
-from patchline_operator.rollout import child_name, child_run
-from patchline_operator.server import ModelTarget, key_env_name, slice_urls
+from patchline_operator.jobs import job_id
+from patchline_operator.server import key_env_name, slice_urls
 from patchline_operator.status import with_condition
 
 pytestmark = pytest.mark.unit
@@ -95,20 +98,25 @@ def test_key_variable_names_are_derived_from_the_secret_reference() -> None:
 def test_child_inference_runs_point_at_the_rollout_server() -> None:
     rollout = load_manifest(REPO / "k8s" / "examples" / "bugfixer-rollout.yaml")
     assert isinstance(rollout, Rollout)
-    plans = [p for p in plan_rollout(rollout, run_uri="s3://b/runs/bugfixer") if p.is_inference]
-    target = ModelTarget(("http://10.0.0.2:30000", "http://10.0.0.3:30000"), "deepseek-r1-distill-32b")
-    child = child_run(rollout, plans[0], target, "research")
+    plans = [p for p in planned_stages(plan_rollout(rollout, run_uri="s3://b/runs/bugfixer")) if p.is_inference]
+    assert isinstance(rollout.spec.engine, SGLangEngine)
+    urls = ["http://10.0.0.2:30000", "http://10.0.0.3:30000"]
+    settings = plans[0].settings
+    assert isinstance(settings, InferenceStage)
+    target = rollout.spec.engine.model_endpoints(urls)
+    child = child_run(rollout, plans[0], settings.model_copy(update={"endpoints": target}), "research")
     assert child["metadata"]["name"] == "bugfixer-infer-step1"
     assert child["metadata"]["labels"]["patchline.dev/stage"] == "infer_step1"
     parsed = parse_manifest(child)  # a valid InferenceRun
     assert isinstance(parsed, InferenceRun)
     assert parsed.spec.input == "s3://b/runs/bugfixer/batch_requests_step1.jsonl"
-    assert parsed.spec.engine.model_dump(exclude_none=True) == {
+    assert parsed.spec.engine.model_dump(mode="json", exclude_none=True) == {
         "type": "endpoint",
-        "urls": list(target.urls),
+        "urls": urls,
         "model": "deepseek-r1-distill-32b",
         "flavor": "sglang",
     }
+    assert parsed.spec.executor == rollout.spec.executor  # carried whole
     long = child_name("r" * 70, "proc_step1_gen_step2")
     assert len(long) <= 63 and long != child_name("r" * 71, "proc_step1_gen_step2")
 

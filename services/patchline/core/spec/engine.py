@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from patchline.core.spec.base import SpecModel
+from patchline.core.spec.executor import ENV_NAME, EngineFlavor, ModelEndpoints, ThinkingProcessor
 from patchline.core.spec.kube import DNS_LABEL, Quantity, Resources, SecretKeyRef, Toleration
 
 __all__ = [
@@ -81,6 +83,11 @@ class SGLangEngine(SpecModel):
     extra_args: list[str] = Field(
         default_factory=list, description="More `sglang.launch_server` arguments, passed as written."
     )
+    thinking_processor: ThinkingProcessor | None = Field(
+        default=None,
+        description="Enforce sampling.thinkingBudget with SGLang's logit processor for this model family "
+        "(adds `--enable-custom-logit-processor`).",
+    )
     resources: Resources = Field(default_factory=Resources, description="CPU and memory of the server container.")
     model_volume: ModelVolume | None = Field(
         default=None, description="Where the weights come from; none: the image or modelPath provides them."
@@ -103,6 +110,15 @@ class SGLangEngine(SpecModel):
         """The name requests are sent with."""
         return self.served_model_name or self.model_path
 
+    def model_endpoints(self, urls: Sequence[str]) -> ModelEndpoints:
+        """Where the requests go once the server answers at ``urls``: SGLang's thinking keys included."""
+        return ModelEndpoints(
+            urls=list(urls),
+            model=self.model_name,
+            flavor=EngineFlavor.SGLANG,
+            thinking_processor=self.thinking_processor,
+        )
+
 
 class EndpointEngine(SpecModel):
     """An OpenAI-compatible server that is already running (an API, or an SGLang patchline did not start)."""
@@ -117,11 +133,15 @@ class EndpointEngine(SpecModel):
     )
     api_key_env: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        pattern=ENV_NAME,
         description="Environment variable holding the key(s) for local runs; default: OPENAI_KEYS / OPENAI_API_KEY.",
     )
-    flavor: Literal["openai", "sglang"] = Field(
-        default="openai", description="Server flavour: `sglang` maps thinking options to what SGLang honours."
+    flavor: EngineFlavor = Field(
+        default=EngineFlavor.OPENAI,
+        description="Server flavour: `sglang` maps thinking options to what SGLang honours.",
+    )
+    thinking_processor: ThinkingProcessor | None = Field(
+        default=None, description="With flavour sglang: the logit processor enforcing sampling.thinkingBudget."
     )
 
     @model_validator(mode="after")
@@ -135,6 +155,16 @@ class EndpointEngine(SpecModel):
     def model_name(self) -> str:
         """The name requests are sent with."""
         return self.model
+
+    def model_endpoints(self, urls: Sequence[str] = ()) -> ModelEndpoints:
+        """Where the requests go: the engine's URLs (or ``urls`` given instead), as its flavour."""
+        return ModelEndpoints(
+            urls=list(urls or self.urls),
+            model=self.model,
+            flavor=self.flavor,
+            thinking_processor=self.thinking_processor,
+            api_key_env=self.api_key_env,
+        )
 
 
 class OracleEngine(SpecModel):
@@ -150,6 +180,10 @@ class OracleEngine(SpecModel):
     def model_name(self) -> str:
         """The name requests are sent with."""
         return self.model
+
+    def model_endpoints(self, urls: Sequence[str]) -> ModelEndpoints:
+        """Where the requests go once the oracle answers at ``urls``."""
+        return ModelEndpoints(urls=list(urls), model=self.model)
 
 
 Engine = Annotated[SGLangEngine | EndpointEngine | OracleEngine, Field(discriminator="type")]

@@ -10,13 +10,13 @@ from pydantic.alias_generators import to_camel
 
 from patchline.core.spec.base import SpecModel
 from patchline.core.spec.engine import Engine
+from patchline.core.spec.executor import ExecutorSettings
 from patchline.core.spec.kube import DNS_SUBDOMAIN
-from patchline.core.spec.status import InferenceRunStatus, RolloutStatus, StageStatus
-from patchline.core.spec.workflow import Workflow, stage_names
+from patchline.core.spec.status import InferenceRunStatus, RolloutStatus
+from patchline.core.spec.workflow import Workflow
 
 __all__ = [
     "Dataset",
-    "ExecutorSpec",
     "InferenceRun",
     "InferenceRunSpec",
     "Metadata",
@@ -57,11 +57,14 @@ class Repositories(SpecModel):
         default=None, description="Folder of Agentless structure files `{instance_id}.json` (PROJECT_FILE_LOC)."
     )
     repo_root: str | None = Field(
-        default=None, description="Folder of local git clones, one per repository (`owner__name`)."
+        default=None,
+        description="A git repository, or a folder of local clones named `owner__name`, read at base_commit.",
     )
-    git_mirror: str | None = Field(
-        default=None, description="Base URL or folder of git mirrors, cloned as `{gitMirror}/{owner}/{name}`."
-    )
+
+    @property
+    def has_code(self) -> bool:
+        """True when either source of repository code is set."""
+        return bool(self.structure_dir or self.repo_root)
 
 
 class Sampling(SpecModel):
@@ -82,16 +85,6 @@ class Sampling(SpecModel):
     thinking_budget: int | None = Field(default=None, ge=1, description="Upper bound of thinking tokens.")
 
 
-class ExecutorSpec(SpecModel):
-    """How requests are sent (the InferenceGateway's settings)."""
-
-    concurrency: int = Field(default=64, ge=1, le=4096, description="Requests in flight at once.")
-    timeout_seconds: float = Field(default=600.0, gt=0, description="Time limit of one attempt of one request.")
-    max_attempts: int = Field(default=6, ge=1, le=100, description="Attempts per request before it counts as failed.")
-    affinity: bool = Field(default=False, description="Send samples of one instance to one replica (prefix cache).")
-    compact: bool = Field(default=False, description="Rewrite the output with one line per request at the end.")
-
-
 def resolve_uri(uri: str, base: str) -> str:
     """``uri`` as given when it is absolute (``s3://...``, ``/...``), else joined below ``base``."""
     if "://" in uri or uri.startswith("/"):
@@ -105,7 +98,7 @@ class InferenceRunSpec(SpecModel):
     engine: Engine = Field(description="What answers the requests: sglang, endpoint or oracle.")
     input: str = Field(min_length=1, description="Requests file (OpenAI batch lines): a path or URI.")
     output: str = Field(min_length=1, description="Responses file: a path or URI; an existing one is resumed.")
-    executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="How requests are sent.")
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
 
 
 class RolloutSpec(SpecModel):
@@ -115,8 +108,11 @@ class RolloutSpec(SpecModel):
     dataset: Dataset = Field(description="Task instances to work on.")
     repositories: Repositories = Field(default_factory=Repositories, description="Where repository code comes from.")
     workflow: Workflow = Field(description="The workflow and its parameters.")
-    sampling: Sampling = Field(default_factory=Sampling, description="How the model samples.")
-    executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="How requests are sent.")
+    sampling: Sampling | None = Field(
+        default=None,
+        description="How the model samples; unset: Sampling's defaults (EditBench: the seed's per-model table).",
+    )
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
     output: str | None = Field(
         default=None,
         description="Run root URI (`s3://bucket/runs/x` or a folder); relative: below the platform's store. "
@@ -146,14 +142,6 @@ class Rollout(SpecModel):
     metadata: Metadata = Field(description="Name, namespace and labels.")
     spec: RolloutSpec = Field(description="What to run.")
     status: RolloutStatus | None = Field(default=None, description="Reported by the operator.")
-
-    def stages(self) -> tuple[str, ...]:
-        """The ordered stage names of this Rollout's workflow."""
-        return stage_names(self.spec.workflow.type)
-
-    def initial_status(self) -> RolloutStatus:
-        """A Pending status listing every stage (what a runner or the operator writes first)."""
-        return RolloutStatus(stages=[StageStatus(name=name) for name in self.stages()])
 
     def output_uri(self, base: str) -> str:
         """The run root URI: ``spec.output`` (default ``runs/{name}``), resolved below ``base`` when relative."""

@@ -61,6 +61,7 @@ class ProgressCounts(StatusModel):
     succeeded: int = Field(default=0, ge=0, description="Requests answered successfully.")
     failed: int = Field(default=0, ge=0, description="Requests that failed for good.")
     in_flight: int = Field(default=0, ge=0, description="Requests sent and not yet answered.")
+    pending: int = Field(default=0, ge=0, description="Items carried over to the next round (EditBench).")
     tokens: int = Field(default=0, ge=0, description="Prompt plus completion tokens so far.")
     tokens_per_second: float = Field(default=0.0, ge=0.0, description="Completion tokens per second, recently.")
     summary: str = Field(default="", description="Short text for the Progress column, e.g. `120/300 (2 failed)`.")
@@ -73,9 +74,11 @@ class ProgressCounts(StatusModel):
 
 
 class StageStatus(StatusModel):
-    """One stage of a Rollout."""
+    """One stage of a run: what the stage driver records (``stages/{name}.json`` locally, ``status.stages``
+    on a cluster)."""
 
     name: str = Field(min_length=1, description="Stage name, e.g. `infer_step1`.")
+    operation: str = Field(default="", description="The operation the stage ran, e.g. `gateway.execute`.")
     phase: Phase = Field(default=Phase.PENDING, description="Where the stage is.")
     started_at: datetime | None = Field(default=None, description="When the stage started.")
     finished_at: datetime | None = Field(default=None, description="When the stage finished.")
@@ -95,10 +98,9 @@ class InferenceRunStatus(StatusModel):
     output_uri: str = Field(default="", description="Where the responses are written.")
     observed_generation: int | None = Field(default=None, description="The spec generation this status is about.")
     message: str = Field(default="", description="Last error or note.")
+    stages: list[StageStatus] = Field(default_factory=list, description="The run's stages, in order (the driver's).")
+    current_stage: str = Field(default="", description="The stage running now (empty when none is).")
 
 
 class RolloutStatus(InferenceRunStatus):
-    """Status of a Rollout: the run-wide fields plus one entry per stage."""
-
-    stages: list[StageStatus] = Field(default_factory=list, description="Every stage of the workflow, in order.")
-    current_stage: str = Field(default="", description="The stage running now (empty when none is).")
+    """Status of a Rollout: the run-wide fields and its stages (a workflow's, several)."""

@@ -1,92 +1,92 @@
-"""The workflow a Rollout runs, with its parameters, and the ordered stages each workflow is made of."""
+"""The workflow a Rollout runs, with its own parameters (the manifest's ``spec.workflow`` section).
+
+Defaults are the seed scripts' own where a seed has the flag (``top_n`` 1, ``loc_interval`` and ``cot`` off,
+one worker), so a seed command and a manifest that leave a setting out mean the same experiment.
+"""
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from patchline.core.errors import InputError
 from patchline.core.spec.base import SpecModel
 
 __all__ = [
-    "INFERENCE_STAGES",
+    "FIRST_NONEMPTY",
     "AgentlessWorkflow",
-    "BugFixerWorkflow",
     "EditBenchWorkflow",
-    "TestWriterWorkflow",
+    "RolloutWorkflow",
     "Workflow",
     "WorkflowType",
-    "is_inference_stage",
-    "stage_names",
 ]
 
 WorkflowType = Literal["agentless", "bugfixer", "testwriter", "editbench"]
+
+FIRST_NONEMPTY = "first-nonempty"
+"""``predictions_sample`` value: per instance, the lowest sample index with a non-empty ``model_patch``."""
 
 
 class AgentlessWorkflow(SpecModel):
     """Agentless repair (SPEC §3): repair prompts from localisation results, SEARCH/REPLACE edits to patches."""
 
-    type: Literal["agentless"] = Field(description="Workflow kind: Agentless repair.")
+    type: Literal["agentless"] = Field(default="agentless", description="Workflow kind: Agentless repair.")
     loc_file: str = Field(min_length=1, description="Localisation results (JSONL: found_files, found_edit_locs).")
-    top_n: int | None = Field(default=None, ge=1, description="Files per prompt (found_files[:topN]); unset: all.")
+    top_n: int = Field(default=1, ge=0, description="Files per prompt (found_files[:topN]); 0: all (`--top_n none`).")
     context_window: int = Field(default=10, ge=0, description="Lines shown around each location.")
-    loc_interval: bool = Field(default=True, description="One window per location (else one window over all).")
+    loc_interval: bool = Field(default=False, description="One window per location (else one window over all).")
     skip_greedy: bool = Field(default=False, description="Leave out sample 0, the greedy (temperature 0) one.")
+    cot: bool = Field(default=False, description="Ask the model to localise the bug before editing (`--cot`).")
     compat_newlines: bool = Field(
         default=False, description="Reproduce the original's spurious blank lines at file edges in patches."
     )
-    templates_dir: str | None = Field(default=None, description="Folder of replacement prompt templates.")
+    num_threads: int = Field(default=1, ge=1, le=256, description="Worker processes preparing and processing items.")
+    predictions_sample: str = Field(
+        default=FIRST_NONEMPTY,
+        pattern=r"^(first-nonempty|[0-9]+)$",
+        description="Sample written to predictions.jsonl: `first-nonempty` or a sample index.",
+    )
+    templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
 
 
-class _RolloutWorkflow(SpecModel):
-    """Parameters BugFixer and TestWriter share (SPEC §4)."""
+class RolloutWorkflow(SpecModel):
+    """BugFixer or TestWriter rollout (SPEC §4): localise files, then fixes or reproduction tests, then patches."""
 
-    start_file: str | None = Field(default=None, description="First custom_id to process (sorted as strings).")
-    end_file: str | None = Field(default=None, description="Last custom_id to process (inclusive).")
-    num_workers: int = Field(default=8, ge=1, le=256, description="Parallel workers of the processing stages.")
+    type: Literal["bugfixer", "testwriter"] = Field(description="Workflow kind: BugFixer or TestWriter rollout.")
+    start_file: str | None = Field(default=None, description="First custom_id (or sorted position) to process.")
+    end_file: str | None = Field(default=None, description="custom_id (or sorted position) to stop before.")
+    num_workers: int = Field(default=1, ge=1, le=256, description="Parallel workers of the processing stages.")
     convert_crlf: bool = Field(default=False, description="Turn CRLF into LF in the issue text.")
-    templates_dir: str | None = Field(default=None, description="Folder of replacement prompt templates.")
+    item_timeout_seconds: float = Field(default=60.0, gt=0, description="Time limit of processing one item.")
+    templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
 
     @model_validator(mode="after")
-    def _ordered_range(self) -> _RolloutWorkflow:
-        if self.start_file is not None and self.end_file is not None and self.start_file > self.end_file:
+    def _ordered_range(self) -> RolloutWorkflow:
+        both = self.start_file is not None and self.end_file is not None
+        if both and not (self.start_file or "").isdigit() and (self.start_file or "") > (self.end_file or ""):
             raise ValueError(f"startFile {self.start_file!r} sorts after endFile {self.end_file!r}")
         return self
-
-
-class BugFixerWorkflow(_RolloutWorkflow):
-    """BugFixer rollout: localise files, then ask for SEARCH/REPLACE fixes, then patches."""
-
-    type: Literal["bugfixer"] = Field(description="Workflow kind: BugFixer rollout.")
-
-
-class TestWriterWorkflow(_RolloutWorkflow):
-    """TestWriter rollout: localise files, then ask for a reproduction test, then `reproduce_bug.py` patches."""
-
-    __test__ = False  # a spec model, not a pytest test class
-
-    type: Literal["testwriter"] = Field(description="Workflow kind: TestWriter rollout.")
-    item_timeout_seconds: int = Field(default=60, ge=1, description="Time limit of processing one item.")
 
 
 class EditBenchWorkflow(SpecModel):
     """EditBench (SPEC §5): prompts from edit histories, predicted next edits, merged results."""
 
-    type: Literal["editbench"] = Field(description="Workflow kind: EditBench edit prediction.")
+    type: Literal["editbench"] = Field(default="editbench", description="Workflow kind: EditBench edit prediction.")
     info_pct: float = Field(default=0.2, ge=0.0, le=1.0, description="Share of the history shown as pre-edits.")
     use_pr_mes: bool = Field(default=True, description="Put the PR title and body into the requirement.")
     use_issue_mes: bool = Field(default=True, description="Put the issue text into the requirement.")
     use_bm25: bool = Field(default=False, description="Context from BM25 retrieval instead of the oracle files.")
-    topn: int = Field(default=5, ge=1, description="Files BM25 adds to the context (with useBm25).")
+    topn: int = Field(default=10, ge=1, description="Files BM25 adds to the context (with useBm25).")
     run_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9._-]+$",
-        description="Run id in file names; default: infoPct, plus `_bm25_{topn}` with useBm25 (e.g. `0.2_bm25_5`).",
+        description="Run id in file names; default: infoPct, plus `_bm25_{topn}` with useBm25 (e.g. `0.2_bm25_10`).",
     )
     dataset_name: str = Field(
         default="all", min_length=1, description="Name in the infbench file names (`all` or `owner/repo`)."
+    )
+    max_rounds: int = Field(
+        default=50, ge=1, le=1000, description="Inference rounds at most (each resends overflowed prompts, shrunk)."
     )
     templates_dir: str | None = Field(default=None, description="Folder of replacement prompt templates.")
 
@@ -98,30 +98,4 @@ class EditBenchWorkflow(SpecModel):
         return f"{self.info_pct}_bm25_{self.topn}" if self.use_bm25 else f"{self.info_pct}"
 
 
-Workflow = Annotated[
-    AgentlessWorkflow | BugFixerWorkflow | TestWriterWorkflow | EditBenchWorkflow, Field(discriminator="type")
-]
-
-_STAGES = MappingProxyType(
-    {
-        "agentless": ("build_requests", "infer", "process"),
-        "bugfixer": ("gen_step1", "infer_step1", "proc_step1_gen_step2", "infer_step2", "proc_step2"),
-        "testwriter": ("gen_step1", "infer_step1", "proc_step1_gen_step2", "infer_step2", "proc_step2"),
-        "editbench": ("build_prompts", "infer", "merge"),
-    }
-)
-
-INFERENCE_STAGES = frozenset({"infer", "infer_step1", "infer_step2"})
-
-
-def stage_names(workflow_type: str) -> tuple[str, ...]:
-    """The ordered stage names of a workflow; inference stages are the ones :func:`is_inference_stage` accepts."""
-    try:
-        return _STAGES[workflow_type]
-    except KeyError:
-        raise InputError(f"unknown workflow type {workflow_type!r}; known: {', '.join(sorted(_STAGES))}") from None
-
-
-def is_inference_stage(name: str) -> bool:
-    """True for stages that send requests to the model (a child InferenceRun on a cluster)."""
-    return name in INFERENCE_STAGES
+Workflow = Annotated[AgentlessWorkflow | RolloutWorkflow | EditBenchWorkflow, Field(discriminator="type")]

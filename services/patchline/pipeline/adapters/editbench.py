@@ -1,90 +1,74 @@
-"""EditBench as stages: build the infbench prompts, run the model on them (with overflow rounds), merge."""
+"""EditBench as operations: build the infbench prompts, prepare and collect inference rounds, merge results.
+
+The rounds' inference is an ordinary gateway stage between ``editbench.prepare`` / ``editbench.collect``
+(see ``patchline.pipeline.plan``): retries, resume and metrics are the executor's, as for every workflow.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from patchline.core import layout
 from patchline.core.errors import ArtifactNotFoundError
 from patchline.core.safepath import safe_component, safe_relpath
-from patchline.core.settings import api_keys_from_env
-from patchline.core.spec import EditBenchWorkflow, Rollout
-from patchline.gateway import ExecutorSettings
-from patchline.pipeline.adapters.common import ModelParams
-from patchline.pipeline.operations import Operation, OperationContext, OperationResult, parse_params
-from patchline.pipeline.plan import StagePlan
-from patchline.workflows.editbench import BuildOptions, RunOptions, build_infbench, merge_results, run_editbench
+from patchline.core.spec import EditBenchStage
+from patchline.pipeline.operations import Operation, OperationContext, OperationResult
+from patchline.workflows.editbench import EditBenchRun, RoundReport, build_infbench, merge_results
 
-__all__ = ["OPERATIONS", "EditBenchParams", "plan"]
+__all__ = ["OPERATIONS"]
 
 
-class EditBenchParams(ModelParams):
-    """Parameters of the three EditBench operations."""
-
-    bench: str
-    dataset_name: str = "all"
-    run_id: str
-    info_pct: float = 0.2
-    include_pr: bool = True
-    include_issue: bool = True
-    use_bm25: bool = False
-    topn: int = 5
-    repo_root: str | None = None
-    templates: str | None = None
-    concurrency: int = 64
-    timeout: float = 600.0
-    max_attempts: int = 6
-
-
-def build_prompts(context: OperationContext) -> OperationResult:
+def build_prompts(context: OperationContext[EditBenchStage]) -> OperationResult:
     """Bench lines to infbench lines (history split, context, prompt), resumable by instance id."""
-    params = parse_params(EditBenchParams, context.params, operation="editbench.build_prompts")
-    options = BuildOptions(
-        info_pct=params.info_pct,
-        include_pr=params.include_pr,
-        include_issue=params.include_issue,
-        use_bm25=params.use_bm25,
-        topn=params.topn,
-        repo_root=params.repo_root,
+    workflow = context.settings.workflow
+    save_path = context.run.uri(layout.editbench_infbench(workflow.dataset_name, workflow.effective_run_id))
+    summary = build_infbench(
+        context.settings,
+        save_path,
+        retriever=context.services.retriever,
         cache_root=context.run.root,
-        templates=params.templates,
+        progress=context.progress,
     )
-    save_path = context.run.uri(layout.editbench_infbench(params.dataset_name, params.run_id))
-    summary = build_infbench(params.bench, save_path, options, progress=context.progress)
+    total = summary.written + summary.already_there + len(summary.failed)
     return OperationResult(
         artifacts={"infbench": summary.save_path},
-        counts={"succeeded": summary.written + summary.already_there, "failed": len(summary.failed)},
+        counts={"total": total, "succeeded": summary.written + summary.already_there, "failed": len(summary.failed)},
         message=(
             f"{summary.written} prompts written, {summary.already_there} already there, {len(summary.failed)} skipped"
+            + (f" (first: {summary.failed[0][0]}: {summary.failed[0][1]})" if summary.failed else "")
         ),
     )
 
 
-def infer(context: OperationContext) -> OperationResult:
-    """Run the model on the infbench file into the EditBench result layout."""
-    params = parse_params(EditBenchParams, context.params, operation="editbench.run")
-    options = RunOptions(
-        endpoints=params.endpoints,
-        root=context.run.root,
-        keys=api_keys_from_env(variable=params.api_key_env),
-        executor=ExecutorSettings(
-            concurrency=params.concurrency, timeout_s=params.timeout, max_attempts=params.max_attempts
-        ),
-    )
-    summary = run_editbench(
-        params.dataset_name, params.model or "model", params.run_id, options, progress=context.progress
-    )
+def _round_result(run: EditBenchRun, report: RoundReport, what: str) -> OperationResult:
     return OperationResult(
-        artifacts={"results": summary.output_uri},
-        counts={"succeeded": summary.succeeded + summary.already_done, "failed": summary.failed},
-        message=f"{summary.succeeded} succeeded, {summary.failed} failed, {summary.already_done} already done",
+        artifacts={"results": run.output_uri},
+        counts=report.counts(prepared=what == "prepared"),
+        message=(
+            f"{what}: {report.succeeded} succeeded, {report.failed} failed, {report.already_done} already done, "
+            f"{report.pending} to send{f' ({report.shrunk} shrunk for context)' if report.shrunk else ''}"
+        ),
     )
 
 
-def merge(context: OperationContext) -> OperationResult:
+def prepare(context: OperationContext[EditBenchStage]) -> OperationResult:
+    """Write round 0: every instance of the infbench file without a success yet."""
+    run = EditBenchRun.of(context.settings, context.run.root)
+    return _round_result(run, run.prepare(), "prepared")
+
+
+def collect(context: OperationContext[EditBenchStage]) -> OperationResult:
+    """Record the answers of the stage's round; write the next round with the overflowed prompts, shrunk."""
+    run = EditBenchRun.of(context.settings, context.run.root)
+    return _round_result(run, run.collect(context.settings.round), f"round {context.settings.round}")
+
+
+def merge(context: OperationContext[EditBenchStage]) -> OperationResult:
     """Merge the per-repository result files into ``all-task-instances_{run_id}.jsonl``."""
-    params = parse_params(EditBenchParams, context.params, operation="editbench.merge")
-    if params.dataset_name == "all":
-        return _merged_already(context, params)
-    outputs = merge_results(context.run.root, params.model or "model", run_id=params.run_id)
+    settings = context.settings
+    if settings.workflow.dataset_name == "all":
+        return _merged_already(context)
+    outputs = merge_results(context.run.root, settings.model, run_id=settings.workflow.effective_run_id)
     return OperationResult(
         artifacts={f"merged:{o.name}": context.run.uri(o.name) for o in outputs},
         counts={"succeeded": sum(o.records for o in outputs)},
@@ -92,10 +76,11 @@ def merge(context: OperationContext) -> OperationResult:
     )
 
 
-def _merged_already(context: OperationContext, params: EditBenchParams) -> OperationResult:
+def _merged_already(context: OperationContext[EditBenchStage]) -> OperationResult:
     """A run over the ``all`` infbench wrote ``all-task-instances_{run_id}.jsonl`` itself: report it, merge nothing."""
-    model_dir = f"experiment_results/{safe_relpath(params.model or 'model', what='model name')}"
-    wanted = f"all-task-instances_{safe_component(params.run_id, what='run id')}.jsonl"
+    settings = context.settings
+    model_dir = f"experiment_results/{safe_relpath(settings.model, what='model name')}"
+    wanted = f"all-task-instances_{safe_component(settings.workflow.effective_run_id, what='run id')}.jsonl"
     found = [name for name in context.run.list_files(model_dir) if name.rsplit("/", 1)[-1] == wanted]
     if not found:
         raise ArtifactNotFoundError(f"no {wanted} below {context.run.uri(model_dir)} to report")
@@ -107,37 +92,9 @@ def _merged_already(context: OperationContext, params: EditBenchParams) -> Opera
     )
 
 
-def plan(rollout: Rollout, run_uri: str) -> list[StagePlan]:
-    """build_prompts -> infer -> merge, with the EditBench layout below the run root."""
-    workflow = rollout.spec.workflow
-    if not isinstance(workflow, EditBenchWorkflow):
-        raise TypeError("not an EditBench rollout")
-    executor = rollout.spec.executor
-    params = {
-        "bench": rollout.spec.dataset.source,
-        "dataset_name": workflow.dataset_name,
-        "run_id": workflow.effective_run_id,
-        "info_pct": workflow.info_pct,
-        "include_pr": workflow.use_pr_mes,
-        "include_issue": workflow.use_issue_mes,
-        "use_bm25": workflow.use_bm25,
-        "topn": workflow.topn,
-        "repo_root": rollout.spec.repositories.repo_root,
-        "templates": workflow.templates_dir,
-        "model": rollout.spec.engine.model_name,
-        "concurrency": executor.concurrency,
-        "timeout": executor.timeout_seconds,
-        "max_attempts": executor.max_attempts,
-    }
-    return [
-        StagePlan("build_prompts", "editbench.build_prompts", "prompts", params),
-        StagePlan("infer", "editbench.run", "patches", params, needs_model=True),
-        StagePlan("merge", "editbench.merge", "patches", params),
-    ]
-
-
-OPERATIONS = (
-    Operation("editbench.build_prompts", "prompts", run=build_prompts, params=EditBenchParams),
-    Operation("editbench.run", "patches", run=infer, params=EditBenchParams),
-    Operation("editbench.merge", "patches", run=merge, params=EditBenchParams),
+OPERATIONS: tuple[Operation[Any], ...] = (
+    Operation("editbench.build_prompts", "prompts", EditBenchStage, run=build_prompts),
+    Operation("editbench.prepare", "prompts", EditBenchStage, run=prepare),
+    Operation("editbench.collect", "patches", EditBenchStage, run=collect),
+    Operation("editbench.merge", "patches", EditBenchStage, run=merge),
 )

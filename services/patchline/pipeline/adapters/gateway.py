@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
 
+from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
-from patchline.gateway import ExecutorSettings, execute_file
-from patchline.pipeline.operations import Operation, OperationContext, OperationParams, OperationResult, parse_params
+from patchline.core.spec import InferenceStage
+from patchline.gateway import execute_file
+from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 
-__all__ = ["OPERATIONS", "InferenceParams", "execute"]
-
-
-class InferenceParams(OperationParams):
-    """Parameters of ``gateway.execute``; unset executor fields keep the executor's defaults."""
-
-    input: str
-    output: str
-    endpoints: list[str] = Field(min_length=1)
-    model: str | None = None
-    api_key_env: str | None = None
-    concurrency: int | None = None
-    timeout: float | None = None
-    max_attempts: int | None = None
-    affinity: bool = False
-    compact: bool = False
+__all__ = ["OPERATIONS", "execute"]
 
 
-def executor_settings(params: InferenceParams) -> ExecutorSettings:
-    """Executor settings from the parameters that were given."""
-    chosen = {
-        "concurrency": params.concurrency,
-        "timeout_s": params.timeout,
-        "max_attempts": params.max_attempts,
-        "model_override": params.model,
-    }
-    return ExecutorSettings(
-        affinity=params.affinity,
-        compact=params.compact,
-        **{k: v for k, v in chosen.items() if v is not None},  # type: ignore[arg-type]
-    )
-
-
-async def execute(context: OperationContext) -> OperationResult:
-    """Run the request file against the endpoints; resumes whatever the output already holds."""
-    params = parse_params(InferenceParams, context.params, operation="gateway.execute")
+async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
+    """Run the request file against the stage's endpoints; resumes whatever the output already holds."""
+    settings = context.settings
+    if settings.endpoints is None:
+        raise InputError("endpoints: an inference stage needs the model's endpoints (none were given)")
     summary = await execute_file(
-        params.input,
-        params.output,
-        endpoints=params.endpoints,
-        keys=api_keys_from_env(variable=params.api_key_env),
-        settings=executor_settings(params),
+        settings.input,
+        settings.output,
+        endpoints=settings.endpoints,
+        keys=api_keys_from_env(variable=settings.endpoints.api_key_env),
+        settings=settings.executor,
         progress=context.progress,
     )
     counts = {
@@ -61,12 +35,10 @@ async def execute(context: OperationContext) -> OperationResult:
         "completion_tokens": summary.completion_tokens,
     }
     return OperationResult(
-        artifacts={"requests": params.input, "responses": params.output}, counts=counts, message=summary.describe()
+        artifacts={"requests": settings.input, "responses": settings.output}, counts=counts, message=summary.describe()
     )
 
 
-OPERATIONS = (
-    Operation(
-        "gateway.execute", "gateway", run_async=execute, description="run a request file", params=InferenceParams
-    ),
+OPERATIONS: tuple[Operation[Any], ...] = (
+    Operation("gateway.execute", "gateway", InferenceStage, run_async=execute, description="run a request file"),
 )

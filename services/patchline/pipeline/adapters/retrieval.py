@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from patchline.core.repos import open_snapshot
+from patchline.core.spec import IndexManyStage
 from patchline.core.store import ArtifactStore
-from patchline.pipeline.operations import Operation, OperationContext, OperationParams, OperationResult, parse_params
+from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.retrieval import IndexCache, IndexSettings, index_snapshot, search_index
 
 __all__ = ["OPERATIONS", "IndexResult", "index_repository", "search_repository"]
@@ -35,37 +38,38 @@ def index_repository(repo: str, commit: str | None, *, extensions: list[str], ca
 
 
 def search_repository(
-    repo: str, commit: str | None, query: str, *, top_n: int, extensions: list[str], cache_uri: str
+    repo: str,
+    commit: str | None,
+    query: str,
+    *,
+    top_n: int,
+    extensions: list[str],
+    cache_uri: str,
+    exclude: Sequence[str] = (),
 ) -> list[tuple[str, float]]:
-    """The ``top_n`` files of ``repo`` at ``commit`` that best match ``query``."""
+    """The ``top_n`` files of ``repo`` at ``commit`` that best match ``query`` (``exclude`` left out)."""
     snapshot = open_snapshot(repo, commit)
     with contextlib.closing(snapshot) if hasattr(snapshot, "close") else contextlib.nullcontext():
         found = index_snapshot(snapshot, settings=_settings(extensions), cache=IndexCache(ArtifactStore(cache_uri)))
-    return [(hit.path, hit.score) for hit in search_index(found.index, query, topn=top_n)]
+    hits = search_index(found.index, query, topn=top_n, exclude=set(exclude))
+    return [(hit.path, hit.score) for hit in hits]
 
 
-class IndexManyParams(OperationParams):
-    """Parameters of ``retrieval.index_many``: snapshots to index ahead of a BM25 prompt build."""
-
-    snapshots: list[tuple[str, str | None]]
-    extensions: tuple[str, ...] = (".py",)
-
-
-def index_many(context: OperationContext) -> OperationResult:
-    """Index every (repo, commit) pair into the run root's cache; already cached ones cost nothing."""
-    params = parse_params(IndexManyParams, context.params, operation="retrieval.index_many")
-    context.progress.start("indexing repositories", total=len(params.snapshots))
+def index_many(context: OperationContext[IndexManyStage]) -> OperationResult:
+    """Index every snapshot into the run root's cache; already cached ones cost nothing."""
+    settings = context.settings
+    context.progress.start("indexing repositories", total=len(settings.snapshots))
     built = cached = 0
-    for repo, commit in params.snapshots:
-        result = index_repository(repo, commit, extensions=list(params.extensions), cache_uri=context.run.root)
+    for snapshot in settings.snapshots:
+        result = index_repository(
+            snapshot.repo, snapshot.commit, extensions=list(settings.extensions), cache_uri=context.run.root
+        )
         cached += int(result.cached)
         built += int(not result.cached)
         context.progress.advance(1)
     return OperationResult(counts={"built": built, "cached": cached}, message=f"{built} built, {cached} reused")
 
 
-OPERATIONS = (
-    Operation(
-        "retrieval.index_many", "retrieval", run=index_many, description="index snapshots", params=IndexManyParams
-    ),
+OPERATIONS: tuple[Operation[Any], ...] = (
+    Operation("retrieval.index_many", "retrieval", IndexManyStage, run=index_many, description="index snapshots"),
 )

@@ -8,10 +8,10 @@ never bulk data: requests, responses and patches live in object storage.
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from patchline.rpc.v1 import stages_pb2 as _stages_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -61,6 +61,7 @@ class Progress(_message.Message):
     PROMPT_TOKENS_FIELD_NUMBER: _builtins.int
     COMPLETION_TOKENS_FIELD_NUMBER: _builtins.int
     TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
     total: _builtins.int
     """items known so far (0 when the input is still being streamed)"""
     succeeded: _builtins.int
@@ -71,6 +72,8 @@ class Progress(_message.Message):
     prompt_tokens: _builtins.int
     completion_tokens: _builtins.int
     tokens_per_second: _builtins.float
+    pending: _builtins.int
+    """items carried over to the next round (EditBench context overflows)"""
     def __init__(
         self,
         *,
@@ -82,10 +85,11 @@ class Progress(_message.Message):
         prompt_tokens: _builtins.int = ...,
         completion_tokens: _builtins.int = ...,
         tokens_per_second: _builtins.float = ...,
+        pending: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion_tokens", b"completion_tokens", "failed", b"failed", "in_flight", b"in_flight", "prompt_tokens", b"prompt_tokens", "skipped", b"skipped", "succeeded", b"succeeded", "tokens_per_second", b"tokens_per_second", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion_tokens", b"completion_tokens", "failed", b"failed", "in_flight", b"in_flight", "pending", b"pending", "prompt_tokens", b"prompt_tokens", "skipped", b"skipped", "succeeded", b"succeeded", "tokens_per_second", b"tokens_per_second", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -169,6 +173,8 @@ Global___Job: _TypeAlias = Job  # noqa: Y015
 class StartJobRequest(_message.Message):
     """Start a workflow operation (e.g. "agentless.build_requests") on a run root. Idempotent by job_id:
     a second Start of the same job returns the running or finished job instead of starting another.
+    The settings are the operation's typed stage settings (stages.proto, generated from the same models the
+    domain code validates with); a missing, mistyped, unknown or out-of-range field is INVALID_ARGUMENT.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -176,14 +182,29 @@ class StartJobRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     OPERATION_FIELD_NUMBER: _builtins.int
     RUN_URI_FIELD_NUMBER: _builtins.int
-    PARAMS_FIELD_NUMBER: _builtins.int
+    AGENTLESS_FIELD_NUMBER: _builtins.int
+    ROLLOUT_FIELD_NUMBER: _builtins.int
+    EDITBENCH_FIELD_NUMBER: _builtins.int
+    INDEX_MANY_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     operation: _builtins.str
     run_uri: _builtins.str
     """the run root: a local path or s3:// URI"""
     @_builtins.property
-    def params(self) -> _struct_pb2.Struct:
-        """the operation's parameters (validated by the domain code)"""
+    def agentless(self) -> _stages_pb2.AgentlessStage:
+        """agentless.*"""
+
+    @_builtins.property
+    def rollout(self) -> _stages_pb2.RolloutStage:
+        """rollout.*"""
+
+    @_builtins.property
+    def editbench(self) -> _stages_pb2.EditBenchStage:
+        """editbench.*"""
+
+    @_builtins.property
+    def index_many(self) -> _stages_pb2.IndexManyStage:
+        """retrieval.index_many"""
 
     def __init__(
         self,
@@ -191,18 +212,23 @@ class StartJobRequest(_message.Message):
         job_id: _builtins.str = ...,
         operation: _builtins.str = ...,
         run_uri: _builtins.str = ...,
-        params: _struct_pb2.Struct | None = ...,
+        agentless: _stages_pb2.AgentlessStage | None = ...,
+        rollout: _stages_pb2.RolloutStage | None = ...,
+        editbench: _stages_pb2.EditBenchStage | None = ...,
+        index_many: _stages_pb2.IndexManyStage | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["params", b"params"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agentless", b"agentless", "editbench", b"editbench", "index_many", b"index_many", "rollout", b"rollout", "settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "operation", b"operation", "params", b"params", "run_uri", b"run_uri"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agentless", b"agentless", "editbench", b"editbench", "index_many", b"index_many", "job_id", b"job_id", "operation", b"operation", "rollout", b"rollout", "run_uri", b"run_uri", "settings", b"settings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_settings: _TypeAlias = _typing.Literal["agentless", "rollout", "editbench", "index_many"]  # noqa: Y015
+    _WhichOneofArgType_settings: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_settings) -> _WhichOneofReturnType_settings | None: ...
 
 Global___StartJobRequest: _TypeAlias = StartJobRequest  # noqa: Y015
 
 @_typing.final
-class JobRef(_message.Message):
+class GetJobRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JOB_ID_FIELD_NUMBER: _builtins.int
@@ -218,7 +244,49 @@ class JobRef(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___JobRef: _TypeAlias = JobRef  # noqa: Y015
+Global___GetJobRequest: _TypeAlias = GetJobRequest  # noqa: Y015
+
+@_typing.final
+class WatchJobRequest(_message.Message):
+    """Streams the job's state now and after every change, until it is terminal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchJobRequest: _TypeAlias = WatchJobRequest  # noqa: Y015
+
+@_typing.final
+class CancelJobRequest(_message.Message):
+    """Stops a job; its finished work stays in its artifacts and a new Start resumes it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelJobRequest: _TypeAlias = CancelJobRequest  # noqa: Y015
 
 @_typing.final
 class ListOperationsRequest(_message.Message):

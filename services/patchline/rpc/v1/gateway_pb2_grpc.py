@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class InferenceGatewayStub:
+class InferenceGatewayServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -35,91 +35,91 @@ class InferenceGatewayStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Start = channel.unary_unary(
-                '/patchline.v1.InferenceGateway/Start',
+        self.StartInference = channel.unary_unary(
+                '/patchline.v1.InferenceGatewayService/StartInference',
                 request_serializer=patchline_dot_v1_dot_gateway__pb2.StartInferenceRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Get = channel.unary_unary(
-                '/patchline.v1.InferenceGateway/Get',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.GetJob = channel.unary_unary(
+                '/patchline.v1.InferenceGatewayService/GetJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Watch = channel.unary_stream(
-                '/patchline.v1.InferenceGateway/Watch',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.WatchJob = channel.unary_stream(
+                '/patchline.v1.InferenceGatewayService/WatchJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Cancel = channel.unary_unary(
-                '/patchline.v1.InferenceGateway/Cancel',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.CancelJob = channel.unary_unary(
+                '/patchline.v1.InferenceGatewayService/CancelJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
 
 
-class InferenceGatewayServicer:
+class InferenceGatewayServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
-    def Start(self, request, context):
+    def StartInference(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Get(self, request, context):
+    def GetJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Watch(self, request, context):
+    def WatchJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Cancel(self, request, context):
+    def CancelJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
 
-def add_InferenceGatewayServicer_to_server(servicer, server):
+def add_InferenceGatewayServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Start': grpc.unary_unary_rpc_method_handler(
-                    servicer.Start,
+            'StartInference': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartInference,
                     request_deserializer=patchline_dot_v1_dot_gateway__pb2.StartInferenceRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Get': grpc.unary_unary_rpc_method_handler(
-                    servicer.Get,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.GetJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Watch': grpc.unary_stream_rpc_method_handler(
-                    servicer.Watch,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.WatchJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Cancel': grpc.unary_unary_rpc_method_handler(
-                    servicer.Cancel,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.CancelJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'patchline.v1.InferenceGateway', rpc_method_handlers)
+            'patchline.v1.InferenceGatewayService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('patchline.v1.InferenceGateway', rpc_method_handlers)
+    server.add_registered_method_handlers('patchline.v1.InferenceGatewayService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class InferenceGateway:
+class InferenceGatewayService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
-    def Start(request,
+    def StartInference(request,
             target,
             options=(),
             channel_credentials=None,
@@ -132,7 +132,7 @@ class InferenceGateway:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.InferenceGateway/Start',
+            '/patchline.v1.InferenceGatewayService/StartInference',
             patchline_dot_v1_dot_gateway__pb2.StartInferenceRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
@@ -146,7 +146,7 @@ class InferenceGateway:
             _registered_method=True)
 
     @staticmethod
-    def Get(request,
+    def GetJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -159,8 +159,8 @@ class InferenceGateway:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.InferenceGateway/Get',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.InferenceGatewayService/GetJob',
+            patchline_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -173,7 +173,7 @@ class InferenceGateway:
             _registered_method=True)
 
     @staticmethod
-    def Watch(request,
+    def WatchJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -186,8 +186,8 @@ class InferenceGateway:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/patchline.v1.InferenceGateway/Watch',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.InferenceGatewayService/WatchJob',
+            patchline_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -200,7 +200,7 @@ class InferenceGateway:
             _registered_method=True)
 
     @staticmethod
-    def Cancel(request,
+    def CancelJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -213,8 +213,8 @@ class InferenceGateway:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.InferenceGateway/Cancel',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.InferenceGatewayService/CancelJob',
+            patchline_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,

@@ -25,13 +25,13 @@ _sym_db = _symbol_database.Default()
 from patchline.rpc.v1 import common_pb2 as patchline_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchline/v1/patches.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto2\xbf\x02\n\x0ePatchProcessor\x12\x39\n\x05Start\x12\x1d.patchline.v1.StartJobRequest\x1a\x11.patchline.v1.Job\x12.\n\x03Get\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job\x12\x32\n\x05Watch\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job0\x01\x12\x31\n\x06\x43\x61ncel\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job\x12[\n\x0eListOperations\x12#.patchline.v1.ListOperationsRequest\x1a$.patchline.v1.ListOperationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchline/v1/patches.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto2\xec\x02\n\x15PatchProcessorService\x12<\n\x08StartJob\x12\x1d.patchline.v1.StartJobRequest\x1a\x11.patchline.v1.Job\x12\x38\n\x06GetJob\x12\x1b.patchline.v1.GetJobRequest\x1a\x11.patchline.v1.Job\x12>\n\x08WatchJob\x12\x1d.patchline.v1.WatchJobRequest\x1a\x11.patchline.v1.Job0\x01\x12>\n\tCancelJob\x12\x1e.patchline.v1.CancelJobRequest\x1a\x11.patchline.v1.Job\x12[\n\x0eListOperations\x12#.patchline.v1.ListOperationsRequest\x1a$.patchline.v1.ListOperationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'patchline.v1.patches_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PATCHPROCESSOR']._serialized_start=72
-  _globals['_PATCHPROCESSOR']._serialized_end=391
+  _globals['_PATCHPROCESSORSERVICE']._serialized_start=72
+  _globals['_PATCHPROCESSORSERVICE']._serialized_end=436
 # @@protoc_insertion_point(module_scope)

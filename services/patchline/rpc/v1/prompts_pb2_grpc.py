@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class PromptBuilderStub:
+class PromptBuilderServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -34,57 +34,57 @@ class PromptBuilderStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Start = channel.unary_unary(
-                '/patchline.v1.PromptBuilder/Start',
+        self.StartJob = channel.unary_unary(
+                '/patchline.v1.PromptBuilderService/StartJob',
                 request_serializer=patchline_dot_v1_dot_common__pb2.StartJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Get = channel.unary_unary(
-                '/patchline.v1.PromptBuilder/Get',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.GetJob = channel.unary_unary(
+                '/patchline.v1.PromptBuilderService/GetJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Watch = channel.unary_stream(
-                '/patchline.v1.PromptBuilder/Watch',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.WatchJob = channel.unary_stream(
+                '/patchline.v1.PromptBuilderService/WatchJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Cancel = channel.unary_unary(
-                '/patchline.v1.PromptBuilder/Cancel',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.CancelJob = channel.unary_unary(
+                '/patchline.v1.PromptBuilderService/CancelJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
         self.ListOperations = channel.unary_unary(
-                '/patchline.v1.PromptBuilder/ListOperations',
+                '/patchline.v1.PromptBuilderService/ListOperations',
                 request_serializer=patchline_dot_v1_dot_common__pb2.ListOperationsRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.ListOperationsResponse.FromString,
                 _registered_method=True)
 
 
-class PromptBuilderServicer:
+class PromptBuilderServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
-    def Start(self, request, context):
+    def StartJob(self, request, context):
         """Start building requests (operations such as "agentless.build_requests", "rollout.gen_step1",
-        "rollout.proc_step1_gen_step2", "editbench.build_prompts"). Returns at once.
+        "rollout.proc_step1_gen_step2", "editbench.build_prompts", "editbench.prepare"). Returns at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Get(self, request, context):
+    def GetJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Watch(self, request, context):
+    def WatchJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Cancel(self, request, context):
+    def CancelJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,26 +97,26 @@ class PromptBuilderServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_PromptBuilderServicer_to_server(servicer, server):
+def add_PromptBuilderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Start': grpc.unary_unary_rpc_method_handler(
-                    servicer.Start,
+            'StartJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartJob,
                     request_deserializer=patchline_dot_v1_dot_common__pb2.StartJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Get': grpc.unary_unary_rpc_method_handler(
-                    servicer.Get,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.GetJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Watch': grpc.unary_stream_rpc_method_handler(
-                    servicer.Watch,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.WatchJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Cancel': grpc.unary_unary_rpc_method_handler(
-                    servicer.Cancel,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.CancelJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
             'ListOperations': grpc.unary_unary_rpc_method_handler(
@@ -126,17 +126,17 @@ def add_PromptBuilderServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'patchline.v1.PromptBuilder', rpc_method_handlers)
+            'patchline.v1.PromptBuilderService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('patchline.v1.PromptBuilder', rpc_method_handlers)
+    server.add_registered_method_handlers('patchline.v1.PromptBuilderService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class PromptBuilder:
+class PromptBuilderService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
-    def Start(request,
+    def StartJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -149,7 +149,7 @@ class PromptBuilder:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.PromptBuilder/Start',
+            '/patchline.v1.PromptBuilderService/StartJob',
             patchline_dot_v1_dot_common__pb2.StartJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
@@ -163,7 +163,7 @@ class PromptBuilder:
             _registered_method=True)
 
     @staticmethod
-    def Get(request,
+    def GetJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -176,8 +176,8 @@ class PromptBuilder:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.PromptBuilder/Get',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.PromptBuilderService/GetJob',
+            patchline_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -190,7 +190,7 @@ class PromptBuilder:
             _registered_method=True)
 
     @staticmethod
-    def Watch(request,
+    def WatchJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -203,8 +203,8 @@ class PromptBuilder:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/patchline.v1.PromptBuilder/Watch',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.PromptBuilderService/WatchJob',
+            patchline_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -217,7 +217,7 @@ class PromptBuilder:
             _registered_method=True)
 
     @staticmethod
-    def Cancel(request,
+    def CancelJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -230,8 +230,8 @@ class PromptBuilder:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.PromptBuilder/Cancel',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.PromptBuilderService/CancelJob',
+            patchline_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -257,7 +257,7 @@ class PromptBuilder:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.PromptBuilder/ListOperations',
+            '/patchline.v1.PromptBuilderService/ListOperations',
             patchline_dot_v1_dot_common__pb2.ListOperationsRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.ListOperationsResponse.FromString,
             options,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from patchline.rpc.v1 import common_pb2 as patchline_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpatchline/v1/retrieval.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto\"@\n\x0cIndexRequest\x12\x0c\n\x04repo\x18\x01 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x02 \x01(\t\x12\x12\n\nextensions\x18\x03 \x03(\t\"E\n\rIndexResponse\x12\x11\n\tindex_key\x18\x01 \x01(\t\x12\x11\n\tdocuments\x18\x02 \x01(\x03\x12\x0e\n\x06\x63\x61\x63hed\x18\x03 \x01(\x08\"_\n\rSearchRequest\x12\x0c\n\x04repo\x18\x01 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\r\n\x05top_n\x18\x04 \x01(\x05\x12\x12\n\nextensions\x18\x05 \x03(\t\"(\n\tSearchHit\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"7\n\x0eSearchResponse\x12%\n\x04hits\x18\x01 \x03(\x0b\x32\x17.patchline.v1.SearchHit2\xc1\x03\n\tRetrieval\x12@\n\x05Index\x12\x1a.patchline.v1.IndexRequest\x1a\x1b.patchline.v1.IndexResponse\x12\x43\n\x06Search\x12\x1b.patchline.v1.SearchRequest\x1a\x1c.patchline.v1.SearchResponse\x12\x39\n\x05Start\x12\x1d.patchline.v1.StartJobRequest\x1a\x11.patchline.v1.Job\x12.\n\x03Get\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job\x12\x32\n\x05Watch\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job0\x01\x12\x31\n\x06\x43\x61ncel\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job\x12[\n\x0eListOperations\x12#.patchline.v1.ListOperationsRequest\x1a$.patchline.v1.ListOperationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpatchline/v1/retrieval.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto\"@\n\x0cIndexRequest\x12\x0c\n\x04repo\x18\x01 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x02 \x01(\t\x12\x12\n\nextensions\x18\x03 \x03(\t\"E\n\rIndexResponse\x12\x11\n\tindex_key\x18\x01 \x01(\t\x12\x11\n\tdocuments\x18\x02 \x01(\x03\x12\x0e\n\x06\x63\x61\x63hed\x18\x03 \x01(\x08\"p\n\rSearchRequest\x12\x0c\n\x04repo\x18\x01 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\r\n\x05top_n\x18\x04 \x01(\x05\x12\x12\n\nextensions\x18\x05 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x06 \x03(\t\"(\n\tSearchHit\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"7\n\x0eSearchResponse\x12%\n\x04hits\x18\x01 \x03(\x0b\x32\x17.patchline.v1.SearchHit2\xee\x03\n\x10RetrievalService\x12@\n\x05Index\x12\x1a.patchline.v1.IndexRequest\x1a\x1b.patchline.v1.IndexResponse\x12\x43\n\x06Search\x12\x1b.patchline.v1.SearchRequest\x1a\x1c.patchline.v1.SearchResponse\x12<\n\x08StartJob\x12\x1d.patchline.v1.StartJobRequest\x1a\x11.patchline.v1.Job\x12\x38\n\x06GetJob\x12\x1b.patchline.v1.GetJobRequest\x1a\x11.patchline.v1.Job\x12>\n\x08WatchJob\x12\x1d.patchline.v1.WatchJobRequest\x1a\x11.patchline.v1.Job0\x01\x12>\n\tCancelJob\x12\x1e.patchline.v1.CancelJobRequest\x1a\x11.patchline.v1.Job\x12[\n\x0eListOperations\x12#.patchline.v1.ListOperationsRequest\x1a$.patchline.v1.ListOperationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,11 +37,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INDEXRESPONSE']._serialized_start=139
   _globals['_INDEXRESPONSE']._serialized_end=208
   _globals['_SEARCHREQUEST']._serialized_start=210
-  _globals['_SEARCHREQUEST']._serialized_end=305
-  _globals['_SEARCHHIT']._serialized_start=307
-  _globals['_SEARCHHIT']._serialized_end=347
-  _globals['_SEARCHRESPONSE']._serialized_start=349
-  _globals['_SEARCHRESPONSE']._serialized_end=404
-  _globals['_RETRIEVAL']._serialized_start=407
-  _globals['_RETRIEVAL']._serialized_end=856
+  _globals['_SEARCHREQUEST']._serialized_end=322
+  _globals['_SEARCHHIT']._serialized_start=324
+  _globals['_SEARCHHIT']._serialized_end=364
+  _globals['_SEARCHRESPONSE']._serialized_start=366
+  _globals['_SEARCHRESPONSE']._serialized_end=421
+  _globals['_RETRIEVALSERVICE']._serialized_start=424
+  _globals['_RETRIEVALSERVICE']._serialized_end=918
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class RetrievalStub:
+class RetrievalServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -36,43 +36,43 @@ class RetrievalStub:
             channel: A grpc.Channel.
         """
         self.Index = channel.unary_unary(
-                '/patchline.v1.Retrieval/Index',
+                '/patchline.v1.RetrievalService/Index',
                 request_serializer=patchline_dot_v1_dot_retrieval__pb2.IndexRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_retrieval__pb2.IndexResponse.FromString,
                 _registered_method=True)
         self.Search = channel.unary_unary(
-                '/patchline.v1.Retrieval/Search',
+                '/patchline.v1.RetrievalService/Search',
                 request_serializer=patchline_dot_v1_dot_retrieval__pb2.SearchRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_retrieval__pb2.SearchResponse.FromString,
                 _registered_method=True)
-        self.Start = channel.unary_unary(
-                '/patchline.v1.Retrieval/Start',
+        self.StartJob = channel.unary_unary(
+                '/patchline.v1.RetrievalService/StartJob',
                 request_serializer=patchline_dot_v1_dot_common__pb2.StartJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Get = channel.unary_unary(
-                '/patchline.v1.Retrieval/Get',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.GetJob = channel.unary_unary(
+                '/patchline.v1.RetrievalService/GetJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Watch = channel.unary_stream(
-                '/patchline.v1.Retrieval/Watch',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.WatchJob = channel.unary_stream(
+                '/patchline.v1.RetrievalService/WatchJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
-        self.Cancel = channel.unary_unary(
-                '/patchline.v1.Retrieval/Cancel',
-                request_serializer=patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+        self.CancelJob = channel.unary_unary(
+                '/patchline.v1.RetrievalService/CancelJob',
+                request_serializer=patchline_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.Job.FromString,
                 _registered_method=True)
         self.ListOperations = channel.unary_unary(
-                '/patchline.v1.Retrieval/ListOperations',
+                '/patchline.v1.RetrievalService/ListOperations',
                 request_serializer=patchline_dot_v1_dot_common__pb2.ListOperationsRequest.SerializeToString,
                 response_deserializer=patchline_dot_v1_dot_common__pb2.ListOperationsResponse.FromString,
                 _registered_method=True)
 
 
-class RetrievalServicer:
+class RetrievalServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Index(self, request, context):
@@ -87,26 +87,26 @@ class RetrievalServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Start(self, request, context):
+    def StartJob(self, request, context):
         """Long index builds for many (repo, commit) pairs: operation "retrieval.index_many".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Get(self, request, context):
+    def GetJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Watch(self, request, context):
+    def WatchJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Cancel(self, request, context):
+    def CancelJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,7 +119,7 @@ class RetrievalServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_RetrievalServicer_to_server(servicer, server):
+def add_RetrievalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Index': grpc.unary_unary_rpc_method_handler(
                     servicer.Index,
@@ -131,24 +131,24 @@ def add_RetrievalServicer_to_server(servicer, server):
                     request_deserializer=patchline_dot_v1_dot_retrieval__pb2.SearchRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_retrieval__pb2.SearchResponse.SerializeToString,
             ),
-            'Start': grpc.unary_unary_rpc_method_handler(
-                    servicer.Start,
+            'StartJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartJob,
                     request_deserializer=patchline_dot_v1_dot_common__pb2.StartJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Get': grpc.unary_unary_rpc_method_handler(
-                    servicer.Get,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.GetJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Watch': grpc.unary_stream_rpc_method_handler(
-                    servicer.Watch,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.WatchJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
-            'Cancel': grpc.unary_unary_rpc_method_handler(
-                    servicer.Cancel,
-                    request_deserializer=patchline_dot_v1_dot_common__pb2.JobRef.FromString,
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=patchline_dot_v1_dot_common__pb2.CancelJobRequest.FromString,
                     response_serializer=patchline_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
             'ListOperations': grpc.unary_unary_rpc_method_handler(
@@ -158,13 +158,13 @@ def add_RetrievalServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'patchline.v1.Retrieval', rpc_method_handlers)
+            'patchline.v1.RetrievalService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('patchline.v1.Retrieval', rpc_method_handlers)
+    server.add_registered_method_handlers('patchline.v1.RetrievalService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Retrieval:
+class RetrievalService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
@@ -181,7 +181,7 @@ class Retrieval:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.Retrieval/Index',
+            '/patchline.v1.RetrievalService/Index',
             patchline_dot_v1_dot_retrieval__pb2.IndexRequest.SerializeToString,
             patchline_dot_v1_dot_retrieval__pb2.IndexResponse.FromString,
             options,
@@ -208,7 +208,7 @@ class Retrieval:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.Retrieval/Search',
+            '/patchline.v1.RetrievalService/Search',
             patchline_dot_v1_dot_retrieval__pb2.SearchRequest.SerializeToString,
             patchline_dot_v1_dot_retrieval__pb2.SearchResponse.FromString,
             options,
@@ -222,7 +222,7 @@ class Retrieval:
             _registered_method=True)
 
     @staticmethod
-    def Start(request,
+    def StartJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -235,7 +235,7 @@ class Retrieval:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.Retrieval/Start',
+            '/patchline.v1.RetrievalService/StartJob',
             patchline_dot_v1_dot_common__pb2.StartJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
@@ -249,7 +249,7 @@ class Retrieval:
             _registered_method=True)
 
     @staticmethod
-    def Get(request,
+    def GetJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -262,8 +262,8 @@ class Retrieval:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.Retrieval/Get',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.RetrievalService/GetJob',
+            patchline_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -276,7 +276,7 @@ class Retrieval:
             _registered_method=True)
 
     @staticmethod
-    def Watch(request,
+    def WatchJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -289,8 +289,8 @@ class Retrieval:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/patchline.v1.Retrieval/Watch',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.RetrievalService/WatchJob',
+            patchline_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -303,7 +303,7 @@ class Retrieval:
             _registered_method=True)
 
     @staticmethod
-    def Cancel(request,
+    def CancelJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -316,8 +316,8 @@ class Retrieval:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.Retrieval/Cancel',
-            patchline_dot_v1_dot_common__pb2.JobRef.SerializeToString,
+            '/patchline.v1.RetrievalService/CancelJob',
+            patchline_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
@@ -343,7 +343,7 @@ class Retrieval:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/patchline.v1.Retrieval/ListOperations',
+            '/patchline.v1.RetrievalService/ListOperations',
             patchline_dot_v1_dot_common__pb2.ListOperationsRequest.SerializeToString,
             patchline_dot_v1_dot_common__pb2.ListOperationsResponse.FromString,
             options,

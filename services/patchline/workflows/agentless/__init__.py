@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from patchline.workflows.agentless.config import FIRST_NONEMPTY, RepairSettings
 from patchline.workflows.agentless.context import (
     ContextOptions,
     FileSegment,
@@ -32,7 +31,6 @@ from patchline.workflows.agentless.requests import BatchGenSummary, generate_req
 from patchline.workflows.agentless.sample import SamplePatch, patch_sample
 
 __all__ = [
-    "FIRST_NONEMPTY",
     "BatchGenSummary",
     "ContextOptions",
     "FileLocations",
@@ -43,7 +41,6 @@ __all__ = [
     "ProcessSummary",
     "ProcessedRecord",
     "RawOutputRecord",
-    "RepairSettings",
     "SamplePatch",
     "SampleStatus",
     "build_context",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from patchline.core.datasets import SWEbenchInstance
 from patchline.core.errors import PatchlineError
-from patchline.workflows.agentless.config import RepairSettings
+from patchline.core.spec import AgentlessStage
 from patchline.workflows.agentless.prompt import open_instance_snapshot, prepare_instance, repair_template
 from patchline.workflows.agentless.records import LocRecord, ProcessedRecord, RawOutputRecord, SampleStatus
 from patchline.workflows.agentless.responses import SampleAnswer
@@ -27,15 +27,15 @@ class InstanceOutcome:
     failure: str = ""
 
     @classmethod
-    def failed(cls, instance_id: str, settings: RepairSettings, reason: str, status: str = "") -> InstanceOutcome:
+    def failed(cls, instance_id: str, settings: AgentlessStage, reason: str, status: str = "") -> InstanceOutcome:
         """Records for an instance that could not be processed at all (every sample gets ``status``)."""
         status = status or SampleStatus.NO_CONTEXT
-        processed = [ProcessedRecord(instance_id=instance_id, status=status) for _ in range(settings.max_samples)]
+        processed = [ProcessedRecord(instance_id=instance_id, status=status) for _ in range(settings.sampling.samples)]
         raw = RawOutputRecord(instance_id=instance_id, raw_output=[""], try_count=[0])
         return cls(instance_id, raw, processed, f"{instance_id}: {reason}\n", failure=reason)
 
 
-def _placeholder(sample: int, settings: RepairSettings, answers: dict[int, SampleAnswer]) -> SamplePatch | None:
+def _placeholder(sample: int, settings: AgentlessStage, answers: dict[int, SampleAnswer]) -> SamplePatch | None:
     if sample < settings.first_sample:
         return SamplePatch(SampleStatus.NOT_REQUESTED, notes=["greedy sample skipped (--skip_greedy)"])
     if sample not in answers:
@@ -66,7 +66,7 @@ def _log_sample(sample: int, patch: SamplePatch) -> list[str]:
 
 
 def process_instance(
-    loc: LocRecord, instance: SWEbenchInstance, settings: RepairSettings, answers: dict[int, SampleAnswer]
+    loc: LocRecord, instance: SWEbenchInstance, settings: AgentlessStage, answers: dict[int, SampleAnswer]
 ) -> InstanceOutcome:
     """Patch every sample of one instance; an instance whose files cannot be read fails as data, not an exception."""
     iid = loc.instance_id
@@ -86,10 +86,10 @@ def process_instance(
     log_lines += [f"shown: {seg.path} ranges {list(seg.ranges)}" for seg in prepared.context.files]
     log_lines += [f"missing file: {path}" for path in prepared.context.missing_files]
     dropped = 0
-    for sample in range(settings.max_samples):
+    for sample in range(settings.sampling.samples):
         answer = answers.get(sample)
         patch = _placeholder(sample, settings, answers) or patch_sample(
-            answers[sample], prepared.context, compat=settings.compat_agentless_newlines
+            answers[sample], prepared.context, compat=settings.workflow.compat_newlines
         )
         dropped += patch.dropped_edits
         content = answer.content if answer is not None else ""

@@ -21,8 +21,8 @@ from typing import IO
 from patchline.core import layout
 from patchline.core.jsonl import dumps_line
 from patchline.core.predictions import Prediction
+from patchline.core.spec import FIRST_NONEMPTY, AgentlessStage
 from patchline.core.store import ArtifactStore
-from patchline.workflows.agentless.config import FIRST_NONEMPTY, RepairSettings
 from patchline.workflows.agentless.instance import InstanceOutcome
 from patchline.workflows.agentless.records import AGENTLESS_MODEL_NAME
 
@@ -31,15 +31,15 @@ __all__ = ["OutputWriters", "choose_prediction"]
 log = logging.getLogger(__name__)
 
 
-def choose_prediction(outcome: InstanceOutcome, settings: RepairSettings) -> Prediction:
-    """The prediction of one instance, by ``settings.predictions_sample`` (see the module docstring)."""
+def choose_prediction(outcome: InstanceOutcome, settings: AgentlessStage) -> Prediction:
+    """The prediction of one instance, by ``settings.workflow.predictions_sample`` (see the module docstring)."""
     records = outcome.processed
-    if settings.predictions_sample == FIRST_NONEMPTY:
+    if settings.workflow.predictions_sample == FIRST_NONEMPTY:
         chosen = next((r for r in records if r.model_patch), None)
         if chosen is None:
             chosen = records[min(settings.first_sample, len(records) - 1)]
     else:
-        chosen = records[int(settings.predictions_sample)]  # below max_samples: checked by the settings
+        chosen = records[int(settings.workflow.predictions_sample)]  # below max_samples: checked by the settings
     return Prediction(
         instance_id=outcome.instance_id, model_name_or_path=AGENTLESS_MODEL_NAME, model_patch=chosen.model_patch
     )
@@ -48,13 +48,13 @@ def choose_prediction(outcome: InstanceOutcome, settings: RepairSettings) -> Pre
 class OutputWriters:
     """Writers of the run's whole-file outputs (a context manager; call :meth:`finish` before leaving)."""
 
-    def __init__(self, store: ArtifactStore, settings: RepairSettings) -> None:
+    def __init__(self, store: ArtifactStore, settings: AgentlessStage) -> None:
         self._store = store
         self._settings = settings
         self._stack = contextlib.ExitStack()
         self._done: set[str] = set()
         self._names = [layout.agentless_output(), layout.PREDICTIONS]
-        self._names += [layout.agentless_processed(i) for i in range(settings.max_samples)]
+        self._names += [layout.agentless_processed(i) for i in range(settings.sampling.samples)]
         self._files: dict[str, IO[bytes]] = {}
         self.predictions = 0
 

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from patchline.core.datasets import SWEbenchInstance, load_swebench_index
+from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.workflows.agentless.config import RepairSettings
 from patchline.workflows.agentless.instance import InstanceOutcome, process_instance
 from patchline.workflows.agentless.outputs import OutputWriters
 from patchline.workflows.agentless.records import LocRecord, iter_loc_records
@@ -37,7 +37,7 @@ class InstanceJob:
 
     loc: LocRecord
     instance: SWEbenchInstance
-    settings: RepairSettings
+    settings: AgentlessStage
     answers: dict[int, SampleAnswer]
 
 
@@ -96,7 +96,7 @@ def _jobs(
     locs: list[LocRecord],
     index: dict[str, SWEbenchInstance],
     responses: ResponseIndex,
-    settings: RepairSettings,
+    settings: AgentlessStage,
     summary: ProcessSummary,
 ) -> Iterator[InstanceJob]:
     for loc in locs:
@@ -108,23 +108,23 @@ def _jobs(
 
 
 def process_responses(
-    settings: RepairSettings, batch_output: str, *, progress: Progress | None = None
+    settings: AgentlessStage, output_folder: str, batch_output: str, *, progress: Progress | None = None
 ) -> ProcessSummary:
     """Process every loc instance's answers from ``batch_output`` into the output folder's files."""
     progress = progress or NullProgress()
-    RepoSource(project_file_loc=settings.project_file_loc, repo=settings.repo).check()
-    store = ArtifactStore(settings.output_folder)
+    RepoSource.of(settings).check()
+    store = ArtifactStore(output_folder)
     report = LineReport()
-    loc_store, loc_name = open_artifact(settings.loc_file)
+    loc_store, loc_name = open_artifact(settings.workflow.loc_file)
     locs = list({loc.instance_id: loc for loc in iter_loc_records(loc_store, loc_name, on_error=report)}.values())
     write_run_files(settings, store, locs)
-    index = load_swebench_index(settings.dataset, split=settings.split)
+    index = selected_index(settings.dataset)
     summary = ProcessSummary(output_folder=store.root)
     with ResponseIndex.open(batch_output) as responses, OutputWriters(store, settings) as writers:
         summary.response_lines, summary.foreign_ids = responses.lines, responses.foreign_ids
         progress.start("process_batch", total=len(locs))
         jobs = _jobs(locs, index, responses, settings, summary)
-        workers = max(settings.num_threads, 1)
+        workers = max(settings.workflow.num_threads, 1)
         for job, outcome in imap_bounded(_run_instance, jobs, workers=workers, max_in_flight=2 * workers):
             if isinstance(outcome, ItemFailure):
                 outcome = InstanceOutcome.failed(job.loc.instance_id, settings, f"{outcome.kind}: {outcome.message}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from patchline.core.datasets import SWEbenchInstance
 from patchline.core.repos import RepoSnapshot
-from patchline.workflows.agentless.config import RepairSettings
+from patchline.core.spec import AgentlessStage
 from patchline.workflows.agentless.context import ContextOptions, InstanceContext, build_context, render_context
 from patchline.workflows.agentless.records import LocRecord
 from patchline.workflows.agentless.sources import RepoSource
@@ -36,20 +36,20 @@ class PreparedInstance:
     prompt: str
 
 
-def repair_template(settings: RepairSettings) -> PromptTemplate:
+def repair_template(settings: AgentlessStage) -> PromptTemplate:
     """The template for ``--cot`` or not: the shipped one, or the user's ``--prompt-template`` (file or folder)."""
-    name = "repair_cot_diff.txt" if settings.cot else "repair_diff.txt"
-    return load_template(TEMPLATE_PACKAGE, name, override=settings.prompt_template)
+    name = "repair_cot_diff.txt" if settings.workflow.cot else "repair_diff.txt"
+    return load_template(TEMPLATE_PACKAGE, name, override=settings.workflow.templates_dir)
 
 
-def context_options(settings: RepairSettings) -> ContextOptions:
+def context_options(settings: AgentlessStage) -> ContextOptions:
     """The context flags of ``settings``."""
     return ContextOptions(
-        top_n=settings.top_n,
-        context_window=settings.context_window,
-        loc_interval=settings.loc_interval,
-        line_numbers=not settings.diff_format,
-        compat=settings.compat_agentless_newlines,
+        top_n=settings.workflow.top_n or None,  # 0: every found file
+        context_window=settings.workflow.context_window,
+        loc_interval=settings.workflow.loc_interval,
+        line_numbers=False,
+        compat=settings.workflow.compat_newlines,
     )
 
 
@@ -57,7 +57,7 @@ def prepare_instance(
     loc: LocRecord,
     instance: SWEbenchInstance,
     snapshot: RepoSnapshot,
-    settings: RepairSettings,
+    settings: AgentlessStage,
     template: PromptTemplate,
 ) -> PreparedInstance:
     """Context and prompt of one instance (one user message; no system message)."""
@@ -72,7 +72,6 @@ def prepare_instance(
     return PreparedInstance(context, prompt)
 
 
-def open_instance_snapshot(settings: RepairSettings, instance: SWEbenchInstance) -> RepoSnapshot:
+def open_instance_snapshot(settings: AgentlessStage, instance: SWEbenchInstance) -> RepoSnapshot:
     """The files of ``instance`` as the settings say (structure JSON or git at ``base_commit``)."""
-    source = RepoSource(project_file_loc=settings.project_file_loc, repo=settings.repo)
-    return source.open(instance.instance_id, instance.repo, instance.base_commit)
+    return RepoSource.of(settings).open(instance.instance_id, instance.repo, instance.base_commit)

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from patchline.core import layout
-from patchline.core.batch import RequestLine, iter_requests, thinking_body_keys
+from patchline.core.batch import RequestLine, chat_body, iter_requests
 from patchline.core.custom_id import encode_sample_id
-from patchline.core.datasets import SWEbenchInstance, load_swebench_index
+from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.errors import PatchlineError
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.workflows.agentless.config import RepairSettings
 from patchline.workflows.agentless.prompt import open_instance_snapshot, prepare_instance, repair_template
 from patchline.workflows.agentless.records import LocRecord, iter_loc_records
 from patchline.workflows.agentless.sources import RepoSource
@@ -66,7 +66,7 @@ class BatchGenSummary:
 class _Job:
     loc: LocRecord
     instance: SWEbenchInstance
-    settings: RepairSettings
+    settings: AgentlessStage
     samples: tuple[int, ...]
 
 
@@ -76,22 +76,17 @@ class _Prepared:
     reason: str
 
 
-def request_body(settings: RepairSettings, prompt: str, sample: int) -> dict[str, Any]:
+def request_body(settings: AgentlessStage, prompt: str, sample: int) -> dict[str, Any]:
     """The chat completion body of one sample: one user message, sampling and thinking keys (SPEC §1)."""
-    body: dict[str, Any] = {
-        "model": settings.model,
-        "messages": [{"role": "user", "content": prompt}],
-        "max_tokens": settings.max_tokens,
-        "temperature": settings.sample_temperature(sample),
-        "top_p": settings.top_p,
-    }
-    body.update(thinking_body_keys(enable_thinking=settings.enable_thinking, thinking_budget=settings.thinking_budget))
-    return body
+    messages = [{"role": "user", "content": prompt}]
+    temperature = settings.sample_temperature(sample)
+    return chat_body(model=settings.model, messages=messages, sampling=settings.sampling, temperature=temperature)
 
 
-def write_run_files(settings: RepairSettings, store: ArtifactStore, locs: list[LocRecord]) -> None:
-    """``args.json`` and ``used_locs.jsonl``, replaced atomically."""
-    store.write_text(layout.agentless_args(), json.dumps(settings.as_args(), indent=4) + "\n")
+def write_run_files(settings: AgentlessStage, store: ArtifactStore, locs: list[LocRecord]) -> None:
+    """``args.json`` (the stage settings as applied, and the run folder) and ``used_locs.jsonl``, atomically."""
+    args = {"output_folder": store.root, **settings.model_dump(mode="json")}
+    store.write_text(layout.agentless_args(), json.dumps(args, indent=4) + "\n")
     with store.atomic_writer(layout.agentless_used_locs()) as out:
         for loc in locs:
             out.write((loc.model_dump_json() + "\n").encode("utf-8"))
@@ -120,10 +115,10 @@ def _jobs(
     locs: list[LocRecord],
     index: dict[str, SWEbenchInstance],
     existing: set[str],
-    settings: RepairSettings,
+    settings: AgentlessStage,
     summary: BatchGenSummary,
 ) -> Iterator[_Job]:
-    wanted = range(settings.first_sample, settings.max_samples)
+    wanted = range(settings.first_sample, settings.sampling.samples)
     for loc in locs:
         instance = index.get(loc.instance_id)
         if instance is None:
@@ -138,23 +133,25 @@ def _jobs(
             yield _Job(loc, instance, settings, missing)
 
 
-def generate_requests(settings: RepairSettings, *, progress: Progress | None = None) -> BatchGenSummary:
+def generate_requests(
+    settings: AgentlessStage, output_folder: str, *, progress: Progress | None = None
+) -> BatchGenSummary:
     """Append the missing repair requests of every loc instance to ``{output_folder}/requests-repair.jsonl``."""
     progress = progress or NullProgress()
-    RepoSource(project_file_loc=settings.project_file_loc, repo=settings.repo).check()
-    store = ArtifactStore(settings.output_folder)
+    RepoSource.of(settings).check()
+    store = ArtifactStore(output_folder)
     report = LineReport()
-    loc_store, loc_name = open_artifact(settings.loc_file)
+    loc_store, loc_name = open_artifact(settings.workflow.loc_file)
     locs = list(iter_loc_records(loc_store, loc_name, on_error=report))
     write_run_files(settings, store, locs)
-    index = load_swebench_index(settings.dataset, split=settings.split)
+    index = selected_index(settings.dataset)
     name = layout.agentless_requests()
     summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs))
     existing = _existing_ids(store, name, report)
     progress.start("batch_gen", total=len(locs))
     with store.appender(name) as out:
         jobs = _jobs(locs, index, existing, settings, summary)
-        for job, outcome in imap_bounded(_prepare, jobs, workers=settings.num_threads):
+        for job, outcome in imap_bounded(_prepare, jobs, workers=settings.workflow.num_threads):
             if isinstance(outcome, ItemFailure):
                 log.warning("%s: %s", job.loc.instance_id, outcome.message)
                 summary.skip("failed", job.loc.instance_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 from patchline.core.errors import ArtifactNotFoundError, InputError
 from patchline.core.repos import GitSnapshot, RepoSnapshot, load_structure_file, structure_path
 from patchline.core.safepath import safe_component
+from patchline.core.spec import AgentlessStage
 
 __all__ = ["RepoSource", "checkout_name"]
 
@@ -27,6 +28,11 @@ class RepoSource:
 
     project_file_loc: str | None = None
     repo: str | None = None
+
+    @classmethod
+    def of(cls, settings: AgentlessStage) -> RepoSource:
+        """The source a stage's ``repositories`` section names."""
+        return cls(project_file_loc=settings.repositories.structure_dir, repo=settings.repositories.repo_root)
 
     def check(self) -> None:
         """Refuse the whole run early when the source cannot exist (per-instance gaps are reported later)."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from patchline.workflows.editbench.context import BM25Retriever, Retriever
 from patchline.workflows.editbench.merge import MergeOutput, merge_infbench, merge_results, repo_of_instance
 from patchline.workflows.editbench.models import DEFAULT_CONFIG, MODEL_CONFIGS, ModelConfig, model_config
 from patchline.workflows.editbench.overflow import is_context_overflow
 from patchline.workflows.editbench.prompt import PromptTemplates, render_prompt, shrink_code_context
 from patchline.workflows.editbench.prompt_builder import (
-    BuildOptions,
     BuildSummary,
     build_infbench,
     build_instance,
@@ -16,31 +16,33 @@ from patchline.workflows.editbench.prompt_builder import (
 from patchline.workflows.editbench.records import failure_record, read_results, success_record
 from patchline.workflows.editbench.requirement import clean_text, requirement_text
 from patchline.workflows.editbench.run import (
-    RunOptions,
-    RunSummary,
+    CONTEXT_EXCEEDED,
+    EditBenchRun,
+    RoundReport,
+    effective_config,
     load_sampled_ids,
-    resolve_input,
-    run_editbench,
-    run_matrix,
 )
 from patchline.workflows.editbench.split import HistorySplit, StepApplyError, split_history, split_index
 
 __all__ = [
+    "CONTEXT_EXCEEDED",
     "DEFAULT_CONFIG",
     "MODEL_CONFIGS",
-    "BuildOptions",
+    "BM25Retriever",
     "BuildSummary",
+    "EditBenchRun",
     "HistorySplit",
     "MergeOutput",
     "ModelConfig",
     "PromptTemplates",
-    "RunOptions",
-    "RunSummary",
+    "Retriever",
+    "RoundReport",
     "StepApplyError",
     "build_infbench",
     "build_instance",
     "clean_text",
     "compat_save_path",
+    "effective_config",
     "failure_record",
     "is_context_overflow",
     "load_sampled_ids",
@@ -51,9 +53,6 @@ __all__ = [
     "render_prompt",
     "repo_of_instance",
     "requirement_text",
-    "resolve_input",
-    "run_editbench",
-    "run_matrix",
     "shrink_code_context",
     "split_history",
     "split_index",

@@ -13,12 +13,20 @@ from typing import Any
 
 from patchline.core.datasets import BenchLine
 from patchline.core.errors import InputError
-from patchline.core.repos import GitSnapshot, RepoSnapshot
+from patchline.core.repos import GitSnapshot, RepoSnapshot, Retriever
 from patchline.core.safepath import safe_component
 from patchline.retrieval import BM25Index, IndexCache, IndexSettings, index_snapshot, search_index
 from patchline.workflows.editbench.split import HistorySplit
 
-__all__ = ["BM25Retriever", "OriginalFiles", "bm25_context", "find_checkout", "open_repository", "oracle_context"]
+__all__ = [
+    "BM25Retriever",
+    "OriginalFiles",
+    "Retriever",
+    "bm25_context",
+    "find_checkout",
+    "open_repository",
+    "oracle_context",
+]
 
 
 def find_checkout(repo_root: str | None, repo: str) -> Path | None:
@@ -62,7 +70,7 @@ class OriginalFiles:
         return self.repo.read_text(path) if self.repo is not None else None
 
 
-def open_repository(line: BenchLine, repo_root: str | None) -> RepoSnapshot | None:
+def open_repository(line: BenchLine, repo_root: str | None) -> GitSnapshot | None:
     """The repository snapshot at the line's base commit, when both a checkout and a commit exist."""
     checkout = find_checkout(repo_root, line.repo)
     if checkout is None or not line.base_commit:
@@ -96,7 +104,7 @@ class BM25Retriever:
         self._last = (repo.key, found)
         return found
 
-    def top_files(self, repo: RepoSnapshot, query: str, *, topn: int, exclude: Sequence[str]) -> list[str]:
+    def top_files(self, repo: GitSnapshot, query: str, *, topn: int, exclude: Sequence[str]) -> list[str]:
         """The ``topn`` best ``.py`` files for ``query``, ``exclude`` left out of the corpus."""
         return [hit.path for hit in search_index(self.index(repo), query, topn=topn, exclude=set(exclude))]
 
@@ -104,8 +112,8 @@ class BM25Retriever:
 def bm25_context(
     split: HistorySplit,
     *,
-    repo: RepoSnapshot | None,
-    retriever: BM25Retriever,
+    repo: GitSnapshot | None,
+    retriever: Retriever,
     topn: int,
     fallback_query: str,
 ) -> dict[str, str]:

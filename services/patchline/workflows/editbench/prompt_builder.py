@@ -16,11 +16,13 @@ from patchline.core.datasets import BenchLine, iter_bench
 from patchline.core.errors import MalformedLineError, PatchlineError
 from patchline.core.jsonl import iter_jsonl
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import Dataset, EditBenchStage, EditBenchWorkflow
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.retrieval import IndexCache
 from patchline.workflows.editbench.context import (
     BM25Retriever,
     OriginalFiles,
+    Retriever,
     bm25_context,
     open_repository,
     oracle_context,
@@ -29,23 +31,9 @@ from patchline.workflows.editbench.prompt import PromptTemplates, render_prompt
 from patchline.workflows.editbench.requirement import requirement_text
 from patchline.workflows.editbench.split import split_history
 
-__all__ = ["BuildOptions", "BuildSummary", "build_infbench", "build_instance", "compat_save_path"]
+__all__ = ["BuildSummary", "build_infbench", "build_instance", "compat_save_path"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """How prompts are built (the seed's flags)."""
-
-    info_pct: float | None = None
-    include_pr: bool = True
-    include_issue: bool = True
-    use_bm25: bool = False
-    topn: int = 10
-    repo_root: str | None = None
-    cache_root: str | None = "."
-    templates: str | None = None
 
 
 @dataclass
@@ -59,35 +47,38 @@ class BuildSummary:
     bad_lines: int = 0
 
 
-def compat_save_path(save_path: str, options: BuildOptions) -> str:
+def compat_save_path(save_path: str, workflow: EditBenchWorkflow) -> str:
     """The original's renaming of ``--save-path`` (``--compat-save-path``), quirks included.
 
     It inserts ``_{info_pct}``, then ``_body`` and ``_issue`` both when PR text is included (the issue
     flag is not looked at), then ``_bm25`` and ``_{topn}`` with BM25, in front of every ``.jsonl``.
     """
-    pr = options.include_pr
-    suffix = f"_{options.info_pct!s}{'_body' if pr else ''}{'_issue' if pr else ''}"
-    suffix += f"{'_bm25' if options.use_bm25 else ''}{f'_{options.topn}' if options.use_bm25 and options.topn else ''}"
+    pr = workflow.use_pr_mes
+    suffix = f"_{workflow.info_pct!s}{'_body' if pr else ''}{'_issue' if pr else ''}"
+    suffix += (
+        f"{'_bm25' if workflow.use_bm25 else ''}{f'_{workflow.topn}' if workflow.use_bm25 and workflow.topn else ''}"
+    )
     return save_path.replace(".jsonl", f"{suffix}.jsonl")
 
 
 def build_instance(
-    line: BenchLine, options: BuildOptions, templates: PromptTemplates, retriever: BM25Retriever
+    line: BenchLine, settings: EditBenchStage, templates: PromptTemplates, retriever: Retriever
 ) -> dict[str, Any]:
     """The infbench record of one bench line; raises a PatchlineError when it cannot be built."""
-    repo = open_repository(line, options.repo_root)
+    workflow = settings.workflow
+    repo = open_repository(line, settings.repositories.repo_root)
     try:
         load = OriginalFiles(line, repo)
-        split = split_history(line.work_patch_list, options.info_pct, load, files_work=line.files_work)
+        split = split_history(line.work_patch_list, workflow.info_pct, load, files_work=line.files_work)
         requirement = requirement_text(
             title=line.title_mes,
             body=line.body_mes,
             issues=line.issues_mes,
-            include_pr=options.include_pr,
-            include_issue=options.include_issue,
+            include_pr=workflow.use_pr_mes,
+            include_issue=workflow.use_issue_mes,
         )
-        if options.use_bm25:
-            files = bm25_context(split, repo=repo, retriever=retriever, topn=options.topn, fallback_query=requirement)
+        if workflow.use_bm25:
+            files = bm25_context(split, repo=repo, retriever=retriever, topn=workflow.topn, fallback_query=requirement)
         else:
             files = oracle_context(split, line.files_work)
         prompt = render_prompt(templates, requirement=requirement, files=files, pre_edits=split.pre_edits)
@@ -114,35 +105,52 @@ def _existing_ids(store: ArtifactStore, name: str) -> set[str]:
     return ids
 
 
-def _lines(path: str, summary: BuildSummary) -> Iterator[BenchLine]:
+def _lines(dataset: Dataset, summary: BuildSummary) -> Iterator[BenchLine]:
     def bad(error: MalformedLineError) -> None:
         summary.bad_lines += 1
         log.warning("skipping a bad bench line: %s", error)
 
-    yield from iter_bench(path, on_error=bad)
+    wanted, chosen = set(dataset.instances), 0
+    for line in iter_bench(dataset.source, on_error=bad):
+        if wanted and line.instance_id not in wanted:
+            continue
+        if dataset.limit is not None and chosen >= dataset.limit:
+            return
+        chosen += 1
+        yield line
 
 
 def build_infbench(
-    bench_path: str, save_path: str, options: BuildOptions, *, progress: Progress | None = None
+    settings: EditBenchStage,
+    save_path: str,
+    *,
+    retriever: Retriever | None = None,
+    cache_root: str | None = None,
+    progress: Progress | None = None,
 ) -> BuildSummary:
-    """Append the infbench record of every bench line not yet in ``save_path``; return the summary."""
+    """Append the infbench record of every selected bench line not yet in ``save_path``; return the summary.
+
+    BM25 context comes from ``retriever`` (the Retrieval service when stages run as services), else from
+    indexes built here and cached below ``cache_root``.
+    """
     progress = progress or NullProgress()
-    templates = PromptTemplates.load(options.templates)
-    cache = IndexCache(ArtifactStore(options.cache_root)) if options.use_bm25 and options.cache_root else None
-    retriever = BM25Retriever(cache=cache)
+    templates = PromptTemplates.load(settings.workflow.templates_dir)
+    if retriever is None:
+        cache = IndexCache(ArtifactStore(cache_root)) if settings.workflow.use_bm25 and cache_root else None
+        retriever = BM25Retriever(cache=cache)
     store, name = open_artifact(save_path)
     summary = BuildSummary(save_path=store.uri(name))
     done = _existing_ids(store, name)
     progress.start("building prompts")
     appender = store.appender(name)
     try:
-        for line in _lines(bench_path, summary):
+        for line in _lines(settings.dataset, summary):
             if line.instance_id in done:
                 summary.already_there += 1
                 progress.advance(skipped=1)
                 continue
             try:
-                record = build_instance(line, options, templates, retriever)
+                record = build_instance(line, settings, templates, retriever)
             except PatchlineError as exc:
                 summary.failed.append((line.instance_id, str(exc)))
                 log.warning("%s: skipped: %s", line.instance_id, exc)

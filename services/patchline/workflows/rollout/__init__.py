@@ -6,7 +6,7 @@ patches, tests and aggregate files. Any executor runs the request files between 
 """
 
 from patchline.workflows.rollout.common import StageSummary
-from patchline.workflows.rollout.config import KINDS, STAGES, IdRange, RolloutConfig
+from patchline.workflows.rollout.config import KINDS, STAGES, IdRange
 from patchline.workflows.rollout.records import (
     BugFixerSample,
     FailureReason,
@@ -32,7 +32,6 @@ __all__ = [
     "ProcessedPatch",
     "ProcessedTest",
     "RepoFiles",
-    "RolloutConfig",
     "SnapshotFiles",
     "StageSummary",
     "TestWriterSample",

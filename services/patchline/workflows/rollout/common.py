@@ -11,9 +11,10 @@ from patchline.core.custom_id import decode_pass_id
 from patchline.core.errors import UnavailableError, UnsafePathError
 from patchline.core.layout import rollout_failures
 from patchline.core.progress import Progress
+from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.parallel import ItemFailure
-from patchline.workflows.rollout.config import RolloutConfig
+from patchline.workflows.rollout.config import declared_passk, require
 from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import FailureReason, FailureRecord
 from patchline.workflows.templates import PromptTemplate, load_template
@@ -54,32 +55,32 @@ _KINDS = {
 }
 
 
-def kind_of(config: RolloutConfig) -> Kind:
+def kind_of(config: RolloutStage) -> Kind:
     """The strategy of the configured rollout."""
     return _KINDS[config.kind]
 
 
-def step_template(config: RolloutConfig, step: int) -> PromptTemplate:
+def step_template(config: RolloutStage, step: int) -> PromptTemplate:
     """The step's prompt template: ``{kind}_step{step}.txt`` shipped, or the user's ``--prompt-template``."""
-    return load_template(PACKAGE, f"{config.kind}_step{step}.txt", override=config.prompt_template)
+    return load_template(PACKAGE, f"{config.kind}_step{step}.txt", override=config.workflow.templates_dir)
 
 
-def pass_temperature(config: RolloutConfig, custom_id: str, *, passk: int | None = None) -> float:
+def pass_temperature(config: RolloutStage, custom_id: str, *, passk: int | None = None) -> float:
     """The sampling temperature of a pass: ``--temp``, except the TestWriter's fixed rule for passk > 1."""
-    effective = passk if passk is not None else config.passk
+    effective = passk if passk is not None else declared_passk(config)
     if not kind_of(config).fixed_pass_temperatures or effective == 1:
-        return config.temperature
+        return config.sampling.temperature
     pass_id = decode_pass_id(custom_id, passk=effective)
     if effective is None and pass_id.instance_id == custom_id:
-        return config.temperature  # no pass suffix: a passk-1 file
+        return config.sampling.temperature  # no pass suffix: a passk-1 file
     return 0.0 if pass_id.k == 0 else 1.0
 
 
-def save_store(config: RolloutConfig) -> ArtifactStore:
+def save_store(config: RolloutStage) -> ArtifactStore:
     """Where ``failures.jsonl`` (and stage 3's files) go: ``--save_dir``, else the output file's folder."""
     if config.save_dir:
         return ArtifactStore(config.save_dir)
-    config.require("output_file")
+    require(config, "output_file")
     store, _ = open_artifact(config.output_file or "")
     return store
 

@@ -1,69 +1,45 @@
-"""The settings of one rollout stage run, the custom_id range selection and the request body builder."""
+"""What the rollout stages read from their settings (:class:`~patchline.core.spec.RolloutStage`): the custom_id
+range selection, required files, the issue text and the request body builder."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from patchline.core.batch import CHAT_COMPLETIONS_URL, RequestLine, thinking_body_keys
+from patchline.core.batch import CHAT_COMPLETIONS_URL, RequestLine, chat_body
 from patchline.core.errors import InputError
+from patchline.core.spec import RolloutStage
 
-__all__ = ["KINDS", "STAGES", "IdRange", "RolloutConfig", "build_request"]
+__all__ = ["KINDS", "STAGES", "IdRange", "build_request", "declared_passk", "id_range", "problem_statement", "require"]
 
 KINDS = ("bugfixer", "testwriter")
 STAGES = ("gen_step1", "proc_step1_gen_step2", "proc_step2")
 
+# Stage settings field -> the seed's flag, for "this stage needs --flag" errors.
+_FLAGS = {"input_file": "--input_file", "output_file": "--output_file", "step1_file": "--step1_file"}
 
-@dataclass(frozen=True)
-class RolloutConfig:
-    """Everything a stage needs, built once by the entry point from flags (all keyword-only)."""
 
-    kind: str
-    dataset: str
-    split: str = "test"
-    structure_dir: str | None = None
-    repo: str | None = None
-    input_file: str | None = None
-    output_file: str | None = None
-    save_dir: str | None = None
-    step1_file: str | None = None
-    model_name: str = "deepseek-ai/DeepSeek-R1"
-    temperature: float = 1.0
-    max_tokens: int = 32768
-    passk: int | None = None
-    num_workers: int = 1
-    start_file: str | None = None
-    end_file: str | None = None
-    enable_thinking: bool = False
-    thinking_budget: int | None = None
-    convert_crlf: bool = False
-    prompt_template: str | None = None
-    item_timeout: float = 60.0
+def require(settings: RolloutStage, *names: str) -> None:
+    """Raise InputError naming the first missing file setting among ``names`` (as the seed's flag)."""
+    for name in names:
+        if getattr(settings, name) in (None, ""):
+            raise InputError(f"this stage needs {_FLAGS.get(name, name)}")
 
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InputError(f"unknown rollout {self.kind!r}; expected one of {', '.join(KINDS)}")
-        if self.passk is not None and self.passk < 1:
-            raise InputError(f"--passk must be >= 1, got {self.passk}")
-        if self.structure_dir is None and self.repo is None:
-            raise InputError("give --repostructure_dir (structure JSON files) or --repo (git repositories)")
-        if self.num_workers < 1:
-            raise InputError(f"--num_workers must be >= 1, got {self.num_workers}")
 
-    def require(self, *names: str) -> None:
-        """Raise InputError naming the first missing setting among ``names`` (flag spelling)."""
-        for name in names:
-            if getattr(self, name) in (None, ""):
-                raise InputError(f"this stage needs --{name}")
+def problem_statement(settings: RolloutStage, text: str) -> str:
+    """The issue text as the prompts show it (CRLF turned into LF with ``convert_crlf``)."""
+    return text.replace("\r\n", "\n") if settings.workflow.convert_crlf else text
 
-    def problem_statement(self, text: str) -> str:
-        """The issue text as the prompts show it (CRLF turned into LF with ``--convert_crlf``)."""
-        return text.replace("\r\n", "\n") if self.convert_crlf else text
 
-    def id_range(self) -> IdRange:
-        """The ``--start_file/--end_file`` selection."""
-        return IdRange(self.start_file, self.end_file)
+def declared_passk(settings: RolloutStage) -> int | None:
+    """The passes per instance when more than one was asked for; None lets a file's custom_ids say (passk 1)."""
+    samples = settings.sampling.samples
+    return samples if samples > 1 else None
+
+
+def id_range(settings: RolloutStage) -> IdRange:
+    """The ``start_file`` / ``end_file`` selection."""
+    return IdRange(settings.workflow.start_file, settings.workflow.end_file)
 
 
 @dataclass(frozen=True)
@@ -100,13 +76,8 @@ def _is_index(value: str | None) -> bool:
     return value is None or value.isdigit()
 
 
-def build_request(custom_id: str, prompt: str, *, temperature: float, config: RolloutConfig) -> RequestLine:
-    """A chat request with one user message, the configured model, limits and thinking keys (SPEC §1)."""
-    body: dict[str, Any] = {
-        "model": config.model_name,
-        "messages": [{"role": "user", "content": prompt}],
-        "max_tokens": config.max_tokens,
-        "temperature": temperature,
-    }
-    body.update(thinking_body_keys(enable_thinking=config.enable_thinking, thinking_budget=config.thinking_budget))
+def build_request(custom_id: str, prompt: str, *, temperature: float, settings: RolloutStage) -> RequestLine:
+    """A chat request with one user message, the stage's model, sampling and thinking keys (SPEC §1)."""
+    messages = [{"role": "user", "content": prompt}]
+    body = chat_body(model=settings.model, messages=messages, sampling=settings.sampling, temperature=temperature)
     return RequestLine(custom_id=custom_id, url=CHAT_COMPLETIONS_URL, body=body)

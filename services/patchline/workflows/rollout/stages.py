@@ -7,8 +7,8 @@ from types import MappingProxyType
 
 from patchline.core.errors import InputError
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import RolloutStage
 from patchline.workflows.rollout.common import StageSummary
-from patchline.workflows.rollout.config import RolloutConfig
 from patchline.workflows.rollout.step1 import run_step1
 from patchline.workflows.rollout.step2 import run_step2
 from patchline.workflows.rollout.step3 import run_step3
@@ -26,7 +26,7 @@ STAGE_RUNNERS: Mapping[str, StageRunner] = MappingProxyType(
 )
 
 
-def run_stage(config: RolloutConfig, stage: str, *, progress: Progress | None = None) -> StageSummary:
+def run_stage(config: RolloutStage, stage: str, *, progress: Progress | None = None) -> StageSummary:
     """Run one stage of the configured rollout."""
     runner = STAGE_RUNNERS.get(stage)
     if runner is None:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from patchline.core.custom_id import encode_pass_id
-from patchline.core.datasets import SWEbenchInstance, iter_swebench
+from patchline.core.datasets import SWEbenchInstance, iter_selected
 from patchline.core.errors import InputError
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import RolloutStage
 from patchline.core.store import open_artifact
 from patchline.workflows.parallel import imap_bounded
 from patchline.workflows.rollout.common import (
@@ -27,7 +28,7 @@ from patchline.workflows.rollout.common import (
     save_store,
     step_template,
 )
-from patchline.workflows.rollout.config import RolloutConfig, build_request
+from patchline.workflows.rollout.config import build_request, id_range, problem_statement, require
 from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import FailureReason
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
@@ -42,7 +43,7 @@ STAGE = "gen_step1"
 class Step1Item:
     """One instance and the custom_ids of its passes to write (picklable, for worker processes)."""
 
-    config: RolloutConfig
+    config: RolloutStage
     template: PromptTemplate
     instance_id: str
     repo: str
@@ -59,7 +60,7 @@ def step1_prompt(template: PromptTemplate, problem_statement: str, tree: str) ->
 def build_step1_requests(item: Step1Item) -> ItemResult:
     """The request line of each pass of an item, or failures when its files are missing (runs in a worker)."""
     config = item.config
-    source = FileSource(config.structure_dir, config.repo)
+    source = FileSource(config.repositories.structure_dir, config.repositories.repo_root)
     try:
         with source.open(item.instance_id, item.repo, item.base_commit) as files:
             tree = files.tree(show_tests=kind_of(config).show_tests)
@@ -67,11 +68,11 @@ def build_step1_requests(item: Step1Item) -> ItemResult:
         return ItemResult(
             failures=[failure(c, FailureReason.STRUCTURE_NOT_FOUND, STAGE, str(exc)) for c in item.custom_ids]
         )
-    prompt = step1_prompt(item.template, config.problem_statement(item.problem_statement), tree)
+    prompt = step1_prompt(item.template, problem_statement(config, item.problem_statement), tree)
     result = ItemResult()
     for custom_id in item.custom_ids:
-        temperature = pass_temperature(config, custom_id, passk=config.passk or 1)
-        request = build_request(custom_id, prompt, temperature=temperature, config=config)
+        temperature = pass_temperature(config, custom_id, passk=config.sampling.samples)
+        request = build_request(custom_id, prompt, temperature=temperature, settings=config)
         result.lines.append((custom_id, (request.model_dump_json() + "\n").encode("utf-8")))
     return result
 
@@ -80,18 +81,14 @@ def _pass_ids(instance_id: str, passk: int) -> tuple[str, ...]:
     return tuple(encode_pass_id(instance_id, k, passk) for k in range(passk))
 
 
-def _items(config: RolloutConfig, template: PromptTemplate) -> Iterator[Step1Item]:
-    passk = config.passk or 1
+def _items(config: RolloutStage, template: PromptTemplate) -> Iterator[Step1Item]:
+    passk = config.sampling.samples
     selected: set[str] | None = None
-    id_range = config.id_range()
-    if not id_range.is_all:
-        everything = (
-            cid
-            for inst in iter_swebench(config.dataset, split=config.split)
-            for cid in _pass_ids(inst.instance_id, passk)
-        )
-        selected = id_range.select(everything)
-    for instance in iter_swebench(config.dataset, split=config.split):
+    wanted = id_range(config)
+    if not wanted.is_all:
+        everything = (cid for inst in iter_selected(config.dataset) for cid in _pass_ids(inst.instance_id, passk))
+        selected = wanted.select(everything)
+    for instance in iter_selected(config.dataset):
         ids = _pass_ids(instance.instance_id, passk)
         if selected is not None:
             ids = tuple(c for c in ids if c in selected)
@@ -100,7 +97,7 @@ def _items(config: RolloutConfig, template: PromptTemplate) -> Iterator[Step1Ite
 
 
 def _item(
-    config: RolloutConfig, template: PromptTemplate, instance: SWEbenchInstance, ids: tuple[str, ...]
+    config: RolloutStage, template: PromptTemplate, instance: SWEbenchInstance, ids: tuple[str, ...]
 ) -> Step1Item:
     return Step1Item(
         config=config,
@@ -113,9 +110,9 @@ def _item(
     )
 
 
-def run_step1(config: RolloutConfig, *, progress: Progress | None = None) -> StageSummary:
+def run_step1(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
     """Write the step-1 request file (``--output_file``); instances without files become failure records."""
-    config.require("output_file")
+    require(config, "output_file")
     progress = progress or NullProgress()
     template = step_template(config, 1)
     out_store, out_name = open_artifact(config.output_file or "")
@@ -124,7 +121,10 @@ def run_step1(config: RolloutConfig, *, progress: Progress | None = None) -> Sta
     progress.start(STAGE)
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
         results = imap_bounded(
-            build_step1_requests, _items(config, template), workers=config.num_workers, timeout=config.item_timeout
+            build_step1_requests,
+            _items(config, template),
+            workers=config.workflow.num_workers,
+            timeout=config.workflow.item_timeout_seconds,
         )
         drain(results, summary=summary, outputs=requests, failures=failures, progress=progress)
     progress.finish()

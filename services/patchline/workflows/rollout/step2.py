@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from patchline.core.batch import ResponseLine
 from patchline.core.custom_id import decode_pass_id
-from patchline.core.datasets import SWEbenchInstance, load_swebench_index
+from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.errors import InputError
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.parallel import imap_bounded
 from patchline.workflows.rollout.common import (
@@ -28,7 +29,7 @@ from patchline.workflows.rollout.common import (
     save_store,
     step_template,
 )
-from patchline.workflows.rollout.config import RolloutConfig, build_request
+from patchline.workflows.rollout.config import build_request, declared_passk, id_range, problem_statement, require
 from patchline.workflows.rollout.outputs import KeyedRewrite, iter_latest_responses, latest_line_numbers
 from patchline.workflows.rollout.records import FailureReason
 from patchline.workflows.rollout.repofiles import RepoFiles, resolve_found_files
@@ -80,7 +81,7 @@ class Answer:
 class Step2Item:
     """One step-1 answer with what is needed to build its step-2 request."""
 
-    config: RolloutConfig
+    config: RolloutStage
     template: PromptTemplate
     answer: Answer
     instance: SWEbenchInstance | None
@@ -118,7 +119,7 @@ def build_step2_request(item: Step2Item) -> ItemResult:
         return result
     instance = item.instance
     try:
-        with FileSource(config.structure_dir, config.repo).open(
+        with FileSource(config.repositories.structure_dir, config.repositories.repo_root).open(
             instance.instance_id, instance.repo, instance.base_commit
         ) as files:
             found = resolve_found_files(answer.content, files)
@@ -133,19 +134,19 @@ def build_step2_request(item: Step2Item) -> ItemResult:
         result.failures.append(failure(custom_id, reason, STAGE, detail, found_files=found))
         return result
     prompt = item.template.render(
-        problem_statement=config.problem_statement(instance.problem_statement), file_contents=contents
+        problem_statement=problem_statement(config, instance.problem_statement), file_contents=contents
     ).strip()
-    request = build_request(custom_id, prompt, temperature=pass_temperature(config, custom_id), config=config)
+    request = build_request(custom_id, prompt, temperature=pass_temperature(config, custom_id), settings=config)
     result.lines.append((custom_id, (request.model_dump_json() + "\n").encode("utf-8")))
     return result
 
 
 def iter_answers(
-    store: ArtifactStore, name: str, config: RolloutConfig, *, report: LineReport | None = None
+    store: ArtifactStore, name: str, config: RolloutStage, *, report: LineReport | None = None
 ) -> Iterator[Answer]:
     """The latest answer of each custom_id in ``--start_file/--end_file``, streamed in file order."""
     latest = latest_line_numbers(store, name, report=report)
-    selected = config.id_range().select(latest)
+    selected = id_range(config).select(latest)
     wanted = {custom_id: latest[custom_id] for custom_id in selected}
     for line in iter_latest_responses(store, name, wanted, report=report):
         yield Answer.of(line)
@@ -159,16 +160,16 @@ def instance_of(index: Mapping[str, SWEbenchInstance], custom_id: str, passk: in
     return index.get(custom_id)
 
 
-def _items(config: RolloutConfig, template: PromptTemplate, report: LineReport) -> Iterator[Step2Item]:
-    index = load_swebench_index(config.dataset, split=config.split)
+def _items(config: RolloutStage, template: PromptTemplate, report: LineReport) -> Iterator[Step2Item]:
+    index = selected_index(config.dataset)
     store, name = open_artifact(config.input_file or "")
     for answer in iter_answers(store, name, config, report=report):
-        yield Step2Item(config, template, answer, instance_of(index, answer.custom_id, config.passk))
+        yield Step2Item(config, template, answer, instance_of(index, answer.custom_id, declared_passk(config)))
 
 
-def run_step2(config: RolloutConfig, *, progress: Progress | None = None) -> StageSummary:
+def run_step2(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
     """Write the step-2 request file from the step-1 output; failed answers become failure records."""
-    config.require("input_file", "output_file")
+    require(config, "input_file", "output_file")
     progress = progress or NullProgress()
     template = step_template(config, 2)
     out_store, out_name = open_artifact(config.output_file or "")
@@ -180,8 +181,8 @@ def run_step2(config: RolloutConfig, *, progress: Progress | None = None) -> Sta
         results = imap_bounded(
             build_step2_request,
             _items(config, template, report),
-            workers=config.num_workers,
-            timeout=config.item_timeout,
+            workers=config.workflow.num_workers,
+            timeout=config.workflow.item_timeout_seconds,
         )
         drain(results, summary=summary, outputs=requests, failures=failures, progress=progress)
     progress.finish()

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from typing import IO
 
 from patchline.core.custom_id import decode_pass_id
-from patchline.core.datasets import SWEbenchInstance, load_swebench_index
+from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.errors import InputError
 from patchline.core.jsonl import LineReport, dumps_line
 from patchline.core.layout import PREDICTIONS, rollout_output, rollout_processed, rollout_processed_tests
 from patchline.core.predictions import Prediction
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.parallel import imap_bounded
 from patchline.workflows.rollout.bugfixer import fix_from_answer
 from patchline.workflows.rollout.common import ItemResult, StageSummary, drain, failure, failures_name
-from patchline.workflows.rollout.config import RolloutConfig
+from patchline.workflows.rollout.config import declared_passk, require
 from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import (
     BugFixerSample,
@@ -51,7 +52,7 @@ DEFAULT_MODEL_NAME = "patchline"
 class Step3Item:
     """One step-2 answer (and, for the TestWriter, its step-1 answer) to process."""
 
-    config: RolloutConfig
+    config: RolloutStage
     answer: Answer
     step1: Answer | None
     instance: SWEbenchInstance | None
@@ -68,7 +69,7 @@ def _gold_files(patch: str) -> list[str]:
 
 
 def _bugfixer_sample(item: Step3Item, instance: SWEbenchInstance) -> BugFixerSample:
-    source = FileSource(item.config.structure_dir, item.config.repo)
+    source = FileSource(item.config.repositories.structure_dir, item.config.repositories.repo_root)
     with source.open(instance.instance_id, instance.repo, instance.base_commit) as files:
         fix = fix_from_answer(item.answer.content, files)
     processed = ProcessedPatch(
@@ -101,7 +102,7 @@ def _testwriter_sample(item: Step3Item, instance: SWEbenchInstance) -> TestWrite
         raise TestWriterFailure(FailureReason.STEP1_ANSWER_MISSING, "no step-1 answer in --step1_file")
     if not item.step1.ok:
         raise TestWriterFailure(FailureReason.STEP1_REQUEST_FAILED, item.step1.status)
-    source = FileSource(item.config.structure_dir, item.config.repo)
+    source = FileSource(item.config.repositories.structure_dir, item.config.repositories.repo_root)
     with source.open(instance.instance_id, instance.repo, instance.base_commit) as files:
         made = reproduction_from_answers(item.step1.content, item.answer.content, files)
     return TestWriterSample(
@@ -143,16 +144,16 @@ def process_step3_item(item: Step3Item) -> ItemResult:
     return result
 
 
-def _step1_answers(config: RolloutConfig, wanted: set[str], report: LineReport) -> dict[str, Answer]:
+def _step1_answers(config: RolloutStage, wanted: set[str], report: LineReport) -> dict[str, Answer]:
     if config.kind != "testwriter":
         return {}
-    config.require("step1_file")
+    require(config, "step1_file")
     store, name = open_artifact(config.step1_file or "")
     return {a.custom_id: a for a in iter_answers(store, name, config, report=report) if a.custom_id in wanted}
 
 
-def _items(config: RolloutConfig, report: LineReport) -> Iterator[Step3Item]:
-    index = load_swebench_index(config.dataset, split=config.split)
+def _items(config: RolloutStage, report: LineReport) -> Iterator[Step3Item]:
+    index = selected_index(config.dataset)
     store, name = open_artifact(config.input_file or "")
     answers = iter_answers(store, name, config, report=report)
     if config.kind == "testwriter":
@@ -167,14 +168,14 @@ def _items(config: RolloutConfig, report: LineReport) -> Iterator[Step3Item]:
             config=config,
             answer=answer,
             step1=step1.get(answer.custom_id),
-            instance=instance_of(index, answer.custom_id, config.passk),
-            model_name=answer.model or config.model_name or DEFAULT_MODEL_NAME,
+            instance=instance_of(index, answer.custom_id, declared_passk(config)),
+            model_name=answer.model or config.model or DEFAULT_MODEL_NAME,
         )
 
 
-def run_step3(config: RolloutConfig, *, progress: Progress | None = None) -> StageSummary:
+def run_step3(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
     """Process the step-2 output into ``--save_dir``: samples, failures, then the aggregate files."""
-    config.require("input_file", "save_dir")
+    require(config, "input_file", "save_dir")
     progress = progress or NullProgress()
     store = ArtifactStore(config.save_dir or "")
     summary = StageSummary(STAGE)
@@ -182,11 +183,14 @@ def run_step3(config: RolloutConfig, *, progress: Progress | None = None) -> Sta
     progress.start(STAGE)
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
         results = imap_bounded(
-            process_step3_item, _items(config, report), workers=config.num_workers, timeout=config.item_timeout
+            process_step3_item,
+            _items(config, report),
+            workers=config.workflow.num_workers,
+            timeout=config.workflow.item_timeout_seconds,
         )
         drain(results, summary=summary, outputs=samples, failures=failures, progress=progress)
     progress.finish()
-    summary.outputs = rebuild_aggregates(store, config.kind, passk=config.passk)
+    summary.outputs = rebuild_aggregates(store, config.kind, passk=declared_passk(config))
     summary.outputs.append(store.uri(failures_name()))
     summary.extra["bad_input_lines"] = len(report)
     return summary

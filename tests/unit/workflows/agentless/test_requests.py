@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from patchline.core.errors import InputError
-from patchline.workflows.agentless import RepairSettings, generate_requests
+from patchline.core.spec import AgentlessStage
+from patchline.workflows.agentless import generate_requests
+from tests.fixtures.stages import stage
 from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, build_scenario
 
 pytestmark = pytest.mark.unit
@@ -20,24 +21,26 @@ def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
     return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
 
 
-def _settings(scenario: Scenario, **changes: object) -> RepairSettings:
-    base = RepairSettings(
-        loc_file=str(scenario.loc_file),
-        output_folder=str(scenario.root / "out"),
-        dataset=str(scenario.dataset),
+def _settings(scenario: Scenario, **changes: object) -> AgentlessStage:
+    base: dict[str, object] = dict(
+        workflow__loc_file=str(scenario.loc_file),
+        dataset__source=str(scenario.dataset),
         model="deepseek-ai/DeepSeek-V3",
-        loc_interval=True,
-        top_n=None,
-        max_samples=3,
-        cot=True,
-        diff_format=True,
-        temperature=0.6,
-        max_tokens=32768,
-        thinking_budget=32768,
-        enable_thinking=True,
-        project_file_loc=str(scenario.structures),
+        workflow__loc_interval=True,
+        workflow__top_n=0,
+        sampling__samples=3,
+        workflow__cot=True,
+        sampling__temperature=0.6,
+        sampling__max_tokens=32768,
+        sampling__thinking_budget=32768,
+        sampling__enable_thinking=True,
+        repositories__structure_dir=str(scenario.structures),
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return stage(AgentlessStage, **{**base, **changes})
+
+
+def _out(scenario: Scenario) -> str:
+    return str(scenario.root / "out")
 
 
 def _lines(path: Path) -> list[dict[str, object]]:
@@ -45,7 +48,7 @@ def _lines(path: Path) -> list[dict[str, object]]:
 
 
 def test_requests_follow_spec(scenario: Scenario) -> None:
-    summary = generate_requests(_settings(scenario))
+    summary = generate_requests(_settings(scenario), _out(scenario))
     requests = _lines(scenario.root / "out" / "requests-repair.jsonl")
     assert summary.written == 6 and not summary.skipped
     assert [r["custom_id"] for r in requests] == [f"{iid}|{i}" for iid in GOLD_INSTANCES for i in range(3)]
@@ -61,21 +64,21 @@ def test_requests_follow_spec(scenario: Scenario) -> None:
     assert message["role"] == "user" and "<<<<<<< SEARCH" in message["content"]
     assert scenario.instances[GOLD_INSTANCES[0]]["problem_statement"] in message["content"]
     assert "### sympy/printing/latex.py\n" in message["content"]
-    assert json.loads((scenario.root / "out" / "args.json").read_text())["max_samples"] == 3
+    assert json.loads((scenario.root / "out" / "args.json").read_text())["sampling"]["samples"] == 3
     assert len(_lines(scenario.root / "out" / "used_locs.jsonl")) == 2
 
 
 def test_skip_greedy_and_resume_add_only_missing(scenario: Scenario) -> None:
-    settings = _settings(scenario, skip_greedy=True)
-    assert generate_requests(settings).written == 4
+    settings = _settings(scenario, workflow__skip_greedy=True)
+    assert generate_requests(settings, _out(scenario)).written == 4
     path = scenario.root / "out" / "requests-repair.jsonl"
     kept = path.read_text(encoding="utf-8").splitlines()[:-1]
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")  # lose the last request
-    summary = generate_requests(settings)
+    summary = generate_requests(settings, _out(scenario))
     assert summary.written == 1 and summary.already_present == 3
     ids = [r["custom_id"] for r in _lines(path)]
     assert sorted(ids) == sorted(f"{iid}|{i}" for iid in GOLD_INSTANCES for i in (1, 2)) and len(set(ids)) == 4
-    assert generate_requests(settings).written == 0
+    assert generate_requests(settings, _out(scenario)).written == 0
 
 
 def test_instances_without_context_get_no_request(scenario: Scenario) -> None:
@@ -99,7 +102,7 @@ def test_instances_without_context_get_no_request(scenario: Scenario) -> None:
         + "\n",
         encoding="utf-8",
     )
-    summary = generate_requests(_settings(scenario, loc_file=str(loc)))
+    summary = generate_requests(_settings(scenario, workflow__loc_file=str(loc)), _out(scenario))
     assert summary.written == 0
     assert summary.skipped == {
         "no_context": list(GOLD_INSTANCES),
@@ -111,16 +114,14 @@ def test_instances_without_context_get_no_request(scenario: Scenario) -> None:
 
 
 def test_settings_refuse_what_cannot_work(scenario: Scenario) -> None:
-    with pytest.raises(InputError, match="diff_format"):
-        _settings(scenario, diff_format=False)
-    with pytest.raises(InputError, match="PROJECT_FILE_LOC"):
-        _settings(scenario, project_file_loc=None)
-    with pytest.raises(InputError, match="skip_greedy"):
-        _settings(scenario, max_samples=1, skip_greedy=True)
-    with pytest.raises(InputError, match="predictions-sample"):
-        _settings(scenario, predictions_sample="3")  # max_samples is 3
-    with pytest.raises(InputError, match="predictions-sample"):
-        _settings(scenario, predictions_sample="last")
+    with pytest.raises(ValidationError, match="structureDir"):
+        _settings(scenario, repositories__structure_dir=None)
+    with pytest.raises(ValidationError, match="skipGreedy"):
+        _settings(scenario, sampling__samples=1, workflow__skip_greedy=True)
+    with pytest.raises(ValidationError, match="predictionsSample"):
+        _settings(scenario, workflow__predictions_sample="3")  # sampling.samples is 3
+    with pytest.raises(ValidationError, match="pattern"):
+        _settings(scenario, workflow__predictions_sample="last")
 
 
 def test_prompt_template_override(scenario: Scenario, tmp_path: Path) -> None:
@@ -128,6 +129,6 @@ def test_prompt_template_override(scenario: Scenario, tmp_path: Path) -> None:
     template.write_text(
         "ISSUE:\n$problem_statement\nFILES:\n$file_contents\nUse <<<<<<< SEARCH edits.\n", encoding="utf-8"
     )
-    generate_requests(_settings(scenario, prompt_template=str(template), max_samples=1))
+    generate_requests(_settings(scenario, workflow__templates_dir=str(template), sampling__samples=1), _out(scenario))
     content = _lines(scenario.root / "out" / "requests-repair.jsonl")[0]["body"]["messages"][0]["content"]  # type: ignore[index]
     assert content.startswith("ISSUE:\n") and "FILES:\n### sympy/" in content

@@ -12,9 +12,11 @@ from rank_bm25 import BM25Okapi
 
 from patchline.core.errors import UnsafePathError
 from patchline.core.repos import GitSnapshot
+from patchline.core.spec import EditBenchStage, EditBenchWorkflow
 from patchline.retrieval import tokenize
 from patchline.workflows.editbench.context import find_checkout
-from patchline.workflows.editbench.prompt_builder import BuildOptions, build_infbench, compat_save_path
+from patchline.workflows.editbench.prompt_builder import build_infbench, compat_save_path
+from tests.fixtures.stages import stage
 from tests.unit.workflows.editbench.helpers import SNAPSHOTS, load_records, make_repository
 
 pytestmark = pytest.mark.unit
@@ -44,7 +46,7 @@ def test_oracle_build_skips_broken_instances_and_resumes(shared_data: Path, tmp_
     ]}  # fmt: skip
     bench = _bench(tmp_path, [*records, broken])
     save = tmp_path / "out" / "all-task-instances_0.4.jsonl"
-    summary = build_infbench(str(bench), str(save), BuildOptions(info_pct=0.4))
+    summary = build_infbench(stage(EditBenchStage, dataset__source=str(bench), workflow__info_pct=0.4), str(save))
     assert summary.written == 16 and [iid for iid, _ in summary.failed] == ["astropy__astropy-pull-1"]
     assert "does not apply" in summary.failed[0][1]
     lines = _read(save)
@@ -58,7 +60,7 @@ def test_oracle_build_skips_broken_instances_and_resumes(shared_data: Path, tmp_
         shown = _shown(line["prompt"])
         assert shown == [p for p in record["files_work"] if p in shown] and shown
         assert "[start of step 1]" in line["prompt"] and "<patch>" in line["prompt"]
-    again = build_infbench(str(bench), str(save), BuildOptions(info_pct=0.4))
+    again = build_infbench(stage(EditBenchStage, dataset__source=str(bench), workflow__info_pct=0.4), str(save))
     assert again.written == 0 and again.already_there == 16 and len(again.failed) == 1
     assert len(_read(save)) == 16
 
@@ -72,10 +74,15 @@ def test_bm25_context_is_pre_edit_files_then_top_n(shared_data: Path, tmp_path: 
     commit = make_repository(tmp_path / "repos" / f"{owner}__{name}", record, extra)
     bench = _bench(tmp_path, [{**record, "base_commit": commit}])
     save = tmp_path / "bm25.jsonl"
-    options = BuildOptions(
-        info_pct=0.4, use_bm25=True, topn=3, repo_root=str(tmp_path / "repos"), cache_root=str(tmp_path)
+    settings = stage(
+        EditBenchStage,
+        dataset__source=str(bench),
+        workflow__info_pct=0.4,
+        workflow__use_bm25=True,
+        workflow__topn=3,
+        repositories__repo_root=str(tmp_path / "repos"),
     )
-    summary = build_infbench(str(bench), str(save), options)
+    summary = build_infbench(settings, str(save), cache_root=str(tmp_path))
     assert summary.written == 1, summary.failed
     line = _read(save)[0]
     shown = _shown(line["prompt"])
@@ -92,23 +99,23 @@ def test_bm25_context_is_pre_edit_files_then_top_n(shared_data: Path, tmp_path: 
 
 def test_bm25_without_a_repository_is_an_error_not_a_fallback(shared_data: Path, tmp_path: Path) -> None:
     record = load_records(shared_data, SNAPSHOTS)[3]
-    summary = build_infbench(
-        str(_bench(tmp_path, [record])), str(tmp_path / "o.jsonl"), BuildOptions(info_pct=0.4, use_bm25=True)
-    )
+    bench = str(_bench(tmp_path, [record]))
+    settings = stage(EditBenchStage, dataset__source=bench, workflow__info_pct=0.4, workflow__use_bm25=True)
+    summary = build_infbench(settings, str(tmp_path / "o.jsonl"))
     assert summary.written == 0 and "repository" in summary.failed[0][1]
 
 
 def test_compat_save_path_reproduces_the_original_names() -> None:
     base = "infbench/all-task-instances.jsonl"
-    assert compat_save_path(base, BuildOptions(info_pct=0.2)) == "infbench/all-task-instances_0.2_body_issue.jsonl"
+    assert compat_save_path(base, EditBenchWorkflow(info_pct=0.2)) == "infbench/all-task-instances_0.2_body_issue.jsonl"
     assert (
-        compat_save_path(base, BuildOptions(info_pct=0.2, include_pr=False)) == "infbench/all-task-instances_0.2.jsonl"
+        compat_save_path(base, EditBenchWorkflow(info_pct=0.2, use_pr_mes=False))
+        == "infbench/all-task-instances_0.2.jsonl"
     )
     assert (
-        compat_save_path(base, BuildOptions(info_pct=0.2, include_pr=True, include_issue=False, use_bm25=True, topn=5))
+        compat_save_path(base, EditBenchWorkflow(info_pct=0.2, use_issue_mes=False, use_bm25=True, topn=5))
         == "infbench/all-task-instances_0.2_body_issue_bm25_5.jsonl"
     )
-    assert compat_save_path(base, BuildOptions(info_pct=None)) == "infbench/all-task-instances_None_body_issue.jsonl"
 
 
 def test_repository_names_from_data_stay_below_the_root(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_editbench_surface() -> None:
-    expected = {"BuildOptions", "build_infbench", "compat_save_path", "RunOptions", "run_editbench", "run_matrix",
+    expected = {"build_infbench", "compat_save_path", "EditBenchRun", "BM25Retriever", "effective_config",
                 "merge_results", "merge_infbench", "split_index", "split_history", "is_context_overflow",
                 "shrink_code_context", "MODEL_CONFIGS", "model_config", "load_sampled_ids"}  # fmt: skip
     assert expected <= set(editbench.__all__)

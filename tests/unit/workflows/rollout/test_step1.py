@@ -8,18 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from patchline.workflows.rollout import RolloutConfig, run_stage
+from patchline.core.spec import RolloutStage
+from patchline.workflows.rollout import run_stage
 from tests.fixtures.lite_repos import RequestsLite
+from tests.fixtures.stages import stage
 from tests.unit.workflows.rollout.helpers import read_jsonl
 
 pytestmark = pytest.mark.unit
 
 
 def _run(lite: RequestsLite, out: Path, **kw: object) -> list[dict[str, object]]:
-    config = RolloutConfig(
-        kind=kw.pop("kind", "bugfixer"),  # type: ignore[arg-type]
-        dataset=str(kw.pop("dataset", lite.dataset)),
-        structure_dir=str(kw.pop("structure_dir", lite.structure_dir)),
+    config = stage(
+        RolloutStage,
+        workflow__type=kw.pop("workflow__type", "bugfixer"),  # type: ignore[arg-type]
+        dataset__source=str(kw.pop("dataset__source", lite.dataset)),
+        repositories__structure_dir=str(kw.pop("repositories__structure_dir", lite.structure_dir)),
         output_file=str(out / "batch_requests_step1.jsonl"),
         **kw,  # type: ignore[arg-type]
     )
@@ -28,7 +31,7 @@ def _run(lite: RequestsLite, out: Path, **kw: object) -> list[dict[str, object]]
 
 
 def test_bugfixer_passk_expansion_and_tree(requests_lite: RequestsLite, tmp_path: Path) -> None:
-    requests = _run(requests_lite, tmp_path, passk=3, temperature=0.8, model_name="m")
+    requests = _run(requests_lite, tmp_path, sampling__samples=3, sampling__temperature=0.8, model="m")
     ids = [r["custom_id"] for r in requests]
     assert ids == [f"{iid}__pass{k}" for iid in requests_lite.instance_ids for k in range(3)]
     body = requests[0]["body"]
@@ -41,7 +44,9 @@ def test_bugfixer_passk_expansion_and_tree(requests_lite: RequestsLite, tmp_path
 
 
 def test_testwriter_shows_tests_and_fixes_pass_temperatures(requests_lite: RequestsLite, tmp_path: Path) -> None:
-    requests = _run(requests_lite, tmp_path, kind="testwriter", passk=2, temperature=0.6)
+    requests = _run(
+        requests_lite, tmp_path, workflow__type="testwriter", sampling__samples=2, sampling__temperature=0.6
+    )
     prompt = requests[0]["body"]["messages"][0]["content"]  # type: ignore[index]
     assert "tests/\n    __init__.py\n    test_requests.py" in prompt
     assert "test files" in prompt and "most relevant files" in prompt
@@ -62,23 +67,23 @@ def test_missing_structure_is_a_failure_record(requests_lite: RequestsLite, tmp_
     missing = requests_lite.instance_ids[0]
     (structures / f"{missing}.json").unlink()
     (structures / f"{requests_lite.instance_ids[1]}.json").write_text("{truncated")
-    requests = _run(requests_lite, tmp_path, structure_dir=structures, passk=2)
+    requests = _run(requests_lite, tmp_path, repositories__structure_dir=structures, sampling__samples=2)
     assert len(requests) == 2 * (len(requests_lite.instance_ids) - 2)
     failures = read_jsonl(tmp_path / "failures.jsonl")
     assert {(f["custom_id"], f["reason"]) for f in failures} >= {(f"{missing}__pass0", "structure_not_found")}
     assert len(failures) == 4 and all(f["stage"] == "gen_step1" for f in failures)
     # Once the structure is there, a rerun replaces the failures with requests.
     shutil.copy(requests_lite.structure_dir / f"{missing}.json", structures / f"{missing}.json")
-    requests = _run(requests_lite, tmp_path, structure_dir=structures, passk=2)
+    requests = _run(requests_lite, tmp_path, repositories__structure_dir=structures, sampling__samples=2)
     assert len(requests) == 2 * (len(requests_lite.instance_ids) - 1)
     assert len(read_jsonl(tmp_path / "failures.jsonl")) == 2
 
 
 def test_ranges_add_up_across_runs(requests_lite: RequestsLite, tmp_path: Path) -> None:
-    everything = _run(requests_lite, tmp_path / "all", passk=2)
+    everything = _run(requests_lite, tmp_path / "all", sampling__samples=2)
     ids = sorted(r["custom_id"] for r in everything)
-    _run(requests_lite, tmp_path / "chunks", passk=2, start_file="0", end_file="5")
-    chunked = _run(requests_lite, tmp_path / "chunks", passk=2, start_file=ids[5])
+    _run(requests_lite, tmp_path / "chunks", sampling__samples=2, workflow__start_file="0", workflow__end_file="5")
+    chunked = _run(requests_lite, tmp_path / "chunks", sampling__samples=2, workflow__start_file=ids[5])
     assert sorted(str(r["custom_id"]) for r in chunked) == ids
 
 
@@ -92,15 +97,15 @@ def test_convert_crlf_and_prompt_template(requests_lite: RequestsLite, lite_test
     (structures / "astropy__astropy-12907.json").write_text(json.dumps(requests_lite.document))
     template = tmp_path / "mine.txt"
     template.write_text("ISSUE:\n$problem_statement\nTREE:\n$structure\nmost relevant files please\n")
-    kept = _run(requests_lite, tmp_path / "a", dataset=dataset, structure_dir=structures)
+    kept = _run(requests_lite, tmp_path / "a", dataset__source=dataset, repositories__structure_dir=structures)
     assert "\r\n" in kept[0]["body"]["messages"][0]["content"]  # type: ignore[index]
     converted = _run(
         requests_lite,
         tmp_path / "b",
-        dataset=dataset,
-        structure_dir=structures,
-        convert_crlf=True,
-        prompt_template=str(template),
+        dataset__source=dataset,
+        repositories__structure_dir=structures,
+        workflow__convert_crlf=True,
+        workflow__templates_dir=str(template),
     )
     prompt = converted[0]["body"]["messages"][0]["content"]  # type: ignore[index]
     assert "\r" not in prompt and prompt.startswith("ISSUE:\n") and "TREE:\nrequests/" in prompt

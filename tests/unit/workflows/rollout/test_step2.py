@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from patchline.workflows.rollout import RolloutConfig, run_stage
+from patchline.core.spec import RolloutStage
+from patchline.workflows.rollout import run_stage
 from tests.fixtures.lite_repos import RequestsLite
+from tests.fixtures.stages import stage
 from tests.unit.workflows.rollout.helpers import failed_line, ok_line, read_jsonl, write_lines
 
 pytestmark = pytest.mark.unit
@@ -15,10 +17,11 @@ pytestmark = pytest.mark.unit
 
 def _run(lite: RequestsLite, out: Path, lines: list[str], **kw: object) -> tuple[list[dict], dict[str, str]]:  # type: ignore[type-arg]
     write_lines(out / "batch_output_step1.jsonl", lines)
-    config = RolloutConfig(
-        kind=kw.pop("kind", "bugfixer"),  # type: ignore[arg-type]
-        dataset=str(lite.dataset),
-        structure_dir=str(lite.structure_dir),
+    config = stage(
+        RolloutStage,
+        workflow__type=kw.pop("workflow__type", "bugfixer"),  # type: ignore[arg-type]
+        dataset__source=str(lite.dataset),
+        repositories__structure_dir=str(lite.structure_dir),
         input_file=str(out / "batch_output_step1.jsonl"),
         output_file=str(out / "batch_requests_step2.jsonl"),
         **kw,  # type: ignore[arg-type]
@@ -42,7 +45,7 @@ def test_bugfixer_requests_and_failures(requests_lite: RequestsLite, tmp_path: P
         failed_line(f"{f}__pass0", 0),
         ok_line(f"{f}__pass0", "requests/api.py"),  # a later line (a retry) replaces the failure
     ]
-    requests, failures = _run(requests_lite, tmp_path, lines, num_workers=2)
+    requests, failures = _run(requests_lite, tmp_path, lines, workflow__num_workers=2)
     by_id = {r["custom_id"]: r for r in requests}
     assert sorted(by_id) == sorted([f"{a}__pass0", f"{a}__pass1", f"{f}__pass0"])
     prompt = by_id[f"{a}__pass0"]["body"]["messages"][0]["content"]
@@ -81,7 +84,7 @@ def test_testwriter_takes_first_test_file_or_fails(requests_lite: RequestsLite, 
         ok_line(f"{a}__pass1", "requests/models.py\n"),
         ok_line(f"{b}__pass0", "tests/test_requests.py"),
     ]
-    requests, failures = _run(requests_lite, tmp_path, lines, kind="testwriter")
+    requests, failures = _run(requests_lite, tmp_path, lines, workflow__type="testwriter")
     assert failures == {f"{a}__pass1": "no_test_files_found"}
     prompt = requests[0]["body"]["messages"][0]["content"]
     assert "tests/test_requests.py\n" in prompt and "requests/models.py\n" not in prompt

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from patchline.core.errors import InputError
-from patchline.workflows.rollout import RolloutConfig, run_stage
+from patchline.core.spec import RolloutStage
+from patchline.workflows.rollout import run_stage
 from tests.fixtures.lite_repos import TEST_MODULE, RequestsLite
+from tests.fixtures.stages import stage
 from tests.unit.workflows.rollout.helpers import failed_line, ok_line, read_jsonl, write_lines
 
 pytestmark = pytest.mark.unit
@@ -19,11 +21,12 @@ def _edit(path: str, search: str, replace: str) -> str:
     return f"```python\n### {path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n```\n"
 
 
-def _config(lite: RequestsLite, out: Path, **kw: object) -> RolloutConfig:
-    return RolloutConfig(
-        kind=kw.pop("kind", "bugfixer"),  # type: ignore[arg-type]
-        dataset=str(lite.dataset),
-        structure_dir=str(lite.structure_dir),
+def _config(lite: RequestsLite, out: Path, **kw: object) -> RolloutStage:
+    return stage(
+        RolloutStage,
+        workflow__type=kw.pop("workflow__type", "bugfixer"),  # type: ignore[arg-type]
+        dataset__source=str(lite.dataset),
+        repositories__structure_dir=str(lite.structure_dir),
         input_file=str(out / "batch_output_step2.jsonl"),
         save_dir=kw.pop("save_dir", str(out)),  # type: ignore[arg-type]
         **kw,  # type: ignore[arg-type]
@@ -56,7 +59,7 @@ def bugfixer_answers(requests_lite: RequestsLite) -> list[str]:
 def test_bugfixer_outputs(requests_lite: RequestsLite, tmp_path: Path, bugfixer_answers: list[str]) -> None:
     a, b, c = requests_lite.instance_ids[:3]
     write_lines(tmp_path / "batch_output_step2.jsonl", bugfixer_answers)
-    summary = run_stage(_config(requests_lite, tmp_path, num_workers=2), "proc_step2")
+    summary = run_stage(_config(requests_lite, tmp_path, workflow__num_workers=2), "proc_step2")
     assert summary.written == 3 and dict(summary.failures) == {"step2_request_failed": 1}
     sample = json.loads((tmp_path / "samples" / f"{a}__pass0.jsonl").read_text())
     assert set(sample) >= {"instance_id", "model_patch", "search_replace_text", "raw_output", "gt_results"}
@@ -121,8 +124,8 @@ def test_bugfixer_chunks_add_up(requests_lite: RequestsLite, tmp_path: Path, bug
     for out in (whole, chunks):
         write_lines(out / "batch_output_step2.jsonl", bugfixer_answers)
     run_stage(_config(requests_lite, whole), "proc_step2")
-    run_stage(_config(requests_lite, chunks, start_file="0", end_file="2"), "proc_step2")
-    run_stage(_config(requests_lite, chunks, start_file="2"), "proc_step2")
+    run_stage(_config(requests_lite, chunks, workflow__start_file="0", workflow__end_file="2"), "proc_step2")
+    run_stage(_config(requests_lite, chunks, workflow__start_file="2"), "proc_step2")
     assert _snapshot(chunks) == _snapshot(whole)
 
 
@@ -151,7 +154,9 @@ def test_testwriter_outputs_and_failures(requests_lite: RequestsLite, tmp_path: 
             failed_line(f"{d}__pass0"),
         ],
     )
-    config = _config(requests_lite, tmp_path, kind="testwriter", step1_file=str(tmp_path / "batch_output_step1.jsonl"))
+    config = _config(
+        requests_lite, tmp_path, workflow__type="testwriter", step1_file=str(tmp_path / "batch_output_step1.jsonl")
+    )
     run_stage(config, "proc_step2")
     failures = {f["custom_id"]: f["reason"] for f in read_jsonl(tmp_path / "failures.jsonl")}
     assert failures == {
@@ -182,7 +187,7 @@ def test_testwriter_outputs_and_failures(requests_lite: RequestsLite, tmp_path: 
 def test_missing_settings_are_input_errors(requests_lite: RequestsLite, tmp_path: Path) -> None:
     write_lines(tmp_path / "batch_output_step2.jsonl", [ok_line("x", "y")])
     with pytest.raises(InputError, match="step1_file"):
-        run_stage(_config(requests_lite, tmp_path, kind="testwriter"), "proc_step2")
+        run_stage(_config(requests_lite, tmp_path, workflow__type="testwriter"), "proc_step2")
     with pytest.raises(InputError, match="save_dir"):
         run_stage(_config(requests_lite, tmp_path, save_dir=None), "proc_step2")
     with pytest.raises(InputError, match="unknown stage"):

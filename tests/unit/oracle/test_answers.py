@@ -18,7 +18,7 @@ from patchline.edits import (
     parse_search_replace,
     search_replace_from_diff,
 )
-from patchline.gateway.oracle import (
+from patchline.oracle import (
     GoldIndex,
     GoldInstance,
     UnplaceablePromptError,
@@ -268,7 +268,7 @@ def test_testwriter_shown_empty_new_file_falls_back_to_inserting_whole_tests(lit
 
 
 def test_public_names() -> None:
-    import patchline.gateway.oracle as oracle
+    import patchline.oracle as oracle
 
     assert set(oracle.__all__) == {
         "BaseFiles",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from patchline.edits import apply_exact_then_stripped, find_fenced_blocks, parse_search_replace
-from patchline.gateway.oracle import BaseFiles, GoldInstance, compose_answer, load_gold
-from tests.unit.gateway.test_oracle import OTHER_TEST_FILE, _testwriter_prompt
+from patchline.oracle import BaseFiles, GoldInstance, compose_answer, load_gold
+from tests.unit.oracle.test_answers import OTHER_TEST_FILE, _testwriter_prompt
 
 pytestmark = pytest.mark.integration
 

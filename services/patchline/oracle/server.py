@@ -29,9 +29,9 @@ from typing import Any, Literal
 from aiohttp import web
 
 from patchline.core.errors import InputError, UnavailableError
-from patchline.gateway.oracle.answers import UnplaceablePromptError, compose_answer
-from patchline.gateway.oracle.gold import GoldIndex
-from patchline.gateway.oracle.repos import BaseFiles
+from patchline.oracle.answers import UnplaceablePromptError, compose_answer
+from patchline.oracle.gold import GoldIndex
+from patchline.oracle.repos import BaseFiles
 
 __all__ = ["OracleServer", "ReasoningMode", "build_app", "chat_completion", "serve_oracle"]
 

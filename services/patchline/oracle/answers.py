@@ -40,7 +40,7 @@ from collections.abc import Iterator
 
 from patchline.core.errors import InputError
 from patchline.edits import search_replace_from_diff
-from patchline.gateway.oracle.gold import GoldInstance, normalise_text
+from patchline.oracle.gold import GoldInstance, normalise_text
 
 __all__ = [
     "MAX_LOCALISED_FILES",
@@ -243,7 +243,7 @@ def compose_answer(prompt: str, instance: GoldInstance, *, base_files: frozenset
     """The gold answer to ``prompt`` about ``instance``, in the format the prompt asks for.
 
     ``base_files`` (the repository's files at the base commit, when known) lets a TestWriter localisation
-    name only test files the repository has (see :mod:`patchline.gateway.oracle.repos`).
+    name only test files the repository has (see :mod:`patchline.oracle.repos`).
     """
     text = normalise_text(prompt)
     if instance.kind == "editbench":

@@ -14,7 +14,7 @@ import pytest
 from patchline.core.batch import iter_responses, latest_responses
 from patchline.edits import find_diffs, search_replace_from_diff
 from patchline.gateway import ExecutorSettings, execute_file
-from patchline.gateway.oracle import OracleServer, load_gold
+from patchline.oracle import OracleServer, load_gold
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from patchline.edits import find_diffs, find_fenced_blocks, parse_search_replace, search_replace_from_diff
-from patchline.gateway.oracle import GoldIndex, GoldInstance, UnplaceablePromptError, compose_answer, load_gold
+from patchline.oracle import GoldIndex, GoldInstance, UnplaceablePromptError, compose_answer, load_gold
 from patchline.workflows.editbench.prompt import PromptTemplates, render_prompt, shrink_code_context
 from patchline.workflows.templates import load_template
-from tests.unit.gateway.test_oracle import OTHER_TEST_FILE
+from tests.unit.oracle.test_answers import OTHER_TEST_FILE
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from patchline.core.errors import InputError
 from patchline.core.repos_git import GitSnapshot
 from patchline.core.structure_batch import checkout_dir
-from patchline.gateway.oracle.gold import GoldInstance
+from patchline.oracle.gold import GoldInstance
 
 __all__ = ["BaseFiles"]
 

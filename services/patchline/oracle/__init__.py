@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from patchline.gateway.oracle.answers import UnplaceablePromptError, compose_answer, diff_files, split_diff
-from patchline.gateway.oracle.gold import GoldIndex, GoldInstance, load_gold, normalise_text
-from patchline.gateway.oracle.repos import BaseFiles
-from patchline.gateway.oracle.server import OracleServer, ReasoningMode, build_app, chat_completion, serve_oracle
+from patchline.oracle.answers import UnplaceablePromptError, compose_answer, diff_files, split_diff
+from patchline.oracle.gold import GoldIndex, GoldInstance, load_gold, normalise_text
+from patchline.oracle.repos import BaseFiles
+from patchline.oracle.server import OracleServer, ReasoningMode, build_app, chat_completion, serve_oracle
 
 __all__ = [
     "BaseFiles",

@@ -1,0 +1,104 @@
+"""How requests are sent (the executor's settings) and where they go (the model's endpoints).
+
+:class:`ExecutorSettings` is the manifest's ``spec.executor`` section, the executor's settings object, the
+``executor`` part of an inference stage on the wire and what the ``patchline infer`` flags build: one
+definition, one default per field. :class:`ModelEndpoints` is filled in by whoever starts or finds the
+model (the stage driver, an operator, a CLI flag), never written in a manifest's executor section.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import Field, field_validator, model_validator
+
+from patchline.core.spec.base import SpecModel
+
+__all__ = ["EngineFlavor", "ExecutorSettings", "ModelEndpoints", "Price", "ThinkingProcessor"]
+
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class EngineFlavor(enum.StrEnum):
+    """What kind of server answers; decides which engine-specific body keys the executor adds."""
+
+    OPENAI = "openai"  # any OpenAI-compatible endpoint: the body is sent as written
+    SGLANG = "sglang"  # SGLang: thinking keys are mapped to what SGLang honours (patchline.gateway.thinking)
+
+
+class ThinkingProcessor(enum.StrEnum):
+    """SGLang's built-in thinking-budget logit processors (server needs ``--enable-custom-logit-processor``)."""
+
+    QWEN3 = "qwen3"
+    DEEPSEEK_R1 = "deepseek-r1"
+
+
+class Price(SpecModel):
+    """Prices in currency units per million tokens."""
+
+    input_per_mtok: float = Field(ge=0.0, description="Price of a million prompt tokens.")
+    output_per_mtok: float = Field(ge=0.0, description="Price of a million completion tokens.")
+
+
+class ExecutorSettings(SpecModel):
+    """How the executor sends a batch: in-flight bound, time limits, retries, balancing, output handling."""
+
+    concurrency: int = Field(default=64, ge=1, le=4096, description="Requests in flight at once.")
+    timeout_seconds: float = Field(default=600.0, gt=0, description="Time limit of one attempt of one request.")
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, description="Time limit of opening a connection.")
+    max_attempts: int = Field(default=6, ge=1, le=100, description="Attempts per request before it counts as failed.")
+    backoff_base_seconds: float = Field(
+        default=1.0, ge=0, description="First retry delay; it doubles per attempt (full jitter)."
+    )
+    backoff_cap_seconds: float = Field(default=60.0, ge=0, description="Longest delay between two attempts.")
+    retry_after_cap_seconds: float = Field(
+        default=300.0, ge=0, description="Longest server-requested delay (Retry-After) that is honoured."
+    )
+    affinity: bool = Field(default=False, description="Send samples of one instance to one replica (prefix cache).")
+    compact: bool = Field(default=False, description="Rewrite the output with one line per request at the end.")
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="Prices per model name, for the cost in the summary."
+    )
+    cooldown_after_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures after which a replica is rested."
+    )
+    cooldown_base_seconds: float = Field(default=1.0, gt=0, description="First rest of a failing replica; doubles.")
+    cooldown_cap_seconds: float = Field(default=60.0, gt=0, description="Longest rest of a failing replica.")
+    part_lines: int = Field(default=256, ge=1, description="On object storage: lines per appended part file (at most).")
+    part_seconds: float = Field(default=2.0, gt=0, description="On object storage: seconds per part file (at most).")
+    read_chunk_lines: int = Field(default=512, ge=1, description="Input lines read per hop to the reader thread.")
+    force_httpx: bool = Field(
+        default=False, description="Send plain-http endpoints through httpx too (slower; for comparisons)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self) -> ExecutorSettings:
+        if self.backoff_base_seconds > self.backoff_cap_seconds:
+            raise ValueError("backoffBaseSeconds must not exceed backoffCapSeconds")
+        if self.cooldown_base_seconds > self.cooldown_cap_seconds:
+            raise ValueError("cooldownBaseSeconds must not exceed cooldownCapSeconds")
+        return self
+
+
+class ModelEndpoints(SpecModel):
+    """Where an inference sends its requests, and as what: base URLs, model name, server flavour, key source."""
+
+    urls: list[str] = Field(min_length=1, description="Base URLs of the model's replicas (balanced).")
+    model: str | None = Field(default=None, min_length=1, description="Sent as body.model; unset: as written.")
+    flavor: EngineFlavor = Field(default=EngineFlavor.OPENAI, description="Server flavour (thinking-key mapping).")
+    thinking_processor: ThinkingProcessor | None = Field(
+        default=None, description="SGLang thinking-budget logit processor for thinkingBudget (flavour sglang)."
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=ENV_NAME,
+        description="Environment variable holding the key(s); unset: OPENAI_KEYS / OPENAI_API_KEY.",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"endpoint URL must start with http:// or https://, got {url!r}")
+        return urls
