@@ -57,6 +57,7 @@ def _run(args: argparse.Namespace) -> int:
         keys=api_keys_from_env(),
         executor=ExecutorSettings(concurrency=args.max_workers, timeout_s=args.timeout, max_attempts=args.max_attempts),
         sampled_ids=load_sampled_ids(args.sampled_ids_file) if args.sampled_ids_file else None,
+        recover_diffs=args.recover_diffs,
     )
     with cli_progress() as progress:
         summaries = run_matrix(args.dataset_name, args.model, args.run_id, options, progress=progress)
@@ -64,7 +65,8 @@ def _run(args: argparse.Namespace) -> int:
         known = "" if s.config_known else " (model not in the table: default sampling)"
         print(
             f"{s.output_uri}: {s.succeeded} succeeded, {s.failed} failed, {s.already_done} already done, "
-            f"{s.shrunk} shrunk for context, {s.harvested} recovered, cost {s.cost:.4f}{known}"
+            f"{s.shrunk} shrunk for context, {s.harvested} recovered, {s.repaired} diffs repaired, "
+            f"cost {s.cost:.4f}{known}"
         )
     return 1 if any(s.failed for s in summaries) else 0
 
@@ -113,6 +115,11 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--max-attempts", dest="max_attempts", type=int, default=ExecutorSettings().max_attempts)
     p.add_argument("--url", action="append", default=None, help="endpoint base URL (default: BASE_URL)")
     p.add_argument("--root", default=".", help="project root holding crawled_data/ and experiment_results/")
+    p.add_argument(
+        "--recover-diffs",
+        action="store_true",
+        help="repair messy model diffs against the prompt's code (records say what was repaired)",
+    )
     p.set_defaults(handler=_run)
 
 

@@ -89,6 +89,10 @@ class EditBenchWorkflow(SpecModel):
         default="all", min_length=1, description="Name in the infbench file names (`all` or `owner/repo`)."
     )
     templates_dir: str | None = Field(default=None, description="Folder of replacement prompt templates.")
+    recover_diffs: bool = Field(
+        default=False,
+        description="Repair messy model diffs against the prompt's code; records say what was repaired.",
+    )
 
     @property
     def effective_run_id(self) -> str:

@@ -29,6 +29,7 @@ class EditBenchParams(ModelParams):
     topn: int = 5
     repo_root: str | None = None
     templates: str | None = None
+    recover_diffs: bool = False
     concurrency: int = 64
     timeout: float = 600.0
     max_attempts: int = 6
@@ -68,6 +69,7 @@ def infer(context: OperationContext) -> OperationResult:
         executor=ExecutorSettings(
             concurrency=params.concurrency, timeout_s=params.timeout, max_attempts=params.max_attempts
         ),
+        recover_diffs=params.recover_diffs,
     )
     summary = run_editbench(
         params.dataset_name, params.model or "model", params.run_id, options, progress=context.progress
@@ -124,6 +126,7 @@ def plan(rollout: Rollout, run_uri: str) -> list[StagePlan]:
         "topn": workflow.topn,
         "repo_root": rollout.spec.repositories.repo_root,
         "templates": workflow.templates_dir,
+        "recover_diffs": workflow.recover_diffs,
         "model": rollout.spec.engine.model_name,
         "concurrency": executor.concurrency,
         "timeout": executor.timeout_seconds,

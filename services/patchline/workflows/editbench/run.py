@@ -55,6 +55,7 @@ class RunOptions:
     sampled_ids: frozenset[str] | None = None
     max_rounds: int = 50
     configs: Mapping[str, ModelConfig] = field(default_factory=lambda: MODEL_CONFIGS)
+    recover_diffs: bool = False  # repair messy model diffs (records say what was repaired); strict by default
 
 
 @dataclass
@@ -71,6 +72,7 @@ class RunSummary:
     failed: int = 0
     shrunk: int = 0
     harvested: int = 0
+    repaired: int = 0
     cost: float = 0.0
 
 
@@ -170,9 +172,17 @@ class _Recorder:
     """Turns answers into records appended to the result file, and counts them."""
 
     def __init__(
-        self, model: str, config: ModelConfig, appender: Appender, summary: RunSummary, done: set[str]
+        self,
+        model: str,
+        config: ModelConfig,
+        appender: Appender,
+        summary: RunSummary,
+        done: set[str],
+        *,
+        recover_diffs: bool = False,
     ) -> None:
         self.model, self.config, self.appender, self.summary, self.done = model, config, appender, summary, done
+        self.recover_diffs = recover_diffs
 
     def success(self, custom_id: str, prompt: str, line: ResponseLine, latency: float) -> None:
         """Record an answer (its patch extracted, its cost from the usage)."""
@@ -186,10 +196,12 @@ class _Recorder:
             full_output=line.content,
             cost=cost,
             response_time=latency,
+            recover_diffs=self.recover_diffs,
         )
         self.appender.write_record(record)
         self.done.add(custom_id)
         self.summary.succeeded += 1
+        self.summary.repaired += 1 if record.get("patch_repairs") else 0
         self.summary.cost += cost
 
     def failure(self, custom_id: str, prompt: str, error: str, latency: float = 0.0) -> None:
@@ -288,7 +300,7 @@ def run_editbench(
         log.warning("model %s is not in the sampling table: using the defaults %s", model, config)
     work = _Work(store, ".patchline/" + out_name.removesuffix(".jsonl"))
     done = {iid for iid, record in read_results(store, out_name).items() if is_success(record)}
-    recorder = _Recorder(model, config, store.appender(out_name), summary, done)
+    recorder = _Recorder(model, config, store.appender(out_name), summary, done, recover_diffs=options.recover_diffs)
     try:
         summary.harvested = _harvest(work, recorder)
         current = work.round(0)
