@@ -12,14 +12,15 @@ leniencies the sample's patch depends on, so a user can count the answers only p
 - ``lenient_markers``: the edit is in a python fence but the original does not read it there (markers
   with other lengths, blanks or indentation, a decorated path such as ```` `x.py` ````, a path after
   prose lines, a path the original cannot turn back into a name);
-- ``other_files``: the edit is to a file other than the one the original edits (the first it finds).
+- ``other_files``: the edit is to a file other than the one the original edits (the first it finds,
+  when that is a file of the prompt).
 
 An empty list means the original's reading gives the same edits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 
 from patchline.edits import parse_search_replace, read_original
@@ -67,18 +68,22 @@ def _in_python_fences(answer_text: str) -> set[_Key]:
     return found
 
 
-def leniencies_used(answer_text: str, applied: Iterable[SearchReplaceEdit]) -> list[str]:
-    """The labels (sorted) of the leniencies the ``applied`` edits of one answer depend on."""
+def leniencies_used(answer_text: str, applied: Iterable[SearchReplaceEdit], shown: Collection[str]) -> list[str]:
+    """The labels (sorted) of the leniencies the ``applied`` edits of one answer depend on.
+
+    ``shown`` are the files of the prompt: the original edits its first file only when it is one of them.
+    """
     edits = list(applied)
     if not edits:
         return []
     original = read_original(answer_text)
+    first_file = original.first_file if original.first_file in shown else None
     readable = original.readable_pairs()
     fenced = _in_python_fences(answer_text)
     labels: set[str] = set()
     for edit in edits:
         path, search, replace = key = _key(edit)
-        if path != original.first_file:
+        if first_file is not None and path != first_file:
             labels.add(OTHER_FILES)
         if key in readable:
             continue

@@ -1,7 +1,7 @@
 """One sample's answer turned into a patch: find the edits, apply them in the shown ranges, render and check the diff.
 
 Per SPEC §3: reasoning is stripped; SEARCH/REPLACE edits are read from fenced blocks of any language
-(and markers patchline's parser tolerates); an edit restated for one file is kept once; edits for files
+(an answer without a fence is read whole; markers as patchline's parser tolerates them); an edit restated for one file is kept once; edits for files
 that were not in the prompt are dropped and counted; each edited file is changed only inside its shown
 ranges (last range first); the diff is git-style without ``\\ No newline`` lines; ``model_patch`` stays
 empty unless every edited file parses and the change is more than blank lines, while
@@ -108,9 +108,10 @@ def _apply_compat(answer_text: str, context: InstanceContext, result: SamplePatc
 
 
 def _apply_default(answer_text: str, context: InstanceContext, result: SamplePatch) -> dict[str, str]:
-    """patchline's reading: any fence, every file shown; what the original could not read is named."""
+    """patchline's reading: any fence (a fenceless answer read whole), every file shown; what the original
+    could not read is named."""
     shown = [segment.path for segment in context.files]
-    parsed = parse_search_replace(answer_text, known_paths=shown)
+    parsed = parse_search_replace(answer_text, known_paths=shown, fenced_only=False)
     result.dropped_edits = parsed.unknown_paths + parsed.rejected_paths + parsed.missing_paths
     groups = _grouped(parsed.edits)
     result.edits_found = sum(len(edits) for edits in groups.values())
@@ -129,7 +130,7 @@ def _apply_default(answer_text: str, context: InstanceContext, result: SamplePat
                 _note_unapplied(result, path, edit.search, outcome.reason)
         if applied.new_content != segment.content:
             changed[path] = applied.new_content
-    result.leniency = leniencies_used(answer_text, used)
+    result.leniency = leniencies_used(answer_text, used, shown)
     return changed
 
 

@@ -105,3 +105,19 @@ def test_a_snapshot_renders_as_its_structure_json(tmp_path) -> None:  # type: ig
         "    conf.py",
     ]
     assert files.aliases == {"flask/setup.py": "setup.py"}
+
+
+@pytest.mark.parametrize("kind", ["bugfixer", "testwriter"])
+def test_the_step1_prompt_holds_the_seed_block(requests_lite, kind: str) -> None:  # type: ignore[no-untyped-def]
+    from patchline.workflows.rollout.common import PACKAGE
+    from patchline.workflows.rollout.step1 import step1_prompt
+    from patchline.workflows.templates import load_template
+
+    from .tree_reference import printed
+
+    document = requests_lite.document
+    lazy = LazyStructure(json.dumps(document).encode())
+    template = load_template(PACKAGE, f"{kind}_step1.txt")
+    prompt = step1_prompt(template, "Issue text.", lazy.tree(show_tests=kind == "testwriter"))
+    block = printed(document["structure"], test_flag=kind == "testwriter").strip()
+    assert f"### Repository Structure ###\n{block}\n\n###" in prompt
