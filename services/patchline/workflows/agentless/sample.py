@@ -1,12 +1,13 @@
 """One sample's answer turned into a patch: find the edits, apply them in the shown ranges, render and check the diff.
 
 Per SPEC §3: reasoning is stripped; SEARCH/REPLACE edits are read from fenced blocks of any language
-(an answer without a fence is read whole; markers as patchline's parser tolerates them); an edit restated for one file is kept once; edits for files
-that were not in the prompt are dropped and counted; each edited file is changed only inside its shown
-ranges (last range first); the diff is git-style without ``\\ No newline`` lines; ``model_patch`` stays
-empty unless every edited file parses and the change is more than blank lines, while
-``raw_model_patch`` keeps the diff anyway. Edits to every file of the answer are applied. Whatever the
-original could not have read is named in ``leniency`` (:mod:`.leniency`).
+(an answer without a fence is read whole; markers as patchline's parser tolerates them); an edit
+restated for one file is kept once; edits for files that were not in the prompt are dropped and
+counted; each edited file is changed only inside its shown ranges (last range first); the diff is
+git-style without ``\\ No newline`` lines; ``model_patch`` stays empty unless every edited file parses
+and the change is more than blank lines, while ``raw_model_patch`` keeps the diff anyway. Edits to
+every file of the answer are applied. Whatever the original could not have read is named in
+``leniency`` (:mod:`.leniency`).
 
 ``compat=True`` (``--compat-agentless-newlines``) reproduces the original instead: the answer is read
 by its rules (:mod:`patchline.edits.agentless_original`: python fences only, stripped chunks,
