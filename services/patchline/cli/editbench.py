@@ -51,6 +51,7 @@ def _run(args: argparse.Namespace) -> int:
         keys=api_keys_from_env(),
         executor=EXECUTOR_FLAGS.build(args),
         sampled_ids=load_sampled_ids(args.sampled_ids_file) if args.sampled_ids_file else None,
+        recover_diffs=STAGE_FLAGS.given(args).get("workflow", {}).get("recover_diffs", False),
     )
     with cli_progress() as progress:
         summaries = run_matrix(args.dataset_name, args.model, args.run_id, options, progress=progress)
@@ -58,7 +59,8 @@ def _run(args: argparse.Namespace) -> int:
         known = "" if s.config_known else " (model not in the table: default sampling)"
         print(
             f"{s.output_uri}: {s.succeeded} succeeded, {s.failed} failed, {s.already_done} already done, "
-            f"{s.shrunk} shrunk for context, {s.harvested} recovered, cost {s.cost:.4f}{known}"
+            f"{s.shrunk} shrunk for context, {s.harvested} recovered, {s.repaired} diffs repaired, "
+            f"cost {s.cost:.4f}{known}"
         )
     return 1 if any(s.failed for s in summaries) else 0
 
@@ -108,6 +110,9 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     EXECUTOR_FLAGS.add(p, "--max-attempts", "--max_attempts", field="max_attempts", help="attempts per request")
     p.add_argument("--url", action="append", default=None, help="endpoint base URL (default: BASE_URL)")
     p.add_argument("--root", default=".", help="project root holding crawled_data/ and experiment_results/")
+    STAGE_FLAGS.add(
+        p, "--recover-diffs", field="workflow.recover_diffs", help="repair messy model diffs against the prompt's code"
+    )
     p.set_defaults(handler=_run)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from patchline.cli.progress import cli_progress
 from patchline.core.datasets import iter_swebench
 from patchline.core.errors import InputError
 from patchline.core.repos import open_snapshot
 from patchline.core.settings import project_file_loc_from_env
+from patchline.core.structure import top_folder_name
 from patchline.core.structure_batch import write_instance_structures, write_structure
 
 __all__ = ["register"]
@@ -30,9 +32,12 @@ def _structure_one(args: argparse.Namespace) -> int:
     if not args.out:
         raise InputError("give --out FILE.json (or --instances DATASET for a whole dataset)")
     snapshot = open_snapshot(args.repo, args.commit)
+    top = args.top_folder or top_folder_name(None, fallback=Path(args.repo).resolve().name.removesuffix(".git"))
     try:
         with cli_progress() as progress:
-            count = write_structure(snapshot, args.out, instance_id=args.instance_id, progress=progress)
+            count = write_structure(
+                snapshot, args.out, instance_id=args.instance_id, root_folder=top, progress=progress
+            )
     finally:
         snapshot.close()
     print(f"wrote {args.out}: {count} files")
@@ -72,6 +77,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     structure.add_argument("--commit", default=None, help="commit to read (without it: the folder as it is)")
     structure.add_argument("--out", help="output .json path or URI (single repository)")
     structure.add_argument("--instance-id", default=None, help="instance_id to record in the single output")
+    structure.add_argument(
+        "--top-folder",
+        default=None,
+        help="folder name the root files are nested under, as Agentless does (default: the repository folder's name)",
+    )
     structure.add_argument("--instances", help="SWE-bench dataset (.json/.jsonl/.parquet or hub name)")
     structure.add_argument("--split", default="test", help="dataset split (default test)")
     structure.add_argument("--repo-root", help="folder of checkouts named owner__repo (with --instances)")

@@ -4,16 +4,15 @@ Format (as Agentless' ``get_repo_structure.py`` writes it): ``{"repo", "base_com
 "instance_id"}`` where ``structure`` is a nested dict of folders; a ``.py`` file is ``{"classes":
 [{"name", "start_line", "end_line", "text", "methods": [{"name", "start_line", "end_line", "text"}]}],
 "functions": [{"name", "start_line", "end_line", "text"}], "text": [lines]}`` and any other file is
-``{}``. Spans are 1-based and inclusive, from the ``class``/``def`` line (decorators excluded) - see
-:mod:`patchline.core.pydefs` for the small deliberate differences in which definitions are listed.
+``{}``. Entries are recorded by the original's parser rules (:mod:`patchline.core.structure_entry`);
+the nesting and order are :func:`structure_layout`'s (root files below the repository's folder name
+when ``root_folder`` is given, as the original does).
 
-Differences from Agentless' generator, on purpose: root files sit at the top of ``structure`` (Agentless
-nests them under the repository's folder name, merged with a package folder of that name; pass
-``root_folder=`` to reproduce that); ``.git`` is never listed; lines are split where Python's tokenizer
-splits them (see :func:`patchline.core.repos_base.split_lines`); a ``.py`` file that does not parse keeps
-its ``text`` (Agentless writes ``"text": ""``) with empty ``classes``/``functions``; a ``.py`` file that is
-binary or not UTF-8 is ``{}``. Lines lose their newline, so :meth:`StructureSnapshot.read_text` joins them
-with ``\\n`` and ends a non-empty file with one ``\\n``.
+What cannot be reproduced: the original's sibling order is the order its filesystem listed each folder
+(``os.walk``), so two checkouts of one commit give different orders; patchline walks in sorted order.
+The original also walks into ``.git`` (its files recorded as ``{}``, never shown in a prompt); git
+tracks no empty folders, so none are recorded. Lines lose their newline, so
+:meth:`StructureSnapshot.read_text` joins them with ``\\n`` and ends a non-empty file with one ``\\n``.
 """
 
 from __future__ import annotations
@@ -22,15 +21,15 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from patchline.core.errors import InputError
 from patchline.core.progress import NullProgress, Progress
-from patchline.core.pydefs import Definition, PythonSyntaxError, module_outline, parse_python
-from patchline.core.repos_base import RepoSnapshot, SnapshotReading, is_hidden_git_path, split_lines
+from patchline.core.repos_base import RepoSnapshot, SnapshotReading, is_hidden_git_path
 from patchline.core.safepath import safe_component
 from patchline.core.store import open_artifact
+from patchline.core.structure_entry import is_python_path, original_file_entry
 
 __all__ = [
     "StructureSnapshot",
@@ -38,7 +37,9 @@ __all__ = [
     "file_entry",
     "load_structure_file",
     "structure_file_name",
+    "structure_layout",
     "structure_path",
+    "top_folder_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -157,46 +158,69 @@ def load_structure_file(path: str) -> StructureSnapshot:
     return snapshot
 
 
-def _span_entry(definition: Definition, lines: list[str], name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "start_line": definition.start_line,
-        "end_line": definition.end_line,
-        "text": lines[definition.start_line - 1 : definition.end_line],
-    }
-
-
 def file_entry(path: str, text: str | None) -> dict[str, Any]:
-    """The structure entry of one file: outline and lines for a readable ``.py`` file, else ``{}``."""
-    if not path.endswith(".py") or text is None:
-        return {}
-    lines = split_lines(text)
-    try:
-        classes, functions = module_outline(parse_python(text, filename=path))
-    except PythonSyntaxError as exc:
-        log.warning("%s; listing it without classes or functions", exc)
-        classes, functions = [], []
-    class_entries = []
-    for outline in classes:
-        entry = _span_entry(outline.definition, lines, outline.definition.name)
-        entry["methods"] = [_span_entry(m, lines, m.name.rsplit(".", 1)[-1]) for m in outline.methods]
-        class_entries.append(entry)
-    return {
-        "classes": class_entries,
-        "functions": [_span_entry(f, lines, f.name) for f in functions],
-        "text": lines,
-    }
+    """The structure entry of one file, as Agentless' parser records it (:mod:`patchline.core.structure_entry`)."""
+    return original_file_entry(path, text)
 
 
-def _insert(structure: dict[str, Any], path: str, entry: dict[str, Any]) -> None:
-    *folders, name = path.split("/")
-    node = structure
-    for folder in folders:
-        child = node.setdefault(folder, {})
-        if _is_python_entry(child):  # a folder named like a file: cannot happen in git, guard anyway
-            raise InputError(f"{path}: a file and a folder share a name")
-        node = child
-    node[name] = entry
+class _Folder:
+    """A folder of the snapshot: its file names and subfolders (sorted when walked)."""
+
+    __slots__ = ("files", "folders")
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.folders: dict[str, _Folder] = {}
+
+
+def _folder_tree(paths: Iterable[str]) -> _Folder:
+    root = _Folder()
+    for path in paths:
+        *parts, name = path.split("/")
+        node = root
+        for part in parts:
+            node = node.folders.setdefault(part, _Folder())
+        node.files.append(name)
+    return root
+
+
+def structure_layout(
+    paths: Iterable[str], leaf: Callable[[str], Any], *, root_folder: str | None = None
+) -> dict[str, Any]:
+    """The nested ``structure`` dict of ``paths`` with ``leaf(path)`` at each file, in the stated order.
+
+    Agentless' ``create_structure`` walks the checkout with ``os.walk`` (top down) and records, at each
+    folder it enters, that folder's files and then (as the walk goes on) its subfolders; files of the
+    repository root go below ``root_folder`` (the repository's folder name), where the contents of a
+    root folder of the same name are merged in. Its order is the filesystem's listing order, which no
+    other checkout reproduces; here the walk visits names in sorted order (Python string order), so
+    within each folder the files come first, sorted, then the subfolders, sorted, and the top level
+    starts with ``root_folder``. With ``root_folder=None`` root files stay at the top level.
+    """
+    structure: dict[str, Any] = {}
+    python_leaves: set[int] = set()
+
+    def enter(parts: list[str]) -> dict[str, Any]:
+        node = structure
+        for part in parts:
+            child = node.setdefault(part, {})  # a non-Python file of that name becomes the folder, as there
+            if not isinstance(child, dict) or id(child) in python_leaves:
+                raise InputError(f"{'/'.join(parts)}: a file and a folder share this name")
+            node = child
+        return node
+
+    def walk(folder: _Folder, parts: list[str]) -> None:
+        node = enter(parts if parts else ([root_folder] if root_folder else []))
+        for name in sorted(folder.files):
+            path = "/".join([*parts, name])
+            value = node[name] = leaf(path)
+            if is_python_path(path):
+                python_leaves.add(id(value))
+        for name in sorted(folder.folders):
+            walk(folder.folders[name], [*parts, name])
+
+    walk(_folder_tree(paths), [])
+    return structure
 
 
 def build_structure(
@@ -207,19 +231,27 @@ def build_structure(
     root_folder: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The Agentless structure JSON document of ``snapshot``.
+    """The Agentless structure JSON document of ``snapshot`` (every file; see :func:`structure_layout`).
 
-    Python files are read in bulk (one ``cat-file`` process for git). ``root_folder`` nests files of
-    the repository root under that name, as Agentless does with the repository's folder name.
+    Python files are read in bulk (one ``cat-file`` process for git) and recorded by the original's
+    parser rules (:func:`file_entry`). ``root_folder`` nests the files of the repository root under that
+    name, as Agentless does with the repository's folder name.
     """
     progress = progress or NullProgress()
     files = [p for p in snapshot.list_files() if not is_hidden_git_path(p)]
-    texts = dict(snapshot.iter_texts([p for p in files if p.endswith(".py")]))
-    structure: dict[str, Any] = {}
+    texts = dict(snapshot.iter_texts([p for p in files if is_python_path(p)]))
     progress.start("structure", total=len(files))
-    for path in files:
-        target = f"{root_folder}/{path}" if root_folder and "/" not in path else path
-        _insert(structure, target, file_entry(path, texts.get(path)))
+
+    def entry(path: str) -> dict[str, Any]:
         progress.advance()
+        return file_entry(path, texts.get(path))
+
+    structure = structure_layout(files, entry, root_folder=root_folder)
     progress.finish()
     return {"repo": repo, "base_commit": snapshot.commit, "structure": structure, "instance_id": instance_id}
+
+
+def top_folder_name(repo: str | None, fallback: str) -> str:
+    """The folder Agentless clones a repository into: the name part of ``owner/name`` (else ``fallback``)."""
+    name = (repo or "").rstrip("/").rpartition("/")[2]
+    return safe_component(name or fallback, what="top folder name")

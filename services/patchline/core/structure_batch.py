@@ -1,9 +1,10 @@
 """Write Agentless structure JSON files: one for a snapshot, or one per dataset instance, resumably.
 
 For a dataset, each instance's repository is a checkout (work tree or mirror) named ``owner__repo``
-below a repository root, read at the instance's ``base_commit``. Files that already exist are kept,
-so an interrupted run resumes; an instance that fails (no checkout, unknown commit) is reported in the
-summary and the batch goes on.
+below a repository root, read at the instance's ``base_commit``; its root files are nested under the
+repository's name (``pallets/flask`` -> ``flask/setup.py``), as Agentless' structures are. Files that
+already exist are kept, so an interrupted run resumes; an instance that fails (no checkout, unknown
+commit) is reported in the summary and the batch goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from patchline.core.repos_base import RepoSnapshot
 from patchline.core.repos_git import GitSnapshot
 from patchline.core.safepath import safe_component
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.core.structure import build_structure, structure_file_name
+from patchline.core.structure import build_structure, structure_file_name, top_folder_name
 
 __all__ = ["StructureBatchSummary", "checkout_dir", "write_instance_structures", "write_structure"]
 
@@ -47,10 +48,15 @@ def write_structure(
     *,
     repo: str | None = None,
     instance_id: str | None = None,
+    root_folder: str | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Write the structure JSON of ``snapshot`` to ``out`` (path or URI) atomically; return its file count."""
-    document = build_structure(snapshot, repo=repo, instance_id=instance_id, progress=progress)
+    """Write the structure JSON of ``snapshot`` to ``out`` (path or URI) atomically; return its file count.
+
+    ``root_folder`` is the folder name the repository's root files are nested under (see
+    :func:`patchline.core.structure.structure_layout`).
+    """
+    document = build_structure(snapshot, repo=repo, instance_id=instance_id, root_folder=root_folder, progress=progress)
     store, name = open_artifact(out)
     store.write_bytes(name, _dump(document))
     return len(snapshot.list_files())
@@ -63,7 +69,8 @@ def checkout_dir(repo_root: str | Path, repo: str) -> Path:
 
 def _write_one(instance: SWEbenchInstance, repo_root: str | Path, store: ArtifactStore, name: str) -> None:
     with GitSnapshot(checkout_dir(repo_root, instance.repo), instance.base_commit) as snapshot:
-        document = build_structure(snapshot, repo=instance.repo, instance_id=instance.instance_id)
+        top = top_folder_name(instance.repo, fallback=instance.instance_id)
+        document = build_structure(snapshot, repo=instance.repo, instance_id=instance.instance_id, root_folder=top)
         store.write_bytes(name, _dump(document))
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from patchline.edits.agentless_original import apply_original, command_pair
 from patchline.edits.outcome import (
-    APPLIED,
     EMPTY_SEARCH,
     NO_RANGES,
     NOT_FOUND,
     NOT_IN_RANGES,
-    UNSUPPORTED,
     ApplyResult,
     EditOutcome,
     join_lines,
@@ -165,27 +164,12 @@ def _why_not(search: list[str], keys: list[str]) -> str:
 
 
 def _apply_compat(content: str, edits: Sequence[SearchReplaceEdit], ordered: list[tuple[int, int]]) -> ApplyResult:
-    """The original Agentless string algorithm, artefacts included (see :func:`apply_in_ranges`)."""
-    usable = [bool(e.search) and bool(e.replace) and "=======" not in edit_lines(e.replace) for e in edits]
-    applied = [False] * len(edits)
-    for start, end in reversed(ordered):
-        pairs = [_compat_pair(e, content, ordered) if ok else None for e, ok in zip(edits, usable, strict=True)]
-        lo = max(start - 1, 0)
-        segment = "\n" + "\n".join(content.splitlines()[lo:end]) + "\n"
-        hits = [i for i, pair in enumerate(pairs) if pair is not None and pair[0] in segment]
-        for i in reversed(hits):
-            search, replace = pairs[i] or ("", "")
-            if search in segment:
-                segment = segment.replace(search, replace)
-                applied[i] = True
-        content = "\n".join(content.splitlines()[:lo]) + segment + "\n".join(content.splitlines()[end:])
-    outcomes = [
-        EditOutcome(True, APPLIED) if done else EditOutcome.failed(NOT_FOUND if ok else UNSUPPORTED)
-        for done, ok in zip(applied, usable, strict=True)
-    ]
-    return ApplyResult(content, outcomes)
+    """The original Agentless string algorithm, artefacts included (:mod:`patchline.edits.agentless_original`)."""
+    return apply_original(content, [command_pair(_as_command(edit)) for edit in edits], ordered)
 
 
-def _compat_pair(edit: SearchReplaceEdit, content: str, ordered: list[tuple[int, int]]) -> tuple[str, str]:
-    search, replace = resolve_ellipsis(edit_lines(edit.search), edit_lines(edit.replace), content, ordered)
-    return "\n" + "\n".join(search) + "\n", "\n" + "\n".join(replace) + "\n"
+def _as_command(edit: SearchReplaceEdit) -> str:
+    """The edit as the original's normalised command text (so its reading rules apply to it)."""
+    search = "".join(line + "\n" for line in edit_lines(edit.search))
+    replace = "".join(line + "\n" for line in edit_lines(edit.replace))
+    return f"<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE"

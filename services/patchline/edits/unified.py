@@ -11,6 +11,7 @@ from unidiff.patch import PatchedFile, PatchSet
 
 from patchline.core.errors import UnsafePathError
 from patchline.core.safepath import safe_relpath
+from patchline.edits.binary import BinaryPatch, apply_binary_patch, iter_binary_patches
 from patchline.edits.diff import file_lines
 from patchline.edits.errors import PatchApplyError
 from patchline.edits.quoting import quote_path, unquote_path
@@ -105,6 +106,7 @@ class FileHunk:
     old: list[str]
     new: list[str]
     header: str
+    trailing_context: int = 0
 
 
 def _strip_prefix(name: str, prefix: str) -> str:
@@ -138,23 +140,27 @@ def iter_file_hunks(patched: PatchedFile) -> Iterator[FileHunk]:
         old: list[str] = []
         new: list[str] = []
         last: list[list[str]] = []
+        trailing = 0
         for line in hunk:
             value = line.value if line.value.endswith("\n") else line.value + "\n"
             if line.line_type == " ":
                 old.append(value)
                 new.append(value)
                 last = [old, new]
+                trailing += 1
             elif line.line_type == "-":
                 old.append(value)
                 last = [old]
+                trailing = 0
             elif line.line_type == "+":
                 new.append(value)
                 last = [new]
+                trailing = 0
             elif line.line_type == "\\":
                 for side in last:
                     side[-1] = side[-1].removesuffix("\n")
         header = f"@@ -{hunk.source_start},{hunk.source_length} +{hunk.target_start},{hunk.target_length} @@"
-        yield FileHunk(number, hunk.source_start, hunk.source_length, old, new, header)
+        yield FileHunk(number, hunk.source_start, hunk.source_length, old, new, header, trailing)
 
 
 def _matches(lines: Sequence[str], at: int, pattern: Sequence[str]) -> bool:
@@ -163,8 +169,17 @@ def _matches(lines: Sequence[str], at: int, pattern: Sequence[str]) -> bool:
     return all(lines[at + k].removesuffix("\n") == p.removesuffix("\n") for k, p in enumerate(pattern))
 
 
-def _locate(lines: Sequence[str], hunk: FileHunk, guess: int, frozen: int) -> int:
-    """GNU patch's search without fuzz: the expected place, then +1, -1, +2, -2, ... (never before ``frozen``)."""
+def _locate(lines: Sequence[str], hunk: FileHunk, guess: int, frozen: int, *, anchored: bool) -> int:
+    """GNU patch's search without fuzz: the expected place, then +1, -1, +2, -2, ... (never before ``frozen``).
+
+    ``anchored`` adds git's rule: a hunk starting at line 0 or 1 must match at the top of the file, and
+    a hunk without trailing context must match at its end.
+    """
+    if anchored and (hunk.source_start <= 1 or hunk.trailing_context == 0):
+        at_end = len(lines) - len(hunk.old)
+        at = 0 if hunk.source_start <= 1 else at_end
+        fits = at >= frozen and (hunk.trailing_context > 0 or at == at_end) and _matches(lines, at, hunk.old)
+        return at if fits else -1
     max_pos = len(lines) - guess - len(hunk.old)
     max_neg = guess - frozen
     for offset in range(max(max_pos, max_neg, 0) + 1):
@@ -175,14 +190,14 @@ def _locate(lines: Sequence[str], hunk: FileHunk, guess: int, frozen: int) -> in
     return -1
 
 
-def _apply_hunks(path: str, content: str, patched: PatchedFile) -> str:
+def _apply_hunks(path: str, content: str, patched: PatchedFile, *, anchored: bool = False) -> str:
     lines = file_lines(content)
     shift = 0
     frozen = 0
     for hunk in iter_file_hunks(patched):
         guess = (hunk.source_start if hunk.source_length == 0 else hunk.source_start - 1) + shift
         guess = min(max(guess, frozen), len(lines))
-        at = _locate(lines, hunk, guess, frozen)
+        at = _locate(lines, hunk, guess, frozen, anchored=anchored)
         if at < 0:
             raise PatchApplyError(path, hunk.index, f"{hunk.header} does not match the file")
         lines[at : at + len(hunk.old)] = hunk.new
@@ -199,18 +214,43 @@ def parse_diff(diff_text: str) -> PatchSet:
         raise PatchApplyError("<diff>", None, f"not a unified diff: {exc}") from exc
 
 
-def apply_unified_diff(files: Mapping[str, str], diff_text: str) -> dict[str, str | None]:
+def _apply_binary(state: dict[str, str | None], patch: BinaryPatch | None) -> None:
+    if patch is None:
+        raise PatchApplyError("<diff>", None, "a binary file section could not be read")
+    for path in (patch.old_path, patch.new_path):
+        if path is not None:
+            try:
+                safe_relpath(path, what="diff path")
+            except UnsafePathError as exc:
+                raise PatchApplyError(path, None, str(exc)) from exc
+    current = state.get(patch.old_path) if patch.old_path is not None else state.get(patch.new_path or "")
+    if patch.old_path is None and current:
+        raise PatchApplyError(patch.name, None, "the diff creates a file that already exists")
+    new_content = apply_binary_patch(patch, current)
+    if patch.old_path is not None and patch.old_path != patch.new_path:
+        state[patch.old_path] = None
+    if patch.new_path is not None:
+        state[patch.new_path] = new_content
+
+
+def apply_unified_diff(files: Mapping[str, str], diff_text: str, *, anchored: bool = False) -> dict[str, str | None]:
     """Apply a unified diff to ``files`` (path -> content) and return the new state of every file.
 
     The result holds every input file plus the files the diff creates; a deleted file maps to
     ``None``. Hunks match exactly (no fuzz; a missing final newline is not a difference), at the
     expected line or shifted like GNU patch's offset search. Trailing blank lines after hunks and
     chopped trailing blank context (see :func:`normalise_diff`) are tolerated. New files, deleted
-    files and renames are handled; paths that leave the repository are refused. Raises
-    :class:`PatchApplyError` naming the file and hunk that does not apply.
+    files and renames are handled; paths that leave the repository are refused. git binary patches
+    follow git's rules (:mod:`patchline.edits.binary`): without a full ``index`` line they are refused,
+    as ``git apply`` refuses them. ``anchored=True`` adds git's placement rules (see :func:`_locate`).
+    Raises :class:`PatchApplyError` naming the file and hunk that does not apply.
     """
     state: dict[str, str | None] = dict(files)
+    binaries = iter_binary_patches(diff_text)
     for patched in parse_diff(diff_text):
+        if patched.is_binary_file:
+            _apply_binary(state, next(binaries, None))
+            continue
         source, target = file_paths(patched)
         name = target or source or "<diff>"
         if source is None:
@@ -222,7 +262,7 @@ def apply_unified_diff(files: Mapping[str, str], diff_text: str) -> dict[str, st
             if current is None:
                 raise PatchApplyError(source, None, "the diff changes a file that does not exist")
             old_content = current
-        new_content = _apply_hunks(name, old_content, patched)
+        new_content = _apply_hunks(name, old_content, patched, anchored=anchored)
         if source is not None and source != target:
             state[source] = None
         if target is not None:

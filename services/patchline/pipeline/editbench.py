@@ -32,6 +32,7 @@ class RunOptions:
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     sampled_ids: frozenset[str] | None = None
     max_rounds: int = field(default_factory=lambda: EditBenchWorkflow().max_rounds)
+    recover_diffs: bool = False  # repair messy model diffs (records say what was repaired); strict by default
     configs: Mapping[str, ModelConfig] = field(default_factory=lambda: MODEL_CONFIGS)
 
 
@@ -49,6 +50,7 @@ class RunSummary:
     failed: int = 0
     shrunk: int = 0
     harvested: int = 0
+    repaired: int = 0
     cost: float = 0.0
 
     def add(self, report: RoundReport) -> None:
@@ -58,6 +60,7 @@ class RunSummary:
         self.failed += report.failed
         self.shrunk += report.shrunk
         self.harvested += report.harvested
+        self.repaired += report.repaired
         self.cost += report.cost
 
 
@@ -77,6 +80,7 @@ def run_editbench(
         model,
         sampled_ids=options.sampled_ids,
         max_rounds=options.max_rounds,
+        recover_diffs=options.recover_diffs,
         configs=options.configs,
     )
     summary = RunSummary(run.in_store.uri(run.in_name), run.output_uri, model, run.config.known)

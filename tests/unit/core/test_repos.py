@@ -175,11 +175,13 @@ def test_structure_from_a_real_package_reads_back(flask_tree: Path, tmp_path: Pa
 
 
 def test_structure_entry_of_unparsable_and_non_python_files() -> None:
-    broken = file_entry("pkg/broken.py", "x = 1\ndef broken(:\n")
-    assert broken == {"classes": [], "functions": [], "text": ["x = 1", "def broken(:"]}
+    """As Agentless' parser: a .py file it cannot read or parse has no lines (``"text": ""``)."""
+    unreadable = {"classes": [], "functions": [], "text": ""}
+    assert file_entry("pkg/broken.py", "x = 1\ndef broken(:\n") == unreadable
+    assert file_entry("pkg/nul.py", "x = 1\x00\n") == unreadable
     assert file_entry("pkg/data.bin", None) == {}
     assert file_entry("README.md", "# readme\n") == {}
-    assert file_entry("pkg/latin1.py", None) == {}
+    assert file_entry("pkg/latin1.py", None) == unreadable
 
 
 def test_reading_an_agentless_layout_document() -> None:

@@ -89,6 +89,10 @@ class EditBenchWorkflow(SpecModel):
         default=50, ge=1, le=1000, description="Inference rounds at most (each resends overflowed prompts, shrunk)."
     )
     templates_dir: str | None = Field(default=None, description="Folder of replacement prompt templates.")
+    recover_diffs: bool = Field(
+        default=False,
+        description="Repair messy model diffs against the prompt's code; records say what was repaired.",
+    )
 
     @property
     def effective_run_id(self) -> str:

@@ -803,6 +803,7 @@ class EditBenchWorkflow(_message.Message):
     DATASET_NAME_FIELD_NUMBER: _builtins.int
     MAX_ROUNDS_FIELD_NUMBER: _builtins.int
     TEMPLATES_DIR_FIELD_NUMBER: _builtins.int
+    RECOVER_DIFFS_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """Workflow kind: EditBench edit prediction."""
     info_pct: _builtins.float
@@ -823,6 +824,8 @@ class EditBenchWorkflow(_message.Message):
     """Inference rounds at most (each resends overflowed prompts, shrunk)."""
     templates_dir: _builtins.str
     """Folder of replacement prompt templates."""
+    recover_diffs: _builtins.bool
+    """Repair messy model diffs against the prompt's code; records say what was repaired."""
     def __init__(
         self,
         *,
@@ -836,10 +839,11 @@ class EditBenchWorkflow(_message.Message):
         dataset_name: _builtins.str | None = ...,
         max_rounds: _builtins.int | None = ...,
         templates_dir: _builtins.str | None = ...,
+        recover_diffs: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "run_id", b"run_id", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_recover_diffs", b"_recover_diffs", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "recover_diffs", b"recover_diffs", "run_id", b"run_id", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "run_id", b"run_id", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_recover_diffs", b"_recover_diffs", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "recover_diffs", b"recover_diffs", "run_id", b"run_id", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_name: _TypeAlias = _typing.Literal["dataset_name"]  # noqa: Y015
     _WhichOneofArgType__dataset_name: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name"]  # noqa: Y015
@@ -847,6 +851,8 @@ class EditBenchWorkflow(_message.Message):
     _WhichOneofArgType__info_pct: _TypeAlias = _typing.Literal["_info_pct", b"_info_pct"]  # noqa: Y015
     _WhichOneofReturnType__max_rounds: _TypeAlias = _typing.Literal["max_rounds"]  # noqa: Y015
     _WhichOneofArgType__max_rounds: _TypeAlias = _typing.Literal["_max_rounds", b"_max_rounds"]  # noqa: Y015
+    _WhichOneofReturnType__recover_diffs: _TypeAlias = _typing.Literal["recover_diffs"]  # noqa: Y015
+    _WhichOneofArgType__recover_diffs: _TypeAlias = _typing.Literal["_recover_diffs", b"_recover_diffs"]  # noqa: Y015
     _WhichOneofReturnType__run_id: _TypeAlias = _typing.Literal["run_id"]  # noqa: Y015
     _WhichOneofArgType__run_id: _TypeAlias = _typing.Literal["_run_id", b"_run_id"]  # noqa: Y015
     _WhichOneofReturnType__templates_dir: _TypeAlias = _typing.Literal["templates_dir"]  # noqa: Y015
@@ -867,6 +873,8 @@ class EditBenchWorkflow(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__info_pct) -> _WhichOneofReturnType__info_pct | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_rounds) -> _WhichOneofReturnType__max_rounds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__recover_diffs) -> _WhichOneofReturnType__recover_diffs | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__run_id) -> _WhichOneofReturnType__run_id | None: ...
     @_typing.overload

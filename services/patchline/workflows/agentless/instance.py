@@ -59,6 +59,8 @@ def _log_sample(sample: int, patch: SamplePatch) -> list[str]:
         f"--- sample {sample}: {patch.status} (edits found {patch.edits_found}, applied {patch.edits_applied}, "
         f"dropped {patch.dropped_edits}; files {', '.join(patch.edited_files) or '-'})"
     ]
+    if patch.leniency:
+        lines.append(f"    read only by patchline's leniency: {', '.join(patch.leniency)}")
     lines.extend(f"    {note}" for note in patch.notes)
     if patch.raw_model_patch:
         lines.append(patch.raw_model_patch.rstrip("\n"))
@@ -108,6 +110,7 @@ def process_instance(
                 edited_files=patch.edited_files,
                 new_file_content=patch.new_contents,
                 status=patch.status,
+                leniency=patch.leniency,
             )
         )
         log_lines += _log_sample(sample, patch)

@@ -50,6 +50,8 @@ class ProcessSummary:
     samples: int = 0
     patches: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    lenient_patches: int = 0
+    leniency: dict[str, int] = field(default_factory=dict)
     dropped_edits: int = 0
     failed_instances: dict[str, str] = field(default_factory=dict)
     not_in_dataset: list[str] = field(default_factory=list)
@@ -65,6 +67,9 @@ class ProcessSummary:
             self.samples += 1
             self.statuses[record.status] = self.statuses.get(record.status, 0) + 1
             self.patches += 1 if record.model_patch else 0
+            self.lenient_patches += 1 if record.model_patch and record.leniency else 0
+            for label in record.leniency:
+                self.leniency[label] = self.leniency.get(label, 0) + 1
         self.dropped_edits += outcome.dropped_edits
         if outcome.failure:
             self.failed_instances[outcome.instance_id] = outcome.failure
@@ -77,6 +82,8 @@ class ProcessSummary:
             f"response lines: {self.response_lines}; instances: {self.instances}; samples: {self.samples}",
             f"patches (non-empty model_patch): {self.patches}; predictions: {self.predictions}",
             f"sample status: {statuses or '-'}",
+            f"patches only patchline's leniency could read: {self.lenient_patches}"
+            + (f" ({', '.join(f'{k}={v}' for k, v in sorted(self.leniency.items()))})" if self.leniency else ""),
             f"edits dropped (file not in the prompt, unsafe or missing path): {self.dropped_edits}",
         ]
         lines += [f"instance failed: {iid}: {why}" for iid, why in sorted(self.failed_instances.items())[:20]]

@@ -74,7 +74,9 @@ class RawOutputRecord(BaseModel):
 class ProcessedRecord(BaseModel):
     """One instance of ``output_{i}_processed.jsonl``: the patch of sample i.
 
-    ``status`` is patchline's addition (readers of the original fields ignore it).
+    ``status`` and ``leniency`` are patchline's additions (readers of the original fields ignore them):
+    ``leniency`` lists what the patch needed that the original's reading does not do (the labels of
+    :mod:`patchline.workflows.agentless.leniency`); it is empty with ``--compat-agentless-newlines``.
     """
 
     model_name_or_path: str = AGENTLESS_MODEL_NAME
@@ -85,6 +87,7 @@ class ProcessedRecord(BaseModel):
     edited_files: list[str] = Field(default_factory=list)
     new_file_content: list[str] = Field(default_factory=list)
     status: str = SampleStatus.OK
+    leniency: list[str] = Field(default_factory=list)
 
 
 def iter_loc_records(

@@ -1,16 +1,21 @@
 """One sample's answer turned into a patch: find the edits, apply them in the shown ranges, render and check the diff.
 
-Per SPEC §3: reasoning is stripped; SEARCH/REPLACE edits are read from fenced blocks; edits for files
-that were not in the prompt are dropped and counted; each edited file is changed only inside its shown
-ranges (last range first); the diff is git-style without ``\\ No newline`` lines; ``model_patch`` stays
-empty unless every edited file parses and the change is more than blank lines, while
-``raw_model_patch`` keeps the diff anyway. Edits to every file of the answer are applied.
+Per SPEC §3: reasoning is stripped; SEARCH/REPLACE edits are read from fenced blocks of any language
+(an answer without a fence is read whole; markers as patchline's parser tolerates them); an edit
+restated for one file is kept once; edits for files that were not in the prompt are dropped and
+counted; each edited file is changed only inside its shown ranges (last range first); the diff is
+git-style without ``\\ No newline`` lines; ``model_patch`` stays empty unless every edited file parses
+and the change is more than blank lines, while ``raw_model_patch`` keeps the diff anyway. Edits to
+every file of the answer are applied. Whatever the original could not have read is named in
+``leniency`` (:mod:`.leniency`).
 
-``compat=True`` (``--compat-agentless-newlines``) reproduces the original instead: files are the
-structure's lines joined without a final newline, edits apply with the original string algorithm
-(blank line added at a range touching the start or end of the file), only the first file named in
-the answer is edited, and the diff is what ``git diff`` printed in the original's scratch repository
-(``index`` line with abbreviated ids, section headings), ``\\ No newline`` lines removed.
+``compat=True`` (``--compat-agentless-newlines``) reproduces the original instead: the answer is read
+by its rules (:mod:`patchline.edits.agentless_original`: python fences only, stripped chunks,
+duplicates once, reasoning not removed), files are the structure's lines joined without a final
+newline, edits apply with the original string algorithm (blank line added at a range touching the
+start or end of the file), only the first file named in the answer is edited, and the diff is what
+``git diff`` printed in the original's scratch repository (``index`` line with abbreviated ids,
+section headings), ``\\ No newline`` lines removed.
 """
 
 from __future__ import annotations
@@ -20,15 +25,18 @@ from dataclasses import dataclass, field
 
 from patchline.edits import (
     apply_in_ranges,
+    apply_original,
     is_meaningful_change,
     parse_search_replace,
     parses_ok,
+    read_original,
     render_file_diff,
     render_patch,
     strip_reasoning,
 )
 from patchline.edits.search_replace import SearchReplaceEdit
 from patchline.workflows.agentless.context import FileSegment, InstanceContext
+from patchline.workflows.agentless.leniency import leniencies_used
 from patchline.workflows.agentless.records import SampleStatus
 from patchline.workflows.agentless.responses import SampleAnswer
 
@@ -51,12 +59,16 @@ class SamplePatch:
     edits_applied: int = 0
     dropped_edits: int = 0
     notes: list[str] = field(default_factory=list)
+    leniency: list[str] = field(default_factory=list)
 
 
 def _grouped(edits: list[SearchReplaceEdit]) -> dict[str, list[SearchReplaceEdit]]:
+    """Edits per file in first-seen order; an edit restated for the same file is kept once, as the original does."""
     groups: dict[str, list[SearchReplaceEdit]] = {}
     for edit in edits:
-        groups.setdefault(edit.path, []).append(edit)
+        group = groups.setdefault(edit.path, [])
+        if edit not in group:
+            group.append(edit)
     return groups
 
 
@@ -70,32 +82,64 @@ def _compat_diff(path: str, old: str, new: str) -> str:
     return _FULL_INDEX.sub(lambda m: f"index {m.group(1)[:7]}..{m.group(2)[:7]}", rendered)
 
 
-def _apply_edits(answer_text: str, context: InstanceContext, compat: bool, result: SamplePatch) -> dict[str, str]:
-    """New content per edited file (only files whose content changed)."""
+def _note_unapplied(result: SamplePatch, path: str, search: str, reason: str) -> None:
+    result.notes.append(f"{path}: edit not applied ({reason}): {search.split(chr(10), 1)[0][:80]!r}")
+
+
+def _apply_compat(answer_text: str, context: InstanceContext, result: SamplePatch) -> dict[str, str]:
+    """The original's reading and string algorithm: python fences, first file only (SPEC §6)."""
+    commands = read_original(answer_text)
+    first_key = next(iter(commands.per_file), None)
+    path = commands.first_file
+    segment = context.segment(path) if path is not None else None
+    total = sum(len(found) for found in commands.per_file.values())
+    if segment is None:
+        result.dropped_edits = total
+        return {}
+    pairs = commands.pairs(first_key)
+    result.edits_found = len(pairs)
+    result.dropped_edits = total - len(pairs)
+    old = _file_content(segment, compat=True)
+    applied = apply_original(old, pairs, segment.ranges)
+    result.edits_applied = applied.applied
+    for pair, outcome in zip(pairs, applied.outcomes, strict=True):
+        if not outcome.applied:
+            _note_unapplied(result, segment.path, pair[0] if pair else "", outcome.reason)
+    return {segment.path: applied.new_content} if applied.new_content != old else {}
+
+
+def _apply_default(answer_text: str, context: InstanceContext, result: SamplePatch) -> dict[str, str]:
+    """patchline's reading: any fence (a fenceless answer read whole), every file shown; what the original
+    could not read is named."""
     shown = [segment.path for segment in context.files]
-    parsed = parse_search_replace(answer_text, known_paths=None if compat else shown)
+    parsed = parse_search_replace(answer_text, known_paths=shown, fenced_only=False)
     result.dropped_edits = parsed.unknown_paths + parsed.rejected_paths + parsed.missing_paths
     groups = _grouped(parsed.edits)
-    if compat and groups:
-        first = next(iter(groups))  # the original edits only the first file named in the answer
-        groups = {first: groups[first]} if first in shown else {}
-        result.dropped_edits += sum(len(edits) for path, edits in _grouped(parsed.edits).items() if path != first)
     result.edits_found = sum(len(edits) for edits in groups.values())
     changed: dict[str, str] = {}
+    used: list[SearchReplaceEdit] = []
     for path, edits in groups.items():
         segment = context.segment(path)
         if segment is None:
             continue
-        old = _file_content(segment, compat)
-        applied = apply_in_ranges(old, edits, segment.ranges, compat_newlines=compat)
+        applied = apply_in_ranges(segment.content, edits, segment.ranges)
         result.edits_applied += applied.applied
         for edit, outcome in zip(edits, applied.outcomes, strict=True):
-            if not outcome.applied:
-                first_line = edit.search.split("\n", 1)[0][:80]
-                result.notes.append(f"{path}: edit not applied ({outcome.reason}): {first_line!r}")
-        if applied.new_content != old:
+            if outcome.applied:
+                used.append(edit)
+            else:
+                _note_unapplied(result, path, edit.search, outcome.reason)
+        if applied.new_content != segment.content:
             changed[path] = applied.new_content
+    result.leniency = leniencies_used(answer_text, used, shown)
     return changed
+
+
+def _apply_edits(answer_text: str, context: InstanceContext, compat: bool, result: SamplePatch) -> dict[str, str]:
+    """New content per edited file (only files whose content changed)."""
+    if compat:
+        return _apply_compat(answer_text, context, result)
+    return _apply_default(answer_text, context, result)
 
 
 def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool = False) -> SamplePatch:
@@ -105,7 +149,9 @@ def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool
     if answer.reasoning_only:
         return SamplePatch(SampleStatus.REASONING_ONLY, notes=["the answer is empty; the reasoning used the tokens"])
     result = SamplePatch(SampleStatus.NO_EDITS)
-    changed = _apply_edits(strip_reasoning(answer.content), context, compat, result)
+    # compat reads the content as the original does (reasoning included); patchline never reads reasoning
+    text = answer.content if compat else strip_reasoning(answer.content)
+    changed = _apply_edits(text, context, compat, result)
     if result.edits_found == 0:
         return result
     if not changed:

@@ -18,6 +18,7 @@ __all__ = [
     "HALVE_MIN_LINES",
     "PromptTemplates",
     "code_block",
+    "code_context_files",
     "number_lines",
     "render_code_context",
     "render_history",
@@ -31,6 +32,7 @@ _PACKAGE = "patchline.workflows.editbench"
 HALVE_MIN_LINES = 2000
 
 _CODE_SECTION = re.compile(r"<code>\n(.*?)\n</code>", re.DOTALL)
+_NUMBER = re.compile(r"^\d+ ")
 _FILE_BLOCK = re.compile(r"\[start of ([^\]\n]+)\]\n(.*?)\n\[end of \1\]", re.DOTALL)
 
 
@@ -68,6 +70,22 @@ def code_block(path: str, text: str) -> str:
 def render_code_context(files: Mapping[str, str]) -> str:
     """Every file as a code block, in the mapping's order."""
     return "\n".join(code_block(path, text) for path, text in files.items())
+
+
+def code_context_files(prompt: str) -> dict[str, str]:
+    """The files of a prompt's code context, as they were before numbering (inverse of :func:`render_code_context`).
+
+    A file cut by :func:`shrink_code_context` comes back cut. Lines are taken as ending with a newline
+    (numbering does not show whether the file's last line had one).
+    """
+    section = _CODE_SECTION.search(prompt)
+    if section is None:
+        return {}
+    files: dict[str, str] = {}
+    for block in _FILE_BLOCK.finditer(section.group(1)):
+        lines = [_NUMBER.sub("", line, count=1) for line in block.group(2).split("\n")]
+        files[block.group(1)] = "".join(line + "\n" for line in lines)
+    return files
 
 
 def render_history(pre_edits: Sequence[str]) -> str:

@@ -13,7 +13,9 @@ from typing import Any
 from patchline.core.jsonl import dumps_line, iter_jsonl
 from patchline.core.store import ArtifactStore
 from patchline.edits import extract_model_patch
+from patchline.edits.recovery import recover_model_patch
 from patchline.workflows.editbench.models import ModelConfig
+from patchline.workflows.editbench.prompt import code_context_files
 
 __all__ = ["failure_record", "is_success", "read_results", "success_record", "write_results"]
 
@@ -40,8 +42,12 @@ def success_record(
     full_output: str,
     cost: float,
     response_time: float,
+    recover_diffs: bool = False,
 ) -> dict[str, Any]:
-    """The record of an answered instance; ``model_patch`` is extracted with reasoning stripped first."""
+    """The record of an answered instance; ``model_patch`` is extracted with reasoning stripped first.
+
+    ``recover_diffs`` repairs the extracted diff against the code the prompt showed and records how.
+    """
     record = _base(instance_id, model, config, prompt)
     record.update(
         full_output=full_output,
@@ -49,6 +55,15 @@ def success_record(
         cost=cost,
         response_time=response_time,
     )
+    if recover_diffs:
+        recovered = recover_model_patch(full_output, code_context_files(prompt))
+        record.update(
+            extracted_patch=record["model_patch"],
+            model_patch=recovered.diff,
+            patch_repairs=recovered.repairs,
+            patch_unresolved=recovered.unresolved,
+            patch_applies=recovered.applies,
+        )
     return record
 
 

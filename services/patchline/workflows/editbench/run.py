@@ -73,6 +73,7 @@ class RoundReport:
     shrunk: int = 0
     harvested: int = 0
     pending: int = 0
+    repaired: int = 0  # answers whose diff was repaired (recover_diffs)
     cost: float = 0.0
 
     def counts(self, *, prepared: bool = False) -> dict[str, int]:
@@ -136,11 +137,19 @@ class _Recorder:
         config = self.run.config
         cost = config.cost(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
         record = success_record(
-            custom_id, self.run.model, config, prompt=prompt, full_output=line.content, cost=cost, response_time=latency
+            custom_id,
+            self.run.model,
+            config,
+            prompt=prompt,
+            full_output=line.content,
+            cost=cost,
+            response_time=latency,
+            recover_diffs=self.run.recover_diffs,
         )
         self.appender.write_record(record)
         self.done.add(custom_id)
         self.report.succeeded += 1
+        self.report.repaired += 1 if record.get("patch_repairs") else 0
         self.report.cost += cost
 
     def failure(self, custom_id: str, prompt: str, error: str, latency: float = 0.0) -> None:
@@ -164,12 +173,14 @@ class EditBenchRun:
         sampling: Sampling | None = None,
         sampled_ids: frozenset[str] | None = None,
         max_rounds: int,
+        recover_diffs: bool = False,
         configs: Mapping[str, ModelConfig] = MODEL_CONFIGS,
     ) -> None:
         self.store = ArtifactStore(root)
         self.in_store, self.in_name = open_artifact(infbench)
         stem = layout.jsonl_stem(self.in_name)
         self.model, self.sampling, self.sampled_ids, self.max_rounds = model, sampling, sampled_ids, max_rounds
+        self.recover_diffs = recover_diffs  # repair messy model diffs (records say what); strict by default
         self.config = effective_config(model, sampling, configs)
         self.out_name = layout.editbench_result(model, self.config.temperature, self.config.n, stem)
         self.work_dir = layout.editbench_work_dir(self.in_name, model)
@@ -187,6 +198,7 @@ class EditBenchRun:
             sampling=settings.sampling,
             sampled_ids=ids,
             max_rounds=workflow.max_rounds,
+            recover_diffs=workflow.recover_diffs,
         )
 
     @property

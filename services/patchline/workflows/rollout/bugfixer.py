@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from patchline.edits import find_fenced_blocks, parse_search_replace, render_file_diff, strip_reasoning
 from patchline.edits.apply import apply_whitespace_tolerant
 from patchline.edits.search_replace import SearchReplaceEdit
-from patchline.workflows.rollout.repofiles import RepoFiles, resolve_path
+from patchline.workflows.rollout.repofiles import RepoFiles, known_paths, resolve_file
 
 __all__ = ["FixResult", "answer_edit_text", "fix_from_answer", "group_edits"]
 
@@ -43,11 +43,11 @@ def answer_edit_text(raw_answer: str) -> str:
 
 def group_edits(edits: list[SearchReplaceEdit], files: RepoFiles) -> tuple[dict[str, list[SearchReplaceEdit]], int]:
     """Edits by corrected path, in first-seen order, and the number of edits for unknown files."""
-    known = frozenset(files.python_files)
+    known = known_paths(files)
     grouped: dict[str, list[SearchReplaceEdit]] = {}
     unknown = 0
     for edit in edits:
-        path = resolve_path(edit.path, known, files.top_folders)
+        path = resolve_file(edit.path, known, files)
         if path is None:
             unknown += 1
             continue

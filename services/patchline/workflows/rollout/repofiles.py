@@ -10,18 +10,30 @@ one final ``\\n``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Protocol
 
 import msgspec
 
 from patchline.core.errors import InputError
 from patchline.core.repos import RepoSnapshot
-from patchline.workflows.rollout.tree import render_tree
+from patchline.core.repos_base import is_hidden_git_path
+from patchline.workflows.rollout.tree import render_structure_tree, render_tree
 
-__all__ = ["LazyStructure", "RepoFiles", "SnapshotFiles", "resolve_found_files", "resolve_path"]
+__all__ = [
+    "LazyStructure",
+    "RepoFiles",
+    "SnapshotFiles",
+    "known_paths",
+    "resolve_file",
+    "resolve_found_files",
+    "resolve_path",
+]
 
 _PY_FILE_KEYS = frozenset({"classes", "functions", "text"})
+_NO_ALIASES: Mapping[str, str] = MappingProxyType({})
+_LEAF: dict[str, Any] = {"classes": []}  # an entry the step-1 tree prints but does not descend into
 
 
 class _Document(msgspec.Struct):
@@ -34,6 +46,7 @@ class _PyEntry(msgspec.Struct):
 
 
 _FOLDER = msgspec.json.Decoder(dict[str, dict[str, msgspec.Raw]])
+_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _DOCUMENT = msgspec.json.Decoder(_Document)
 _ENTRY = msgspec.json.Decoder(_PyEntry)
 _LINES = msgspec.json.Decoder(list[str])
@@ -52,6 +65,11 @@ class RepoFiles(Protocol):
         """Names of the top-level folders (used to correct paths a model gives without them)."""
         ...
 
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        """Paths the step-1 tree shows for files that live elsewhere (``flask/setup.py`` -> ``setup.py``)."""
+        ...
+
     def read_text(self, path: str) -> str | None:
         """The text of a Python file, or None if it is not one of :attr:`python_files`."""
         ...
@@ -62,7 +80,11 @@ class RepoFiles(Protocol):
 
 
 class LazyStructure:
-    """A structure JSON document, decoded only as far as a stage needs."""
+    """A structure JSON document, decoded only as far as a stage needs.
+
+    The walk keeps every key in document order as a tree of names (a Python file entry, or anything
+    holding a ``classes`` key, is a leaf), which is all the step-1 tree needs.
+    """
 
     def __init__(self, data: bytes, *, source: str = "structure JSON") -> None:
         try:
@@ -75,35 +97,55 @@ class LazyStructure:
         self._entries: dict[str, msgspec.Raw] = {}  # path -> raw file entry (text decoded on read)
         self._order: list[str] = []
         self._top: list[str] = []
+        self._names: dict[str, Any] = {}  # key tree for the step-1 tree; a leaf is {"classes": []}
         for name, child in document.structure.items():
             if child.keys() == _PY_FILE_KEYS:
                 self._order.append(name)
                 self._texts[name] = child["text"]
             elif child:
                 self._top.append(name)
-                self._walk_children(child, f"{name}/")
+            below = self._walk_children(child, f"{name}/") if child.keys() != _PY_FILE_KEYS else _LEAF
+            self._names[name] = _LEAF if "classes" in child else below
 
-    def _walk_children(self, children: dict[str, msgspec.Raw], prefix: str) -> None:
+    def _walk_children(self, children: dict[str, msgspec.Raw], prefix: str) -> dict[str, Any]:
+        names: dict[str, Any] = {}
         for name, raw in children.items():
             path = prefix + name
             try:
                 folder = _FOLDER.decode(raw)
             except msgspec.ValidationError:
-                if name.endswith(".py"):
-                    self._order.append(path)
-                    self._entries[path] = raw
+                names[name] = self._file_or_odd_entry(path, raw)
                 continue
             except msgspec.DecodeError as exc:
                 raise InputError(f"{self.source}: {path}: malformed JSON ({exc})") from exc
-            self._walk(folder, f"{path}/")
+            below = self._walk(folder, f"{path}/")
+            names[name] = _LEAF if "classes" in folder else below
+        return names
 
-    def _walk(self, folder: dict[str, dict[str, msgspec.Raw]], prefix: str) -> None:
+    def _file_or_odd_entry(self, path: str, raw: msgspec.Raw) -> dict[str, Any]:
+        """A Python file entry (kept raw), or an object of other shape (walked as the seed's printer walks it)."""
+        try:
+            keys = _KEYS.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return _LEAF  # not an object: nothing below it to print
+        if "classes" in keys:
+            if path.endswith(".py") or keys.keys() == _PY_FILE_KEYS:
+                self._order.append(path)
+                self._entries[path] = raw
+            return _LEAF
+        return {name: _LEAF for name in keys}
+
+    def _walk(self, folder: dict[str, dict[str, msgspec.Raw]], prefix: str) -> dict[str, Any]:
+        names: dict[str, Any] = {}
         for name, child in folder.items():
             if child.keys() == _PY_FILE_KEYS:
                 self._order.append(prefix + name)
                 self._texts[prefix + name] = child["text"]
-            elif child:
-                self._walk_children(child, f"{prefix}{name}/")
+                names[name] = _LEAF
+                continue
+            below = self._walk_children(child, f"{prefix}{name}/")
+            names[name] = _LEAF if "classes" in child else below
+        return names
 
     @property
     def python_files(self) -> list[str]:
@@ -114,6 +156,11 @@ class LazyStructure:
     def top_folders(self) -> list[str]:
         """Top-level folders of the structure."""
         return self._top
+
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        """None: a structure's paths are the paths its tree shows."""
+        return _NO_ALIASES
 
     def read_text(self, path: str) -> str | None:
         """The text of a Python file; None if absent or if its entry holds no list of lines."""
@@ -130,18 +177,30 @@ class LazyStructure:
         return "\n".join(lines) + "\n" if lines else ""
 
     def tree(self, *, show_tests: bool) -> str:
-        """The step-1 tree of this structure."""
-        return render_tree(self._order, show_tests=show_tests)
+        """The step-1 tree of this structure (the seed's printer over the document's keys)."""
+        return render_structure_tree(self._names, show_tests=show_tests)
 
 
 class SnapshotFiles:
-    """:class:`RepoFiles` over any :class:`patchline.core.repos.RepoSnapshot` (git commit, folder)."""
+    """:class:`RepoFiles` over any :class:`patchline.core.repos.RepoSnapshot` (git commit, folder).
 
-    def __init__(self, snapshot: RepoSnapshot) -> None:
+    Its tree is the one the snapshot's structure JSON gives (``patchline repos structure``): root files
+    nested under ``root_folder`` as Agentless does. A path shown that way is accepted as an alias of
+    the real root file.
+    """
+
+    def __init__(self, snapshot: RepoSnapshot, *, root_folder: str | None = None) -> None:
         self.snapshot = snapshot
-        self._files = [p for p in snapshot.list_files() if p.endswith(".py")]
+        self.root_folder = root_folder
+        self._all = [p for p in snapshot.list_files() if not is_hidden_git_path(p)]
+        self._files = [p for p in self._all if p.endswith(".py")]
         self._known = frozenset(self._files)
         self._top = list(dict.fromkeys(p.split("/", 1)[0] for p in self._files if "/" in p))
+        self._aliases: Mapping[str, str] = MappingProxyType(
+            {f"{root_folder}/{p}": p for p in self._files if "/" not in p and f"{root_folder}/{p}" not in self._known}
+            if root_folder
+            else {}
+        )
 
     @property
     def python_files(self) -> list[str]:
@@ -153,13 +212,18 @@ class SnapshotFiles:
         """Top-level folders holding Python files."""
         return self._top
 
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        """``{root_folder}/{file}`` -> ``{file}`` for the Python files of the repository root."""
+        return self._aliases
+
     def read_text(self, path: str) -> str | None:
         """The text of a Python file of the snapshot."""
         return self.snapshot.read_text(path) if path in self._known else None
 
     def tree(self, *, show_tests: bool) -> str:
-        """The step-1 tree of this snapshot."""
-        return render_tree(self._files, show_tests=show_tests)
+        """The step-1 tree of this snapshot (every file, laid out as its structure JSON)."""
+        return render_tree(self._all, show_tests=show_tests, root_folder=self.root_folder)
 
 
 def resolve_path(candidate: str, known: frozenset[str] | set[str], top_folders: Iterable[str]) -> str | None:
@@ -178,12 +242,23 @@ def resolve_path(candidate: str, known: frozenset[str] | set[str], top_folders: 
     return None
 
 
+def known_paths(files: RepoFiles) -> frozenset[str]:
+    """Every path a model may name for a Python file: the files, and the aliases the tree shows."""
+    return frozenset(files.python_files) | frozenset(files.aliases)
+
+
+def resolve_file(candidate: str, known: frozenset[str], files: RepoFiles) -> str | None:
+    """The real path of the file ``candidate`` names (see :func:`resolve_path`), aliases followed."""
+    path = resolve_path(candidate, known, files.top_folders)
+    return None if path is None else files.aliases.get(path, path)
+
+
 def resolve_found_files(answer: str, files: RepoFiles) -> list[str]:
     """The files a step-1 answer names, read line by line, corrected and de-duplicated in answer order."""
-    known = frozenset(files.python_files)
+    known = known_paths(files)
     found: dict[str, None] = {}
     for line in answer.splitlines():
-        path = resolve_path(line, known, files.top_folders)
+        path = resolve_file(line, known, files)
         if path is not None:
             found.setdefault(path, None)
     return list(found)

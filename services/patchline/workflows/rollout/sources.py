@@ -17,6 +17,7 @@ from patchline.core.errors import ArtifactNotFoundError, InputError
 from patchline.core.repos import GitSnapshot, structure_path
 from patchline.core.safepath import safe_relpath
 from patchline.core.store import open_artifact
+from patchline.core.structure import top_folder_name
 from patchline.workflows.rollout.repofiles import LazyStructure, RepoFiles, SnapshotFiles
 
 __all__ = ["FileSource", "StructureNotFoundError"]
@@ -39,7 +40,7 @@ class FileSource:
         if self.repo is not None:
             snapshot = self._git_snapshot(repo, base_commit)
             try:
-                yield SnapshotFiles(snapshot)
+                yield SnapshotFiles(snapshot, root_folder=top_folder_name(repo, fallback=instance_id))
             finally:
                 snapshot.close()
             return

@@ -1,10 +1,21 @@
-"""Repository tree rendering for the rollouts' step-1 prompt: Python files only, tests hidden on request.
+"""The "### Repository Structure ###" block of the rollouts' step-1 prompt, as the seed renders it.
 
-Format (SPEC.md §4): one entry per line, four spaces per level, folders end with ``/``, only ``.py``
-files. With ``show_tests=False`` (the BugFixer) every entry whose name starts with ``test`` is hidden,
-folders included with everything below them; the TestWriter shows them. A folder is listed only when
-something below it is shown, so folders of data files and documentation do not pad the prompt.
-Entries keep the order of the input (structure JSON order, or sorted paths of a git snapshot).
+The seed prints the structure JSON with ``show_project_structure(structure, test_flag)`` and strips
+the result; this module follows its rules byte for byte (SPEC.md §4), quirks included:
+
+- entries are printed in the structure's key order, four spaces per level;
+- a key containing ``.`` but not ``.py`` is skipped (``README.md``, ``.github``); so ``x.pyc`` or a
+  folder named ``.pyinstaller`` is printed, and printed without a slash (it contains a dot);
+- every other key is printed: with a trailing ``/`` when it has no dot, even for a file (``LICENSE/``)
+  and even when nothing below it is shown (a folder of data files, or one whose files all start
+  with ``test``);
+- without ``test_flag`` (the BugFixer) keys starting with ``test`` are skipped with everything below;
+  the TestWriter passes it;
+- the printer descends into a value unless it has a key ``classes`` (a Python file entry; also, as
+  in the original, a folder holding an entry named ``classes``).
+
+A git snapshot is printed through the same rules over the structure ``patchline repos structure``
+writes for it (:func:`patchline.core.structure.structure_layout`), so both sources give one prompt.
 """
 
 from __future__ import annotations
@@ -12,42 +23,44 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["INDENT", "is_shown", "render_structure_tree", "render_tree", "structure_python_files"]
+from patchline.core.structure import structure_layout
+from patchline.core.structure_entry import is_python_path
+
+__all__ = ["INDENT", "render_structure_tree", "render_tree", "structure_python_files"]
 
 INDENT = "    "
 _PY_FILE_KEYS = frozenset({"classes", "functions", "text"})
 
 
-def is_shown(path: str, *, show_tests: bool) -> bool:
-    """True when ``path`` (a ``.py`` file) belongs in the tree."""
-    if not path.endswith(".py"):
+def _shown(key: str, *, show_tests: bool) -> bool:
+    if "." in key and ".py" not in key:
         return False
-    return show_tests or not any(part.startswith("test") for part in path.split("/"))
+    return show_tests or not key.startswith("test")
 
 
-def render_tree(paths: Iterable[str], *, show_tests: bool) -> str:
-    """The tree of the shown ``.py`` files among ``paths`` (posix, relative), without a final newline."""
-    root: dict[str, Any] = {}
-    for path in paths:
-        if not is_shown(path, show_tests=show_tests):
+def _render(node: Mapping[str, Any], depth: int, show_tests: bool, out: list[str]) -> None:
+    for key, value in node.items():
+        if not _shown(key, show_tests=show_tests):
             continue
-        node = root
-        *folders, name = path.split("/")
-        for folder in folders:
-            child = node.setdefault(folder + "/", {})
-            node = child
-        node.setdefault(name, None)
-    lines: list[str] = []
-    _render(root, 0, lines)
-    return "\n".join(lines)
+        out.append(f"{INDENT * depth}{key}{'' if '.' in key else '/'}\n")
+        if isinstance(value, Mapping) and "classes" not in value:
+            _render(value, depth + 1, show_tests, out)
 
 
-def _render(node: dict[str, Any], depth: int, lines: list[str]) -> None:
-    prefix = INDENT * depth
-    for name, child in node.items():
-        lines.append(prefix + name)
-        if child is not None:
-            _render(child, depth + 1, lines)
+def render_structure_tree(structure: Mapping[str, Any], *, show_tests: bool) -> str:
+    """The block for a structure dict (the value of the JSON's ``structure`` key), stripped as the seed does."""
+    out: list[str] = []
+    _render(structure, 0, show_tests, out)
+    return "".join(out).strip()
+
+
+def _name_leaf(path: str) -> dict[str, Any]:
+    return {"classes": []} if is_python_path(path) else {}
+
+
+def render_tree(paths: Iterable[str], *, show_tests: bool, root_folder: str | None = None) -> str:
+    """The block for a snapshot's files (posix, relative), laid out as its structure JSON would be."""
+    return render_structure_tree(structure_layout(paths, _name_leaf, root_folder=root_folder), show_tests=show_tests)
 
 
 def structure_python_files(structure: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -62,8 +75,3 @@ def structure_python_files(structure: Mapping[str, Any], prefix: str = "") -> li
         else:
             found.extend(structure_python_files(value, f"{path}/"))
     return found
-
-
-def render_structure_tree(structure: Mapping[str, Any], *, show_tests: bool) -> str:
-    """The tree of a parsed structure dict (what the original scripts render, with the rules above)."""
-    return render_tree(structure_python_files(structure), show_tests=show_tests)

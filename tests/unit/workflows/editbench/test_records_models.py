@@ -54,3 +54,24 @@ def test_records_and_state(tmp_path: Path) -> None:
     assert list(state) == ["a__b-pull-1", "a__b-pull-2"]
     assert state["a__b-pull-1"] == ok and "status" not in state["a__b-pull-2"]
     assert read_results(store, "missing.jsonl") == {}
+
+
+def test_recovery_repairs_against_the_prompt_code_and_says_what_it_did(shared_data: Path) -> None:
+    from patchline.core.spec import EditBenchWorkflow
+    from patchline.workflows.editbench.prompt import code_context_files, render_code_context
+
+    from ...edits.messy_diffs import messy_cases
+
+    config = model_config("gpt-4.1")
+    case = next(c for c in messy_cases(shared_data) if c.name.startswith("wrapped_prefixed_miscounted"))
+    prompt = f"system\n<code>\n{render_code_context(case.files)}\n</code>\nPlease edit."
+    assert code_context_files(prompt) == {p: t if t.endswith("\n") else t + "\n" for p, t in case.files.items()}
+    strict = success_record("i", "gpt-4.1", config, prompt=prompt, full_output=case.answer, cost=0, response_time=0)
+    assert set(strict) == SUCCESS_KEYS  # strict by default: the record is the seed's
+    repaired = success_record(
+        "i", "gpt-4.1", config, prompt=prompt, full_output=case.answer, cost=0, response_time=0, recover_diffs=True
+    )
+    assert set(repaired) == SUCCESS_KEYS | {"extracted_patch", "patch_repairs", "patch_unresolved", "patch_applies"}
+    assert repaired["extracted_patch"] == strict["model_patch"] and repaired["patch_applies"] is True
+    assert {"unwrapped", "path_prefix_stripped", "hunk_counts_recounted"} <= set(repaired["patch_repairs"])
+    assert EditBenchWorkflow.model_validate({"type": "editbench", "recoverDiffs": True}).recover_diffs
