@@ -17,6 +17,8 @@ from patchline.core.errors import (
     PreconditionError,
     UnavailableError,
 )
+from patchline.core.redact import Redactor
+from patchline.core.settings import configured_secrets
 
 __all__ = ["build_parser", "main"]
 
@@ -78,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(argv if argv is not None else sys.argv[1:])
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
-    configure_logging(verbosity=args.verbose, fmt=args.log_format)
+    redactor = Redactor(configured_secrets())
+    configure_logging(verbosity=args.verbose, fmt=args.log_format, redactor=redactor)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.parse_args([*arguments, "--help"])
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("patchline: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     except PatchlineError as exc:
-        print(f"patchline: error: {exc}", file=sys.stderr)
+        print(f"patchline: error: {redactor.text(str(exc))}", file=sys.stderr)
         log.debug("error detail", exc_info=True)
         return next(code for kind, code in _EXIT_CODES if isinstance(exc, kind))
     return int(result or 0)

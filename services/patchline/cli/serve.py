@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from patchline.core.redact import Redactor
+from patchline.core.settings import configured_secrets
 from patchline.servers import SERVICE_NAMES, ServerSettings, serve
 
 __all__ = ["register"]
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         store_uri=args.store,
         metrics_port=args.metrics_port,
         grace_seconds=args.grace,
+        redactor=Redactor(configured_secrets()),
     )
     asyncio.run(serve(settings))
     return 0

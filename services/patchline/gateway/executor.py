@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
-from patchline.core.jsonl import json_line
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys, StorageConfig
 from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
@@ -99,8 +99,9 @@ async def execute_file(
             use_httpx=s.force_httpx,
         )
         try:
-            sender = Sender(pool=pool, keys=KeyRing(keys or ApiKeys()), settings=s, metrics=metrics)
-            run = _Run(source, target, s, sender, accounting, progress, resume)
+            ring = KeyRing(keys or ApiKeys())
+            sender = Sender(pool=pool, keys=ring, settings=s, metrics=metrics)
+            run = _Run(source, target, s, sender, accounting, progress, resume, ring.redactor)
             await run.execute(client)
         finally:
             await client.aclose()
@@ -159,6 +160,7 @@ class _Run:
         accounting: Accounting,
         progress: Progress,
         resume: ResumeState,
+        redactor: Redactor,
     ) -> None:
         self._source = source
         self._target = target
@@ -167,6 +169,7 @@ class _Run:
         self._accounting = accounting
         self._progress = progress
         self._resume = resume
+        self._redactor = redactor
         self._todo: asyncio.Queue[RawRequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
@@ -230,7 +233,7 @@ class _Run:
                 item = self._finished.get_nowait()
             ended = item is None
             if batch:
-                await asyncio.to_thread(_append_all, appender, batch)
+                await asyncio.to_thread(_append_all, appender, batch, self._redactor)
                 self._account(batch)
 
     def _account(self, batch: list[Finished]) -> None:
@@ -242,8 +245,9 @@ class _Run:
         self._progress.advance(len(batch), **totals)
 
 
-def _append_all(appender: Appender, batch: list[Finished]) -> None:
-    appender.write_lines([json_line(finished.record) for finished in batch])
+def _append_all(appender: Appender, batch: list[Finished], redactor: Redactor) -> None:
+    # The one place response lines leave the executor: a key an endpoint echoed never reaches the file.
+    appender.write_lines([redactor.json_line(finished.record) for finished in batch])
 
 
 class _Requests:

@@ -12,11 +12,13 @@ import enum
 import logging
 import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from patchline.core.errors import InputError, PatchlineError, PreconditionError
+from patchline.core.redact import Redactor
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 
@@ -81,9 +83,10 @@ class _JobProgress:
 
 
 class _Job:
-    def __init__(self, status: JobStatus, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, status: JobStatus, loop: asyncio.AbstractEventLoop, redactor: Redactor) -> None:
         self.status = status
         self.loop = loop
+        self.redactor = redactor
         self.lock = threading.Lock()
         self.changed = asyncio.Condition()
         self.cancel_requested = threading.Event()
@@ -91,6 +94,10 @@ class _Job:
         self.blocking = False  # runs in a worker thread: cancelled through its progress reports
 
     def update(self, **changes: Any) -> None:
+        # Every text a job reports passes here: a key quoted by an error never reaches Get or Watch.
+        for name in ("message", "last_error"):
+            if name in changes:
+                changes[name] = self.redactor.text(changes[name])
         with self.lock:
             self.status = replace(self.status, version=self.status.version + 1, **changes)
         self._notify()
@@ -123,11 +130,16 @@ class JobManager:
     """Runs operations as jobs on the current event loop."""
 
     def __init__(
-        self, operations: Mapping[str, Operation], *, store_factory: type[ArtifactStore] = ArtifactStore
+        self,
+        operations: Mapping[str, Operation],
+        *,
+        store_factory: type[ArtifactStore] = ArtifactStore,
+        redactor: Redactor | None = None,
     ) -> None:
         self._operations = dict(operations)
         self._jobs: dict[str, _Job] = {}
         self._store_factory = store_factory
+        self._redactor = redactor or Redactor()
 
     @property
     def operations(self) -> list[str]:
@@ -151,7 +163,8 @@ class JobManager:
             )
         op.check(params)
         store = self._store_factory(run_uri)
-        job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop())
+        redactor = self._redactor + Redactor(op.secrets(params) if op.secrets is not None else ())
+        job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop(), redactor)
         job.blocking = op.run_async is None
         self._jobs[job_id] = job
         job.task = asyncio.create_task(self._run(job, op, store, params), name=f"job:{job_id}")
@@ -222,11 +235,12 @@ class JobManager:
             return
         except PatchlineError as exc:
             job.update(phase=JobPhase.FAILED, finished_at=time.time(), last_error=str(exc), error_kind=type(exc))
-            log.warning("job failed: %s", exc, extra={"job_id": job.status.job_id})
+            log.warning("job failed: %s", job.status.last_error, extra={"job_id": job.status.job_id})
             return
         except Exception as exc:
             job.update(phase=JobPhase.FAILED, finished_at=time.time(), last_error=f"{type(exc).__name__}: {exc}")
-            log.exception("job crashed", extra={"job_id": job.status.job_id})
+            trace = job.redactor.text("".join(traceback.format_exception(exc)))
+            log.error("job crashed: %s", trace, extra={"job_id": job.status.job_id})
             return
         counts = {**job.status.counts, **result.counts}
         job.update(

@@ -8,11 +8,11 @@ artifacts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.progress import NullProgress, Progress
@@ -79,6 +79,8 @@ class Operation:
     run_async: AsyncOperation | None = None
     description: str = ""
     params: type[OperationParams] | None = None
+    # The secrets a job of this operation uses with these parameters (API keys): redacted from its status.
+    secrets: Callable[[Mapping[str, Any]], Sequence[SecretStr]] | None = None
 
     def check(self, params: Mapping[str, Any]) -> None:
         """Refuse bad parameters before a job starts (raises InputError naming the field)."""

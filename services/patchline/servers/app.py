@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from patchline.core.errors import InputError
+from patchline.core.redact import Redactor
 from patchline.pipeline.jobs import JobManager, JobPhase
 from patchline.pipeline.operations import Operation
 from patchline.pipeline.registry import default_operations
@@ -66,6 +67,7 @@ class ServerSettings:
     grace_seconds: float = 10.0
     drain_seconds: float = 1.0  # NOT_SERVING before refusing connections (bounded by half the grace)
     operations: Mapping[str, Operation] = field(default_factory=default_operations)
+    redactor: Redactor = field(default_factory=Redactor)  # the configured secrets, kept out of job statuses
 
 
 @dataclass
@@ -103,7 +105,9 @@ def _managers(settings: ServerSettings) -> dict[str, JobManager]:
     if unknown or not settings.services:
         raise InputError(f"unknown service(s) {sorted(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
     return {
-        name: JobManager({k: op for k, op in settings.operations.items() if op.service == name})
+        name: JobManager(
+            {k: op for k, op in settings.operations.items() if op.service == name}, redactor=settings.redactor
+        )
         for name in settings.services
     }
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
 from patchline.core.datasets import iter_swebench
 from patchline.core.errors import InputError
 from patchline.core.jsonl import dumps_line
+from patchline.core.settings import api_keys_from_env
 from patchline.core.spec import Rollout
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.operations import OperationParams
 
-__all__ = ["ModelParams", "SelectionParams", "dataset_params", "selected_dataset"]
+__all__ = ["ModelParams", "SelectionParams", "dataset_params", "model_secrets", "selected_dataset"]
 
 SELECTED_DATASET = "inputs/dataset.jsonl"
 
@@ -20,6 +26,12 @@ class ModelParams(OperationParams):
     endpoints: list[str] = []
     model: str | None = None
     api_key_env: str | None = None
+
+
+def model_secrets(params: Mapping[str, Any]) -> tuple[SecretStr, ...]:
+    """The API keys a model stage's ``api_key_env`` names (for redaction from its job's status)."""
+    variable = params.get("api_key_env")
+    return api_keys_from_env(variable=variable if isinstance(variable, str) and variable else None).keys
 
 
 class SelectionParams(OperationParams):

@@ -8,7 +8,7 @@ from patchline.core.safepath import safe_component, safe_relpath
 from patchline.core.settings import api_keys_from_env
 from patchline.core.spec import EditBenchWorkflow, Rollout
 from patchline.gateway import ExecutorSettings
-from patchline.pipeline.adapters.common import ModelParams
+from patchline.pipeline.adapters.common import ModelParams, model_secrets
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult, parse_params
 from patchline.pipeline.plan import StagePlan
 from patchline.workflows.editbench import BuildOptions, RunOptions, build_infbench, merge_results, run_editbench
@@ -138,6 +138,6 @@ def plan(rollout: Rollout, run_uri: str) -> list[StagePlan]:
 
 OPERATIONS = (
     Operation("editbench.build_prompts", "prompts", run=build_prompts, params=EditBenchParams),
-    Operation("editbench.run", "patches", run=infer, params=EditBenchParams),
+    Operation("editbench.run", "patches", run=infer, params=EditBenchParams, secrets=model_secrets),
     Operation("editbench.merge", "patches", run=merge, params=EditBenchParams),
 )

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from patchline.core.settings import api_keys_from_env
 from patchline.gateway import ExecutorSettings, execute_file
+from patchline.pipeline.adapters.common import model_secrets
 from patchline.pipeline.operations import Operation, OperationContext, OperationParams, OperationResult, parse_params
 
 __all__ = ["OPERATIONS", "InferenceParams", "execute"]
@@ -67,6 +68,11 @@ async def execute(context: OperationContext) -> OperationResult:
 
 OPERATIONS = (
     Operation(
-        "gateway.execute", "gateway", run_async=execute, description="run a request file", params=InferenceParams
+        "gateway.execute",
+        "gateway",
+        run_async=execute,
+        description="run a request file",
+        params=InferenceParams,
+        secrets=model_secrets,
     ),
 )
