@@ -8,6 +8,7 @@ from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import project_file_loc_from_env
 from patchline.workflows.agentless import FIRST_NONEMPTY, RepairSettings, generate_requests, process_responses
+from patchline.workflows.agentless.config import DEFAULT_ITEM_TIMEOUT_S, DEFAULT_MAX_ANSWER_BYTES
 
 __all__ = ["register"]
 
@@ -46,6 +47,8 @@ def _settings(args: argparse.Namespace) -> RepairSettings:
         prompt_template=args.prompt_template,
         compat_agentless_newlines=args.compat_agentless_newlines,
         predictions_sample=args.predictions_sample,
+        max_answer_bytes=args.max_answer_bytes,
+        item_timeout=args.item_timeout,
     )
 
 
@@ -108,5 +111,17 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--predictions-sample",
         default=FIRST_NONEMPTY,
         help=f"sample written to predictions.jsonl: {FIRST_NONEMPTY!r} (default) or a sample index",
+    )
+    repair.add_argument(
+        "--max-answer-bytes",
+        type=int,
+        default=DEFAULT_MAX_ANSWER_BYTES,
+        help=f"a sample whose response line is larger fails as answer_too_large (default {DEFAULT_MAX_ANSWER_BYTES})",
+    )
+    repair.add_argument(
+        "--item-timeout",
+        type=float,
+        default=DEFAULT_ITEM_TIMEOUT_S,
+        help=f"seconds one instance may take in --process_batch (default {DEFAULT_ITEM_TIMEOUT_S:g})",
     )
     repair.set_defaults(handler=_repair)

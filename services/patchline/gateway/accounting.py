@@ -11,6 +11,7 @@ from typing import Any
 
 from patchline.core.batch import body_usage, is_reasoning_only_answer
 from patchline.core.errors import InputError
+from patchline.core.jsonl import load_json
 from patchline.gateway.settings import Price
 
 __all__ = ["Accounting", "ExecutionSummary", "line_stats", "parse_price_table"]
@@ -65,7 +66,7 @@ class ExecutionSummary:
 def parse_price_table(text: str, *, source: str = "price table") -> Mapping[str, Price]:
     """Prices from JSON: ``{model: [input_per_mtok, output_per_mtok]}`` or ``{model: {"input_per_mtok", ...}}``."""
     try:
-        raw = json.loads(text)
+        raw = load_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: invalid JSON ({exc.msg})") from exc
     if not isinstance(raw, dict):

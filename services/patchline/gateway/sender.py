@@ -187,7 +187,7 @@ class Sender:
 def _model_of(payload: bytes) -> str | None:
     try:
         return _MODEL_ONLY.decode(payload).model
-    except ValueError:  # "model" is not a string: no price applies
+    except (ValueError, RecursionError):  # "model" is not a string (or the body is absurd): no price applies
         return None
 
 

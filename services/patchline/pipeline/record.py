@@ -13,6 +13,7 @@ from typing import Any
 from patchline import __version__
 from patchline.core import layout
 from patchline.core.errors import InputError
+from patchline.core.jsonl import load_json
 from patchline.core.spec import SGLANG_VERSION, InferenceRun, Rollout
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.pipeline.plan import StagePlan
@@ -45,7 +46,7 @@ def read_stage_record(store: ArtifactStore, stage: str) -> StageRecord | None:
     if not store.exists(name):
         return None
     try:
-        return StageRecord(**json.loads(store.read_text(name)))
+        return StageRecord(**load_json(store.read_text(name)))
     except (ValueError, TypeError) as exc:
         raise InputError(f"{store.uri(name)}: unreadable stage record ({exc}); delete it to rerun the stage") from exc
 

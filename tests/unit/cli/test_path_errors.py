@@ -21,17 +21,17 @@ def paths(tmp_path: Path, lite_test_path: Path, monkeypatch: pytest.MonkeyPatch)
     (tmp_path / "requests.jsonl").write_text('{"custom_id": "a", "body": {"model": "m"}}\n')
     (tmp_path / "loc.jsonl").write_text('{"instance_id": "astropy__astropy-12907", "found_files": []}\n')
     monkeypatch.setenv("PROJECT_FILE_LOC", str(tmp_path / "structures"))
-    return {"lite": str(lite_test_path), "long": "x" * 300 + ".jsonl"}
+    return {"lite": str(lite_test_path), "long": "x" * 300 + ".jsonl", "url": "http://127.0.0.1:9"}
 
 
 # (command, the path the error must name, exit code)
 CASES = [
-    (["infer", "run", "--input", "folder", "--output", "out.jsonl", "--url", "http://127.0.0.1:9"], "folder", 2),
-    (["infer", "run", "--input", "requests.jsonl", "--output", "folder", "--url", "http://127.0.0.1:9"], "folder", 2),
-    (["infer", "run", "--input", "requests.jsonl", "--output", "a-file/out.jsonl", "--url", "http://h:9"], "a-file", 2),
-    (["infer", "run", "--input", "requests.jsonl", "--output", "{long}", "--url", "http://127.0.0.1:9"], "xxxx", 2),
-    (["infer", "run", "--input", "missing.jsonl", "--output", "out.jsonl", "--url", "http://127.0.0.1:9"], "missing", 3),
-    (["infer", "submit", "--input", "folder", "--url", "http://127.0.0.1:9", "--run-dir", "run"], "folder", 2),
+    (["infer", "run", "--input", "folder", "--output", "out.jsonl", "--url", "{url}"], "folder", 2),
+    (["infer", "run", "--input", "requests.jsonl", "--output", "folder", "--url", "{url}"], "folder", 2),
+    (["infer", "run", "--input", "requests.jsonl", "--output", "a-file/out.jsonl", "--url", "{url}"], "a-file", 2),
+    (["infer", "run", "--input", "requests.jsonl", "--output", "{long}", "--url", "{url}"], "xxxx", 2),
+    (["infer", "run", "--input", "missing.jsonl", "--output", "out.jsonl", "--url", "{url}"], "missing", 3),
+    (["infer", "submit", "--input", "folder", "--url", "{url}", "--run-dir", "run"], "folder", 2),
     (["agentless", "repair", "--loc_file", "folder", "--output_folder", "o", "--dataset", "{lite}", "--diff_format",
       "--batch_gen"], "folder", 2),
     (["agentless", "repair", "--loc_file", "loc.jsonl", "--output_folder", "a-file", "--dataset", "{lite}",

@@ -7,10 +7,16 @@ from typing import Any
 
 from patchline.core.errors import InputError
 
-__all__ = ["FIRST_NONEMPTY", "RepairSettings"]
+__all__ = ["DEFAULT_ITEM_TIMEOUT_S", "DEFAULT_MAX_ANSWER_BYTES", "FIRST_NONEMPTY", "RepairSettings"]
 
 FIRST_NONEMPTY = "first-nonempty"
 """``predictions_sample`` value: per instance, the lowest sample index with a non-empty ``model_patch``."""
+
+DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024
+"""Largest response line of one sample that ``--process_batch`` reads (far above any real answer)."""
+
+DEFAULT_ITEM_TIMEOUT_S = 300.0
+"""Time limit of processing one instance (all its samples) in ``--process_batch``."""
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,8 @@ class RepairSettings:
     ``project_file_loc`` is the structure-JSON folder (env ``PROJECT_FILE_LOC``); ``repo`` a git
     repository, or a folder of checkouts named ``owner__repo``, read at each instance's ``base_commit``
     instead. ``predictions_sample`` chooses the sample written to ``predictions.jsonl``: ``first-nonempty``
-    or a sample index.
+    or a sample index. ``max_answer_bytes`` caps the response line of one sample (a larger one fails as
+    ``answer_too_large``) and ``item_timeout`` the seconds one instance may take (else it fails as ``timeout``).
     """
 
     loc_file: str
@@ -46,6 +53,8 @@ class RepairSettings:
     prompt_template: str | None = None
     compat_agentless_newlines: bool = False
     predictions_sample: str = FIRST_NONEMPTY
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    item_timeout: float = DEFAULT_ITEM_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.max_samples < 1:
@@ -65,6 +74,10 @@ class RepairSettings:
             self.predictions_sample.isdigit() and int(self.predictions_sample) < self.max_samples
         ):
             raise InputError(f"--predictions-sample must be {FIRST_NONEMPTY!r} or a sample index below --max_samples")
+        if self.max_answer_bytes < 1:
+            raise InputError(f"--max-answer-bytes must be at least 1, got {self.max_answer_bytes}")
+        if not self.item_timeout > 0:
+            raise InputError(f"--item-timeout must be > 0 seconds, got {self.item_timeout}")
         if self.repo is None and self.project_file_loc is None:
             raise InputError("set PROJECT_FILE_LOC (folder of structure JSON files) or pass --repo")
 

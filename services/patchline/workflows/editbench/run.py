@@ -20,7 +20,7 @@ from typing import Any
 from patchline.core.batch import ResponseLine
 from patchline.core.datasets import iter_infbench
 from patchline.core.errors import ArtifactNotFoundError, InputError
-from patchline.core.jsonl import dumps_line, iter_jsonl
+from patchline.core.jsonl import dumps_line, iter_jsonl, load_json
 from patchline.core.layout import editbench_infbench, editbench_result
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import ApiKeys
@@ -321,7 +321,7 @@ def load_sampled_ids(path: str) -> frozenset[str]:
     """The ``sampled_instance_ids`` list of a JSON file (the seed's ``--sampled_ids_file``)."""
     store, name = open_artifact(path)
     try:
-        data = json.loads(store.read_text(name))
+        data = load_json(store.read_text(name))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not JSON: {exc}") from exc
     ids = data.get("sampled_instance_ids") if isinstance(data, dict) else None

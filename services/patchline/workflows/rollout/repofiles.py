@@ -67,7 +67,7 @@ class LazyStructure:
     def __init__(self, data: bytes, *, source: str = "structure JSON") -> None:
         try:
             document = _DOCUMENT.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise InputError(f"{source}: not a structure JSON document ({exc})") from exc
         self.source = source
         self.commit = document.base_commit
@@ -93,7 +93,7 @@ class LazyStructure:
                     self._order.append(path)
                     self._entries[path] = raw
                 continue
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, RecursionError) as exc:
                 raise InputError(f"{self.source}: {path}: malformed JSON ({exc})") from exc
             self._walk(folder, f"{path}/")
 
@@ -123,7 +123,7 @@ class LazyStructure:
                 lines = _LINES.decode(self._texts[path])
             elif path in self._entries:
                 lines = _ENTRY.decode(self._entries[path]).text
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
         if lines is None:
             return None
