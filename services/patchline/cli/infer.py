@@ -74,6 +74,18 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
         "--engine", choices=[e.value for e in Engine], default=Engine.OPENAI.value, help="engine behind the URLs"
     )
     parser.add_argument(
+        "--deadline",
+        type=float,
+        default=_DEFAULTS.deadline_s,
+        help="seconds for the whole run: then unfinished requests are recorded as failed (deadline), exit 5",
+    )
+    parser.add_argument(
+        "--stall-warning",
+        type=float,
+        default=_DEFAULTS.stall_warning_s,
+        help=f"warn when requests have waited this many seconds for an answer (default {_DEFAULTS.stall_warning_s:g})",
+    )
+    parser.add_argument(
         "--thinking-processor",
         choices=[p.value for p in ThinkingProcessor],
         default=None,
@@ -111,6 +123,8 @@ def executor_settings_from_args(args: argparse.Namespace, **overrides: object) -
         "prices": prices,
         "engine": Engine(args.engine),
         "thinking_processor": ThinkingProcessor(args.thinking_processor) if args.thinking_processor else None,
+        "deadline_s": args.deadline,
+        "stall_warning_s": args.stall_warning,
     }
     values.update(overrides)
     return ExecutorSettings(**values)  # type: ignore[arg-type]
@@ -122,6 +136,13 @@ def write_summary(summary: ExecutionSummary, destination: str | None) -> None:
     if destination:
         store, name = open_artifact(destination)
         store.write_text(name, json.dumps(summary.to_dict(), indent=2) + "\n")
+
+
+def _finish(summary: ExecutionSummary, args: argparse.Namespace, settings: ExecutorSettings) -> int:
+    """Report the run; a deadline that left requests unfinished makes the command fail (after the report)."""
+    write_summary(summary, args.summary_json)
+    summary.raise_for_deadline(settings.deadline_s)
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -136,8 +157,7 @@ def _run(args: argparse.Namespace) -> int:
             settings=settings,
             progress=progress,
         )
-    write_summary(summary, args.summary_json)
-    return 0
+    return _finish(summary, args, settings)
 
 
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,8 +209,7 @@ def _serve_and_run(args: argparse.Namespace) -> int:
             log_path=args.sglang_log,
             startup_timeout_s=args.startup_timeout,
         )
-    write_summary(summary, args.summary_json)
-    return 0
+    return _finish(summary, args, settings)
 
 
 def _add_serve_and_process_batch_requests(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

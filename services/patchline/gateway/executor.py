@@ -31,7 +31,7 @@ from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.output import ResumeState, compact_output, scan_output
-from patchline.gateway.sender import Finished, Sender
+from patchline.gateway.sender import DEADLINE_CODE, Finished, Sender
 from patchline.gateway.settings import ExecutorSettings
 
 __all__ = ["Artifact", "Target", "execute_file", "run_file"]
@@ -67,6 +67,7 @@ async def execute_file(
     ``storage`` configures object storage for URIs given as strings.
     """
     s = settings or ExecutorSettings()
+    deadline_at = None if s.deadline_s is None else asyncio.get_running_loop().time() + s.deadline_s
     progress = progress or NullProgress()
     source = _resolve(input_file, storage)
     target = _resolve(output_file, storage)
@@ -100,7 +101,7 @@ async def execute_file(
         )
         try:
             ring = KeyRing(keys or ApiKeys())
-            sender = Sender(pool=pool, keys=ring, settings=s, metrics=metrics)
+            sender = Sender(pool=pool, keys=ring, settings=s, metrics=metrics, deadline_at=deadline_at)
             run = _Run(source, target, s, sender, accounting, progress, resume, ring.redactor)
             await run.execute(client)
         finally:
@@ -111,6 +112,14 @@ async def execute_file(
     elif not target.store.is_local:
         await asyncio.to_thread(target.store.seal, target.name)
     summary = accounting.summary()
+    if summary.expired:
+        log.warning(
+            "%s: the deadline of %g s passed: %d unfinished requests were recorded as failed (%r); rerun to send them",
+            target.store.uri(target.name),
+            s.deadline_s,
+            summary.expired,
+            DEADLINE_CODE,
+        )
     log.info("%s", summary.describe())
     return summary
 
@@ -186,6 +195,7 @@ class _Run:
             asyncio.create_task(self._work(client), name=f"patchline-worker-{i}")
             for i in range(self._settings.concurrency)
         ]
+        watchdog = asyncio.create_task(self._watch(), name="patchline-watchdog")
         try:
             await self._read()
             for _ in workers:
@@ -194,9 +204,9 @@ class _Run:
             await self._finished.put(_END)
             await writer
         finally:
-            for task in [*workers, writer]:
+            for task in [*workers, writer, watchdog]:
                 task.cancel()
-            await asyncio.gather(*workers, writer, return_exceptions=True)
+            await asyncio.gather(*workers, writer, watchdog, return_exceptions=True)
             await asyncio.to_thread(appender.close)
             self._progress.finish()
 
@@ -216,6 +226,29 @@ class _Run:
     def _on_bad_line(self, error: MalformedLineError) -> None:
         self._accounting.malformed_input_lines += 1
         log.warning("not sent: %s", error)
+
+    async def _watch(self) -> None:
+        """Every ``stall_warning_s``: a warning naming the requests that have waited that long for an answer.
+
+        A server that accepts requests and never answers is otherwise silent until the attempts time out.
+        """
+        every = self._settings.stall_warning_s
+        while True:
+            await asyncio.sleep(every)  # a periodic report: the interval is the point, not a wait for something
+            waiting, longest = self._sender.unanswered(every)
+            if waiting:
+                log.warning(
+                    "%s: %d request(s) without an answer for over %g s (the longest %.0f s); "
+                    "%d in flight, %d finished (%d failed), %d read so far",
+                    self._target.store.uri(self._target.name),
+                    waiting,
+                    every,
+                    longest,
+                    self._sender.in_flight,
+                    self._accounting.succeeded + self._accounting.failed,
+                    self._accounting.failed,
+                    self._accounting.total,
+                )
 
     async def _work(self, client: HttpClient) -> None:
         while (request := await self._todo.get()) is not None:
@@ -239,7 +272,9 @@ class _Run:
     def _account(self, batch: list[Finished]) -> None:
         totals: dict[str, float] = {}
         for f in batch:
-            counters = self._accounting.record(ok=f.ok, body=f.body, model=f.model, attempts=f.attempts)
+            counters = self._accounting.record(
+                ok=f.ok, body=f.body, model=f.model, attempts=f.attempts, expired=f.expired
+            )
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value
         self._progress.advance(len(batch), **totals)

@@ -40,7 +40,8 @@ class ExecutorSettings:
 
     Defaults: 64 requests in flight, 600 s per attempt, 6 attempts per request, full-jitter backoff from
     1 s doubling up to 60 s, a Retry-After honoured up to 300 s; an endpoint is cooled down after 5
-    consecutive failures for 1 s doubling up to 60 s.
+    consecutive failures for 1 s doubling up to 60 s. A warning every 60 s names the requests that have
+    waited longer than that for an answer; no deadline for the run unless ``deadline_s`` is set.
     """
 
     concurrency: int = 64
@@ -68,6 +69,10 @@ class ExecutorSettings:
     read_chunk_lines: int = 512
     # Send plain-http endpoints through httpx too (https:// ones always are): slower, for comparisons.
     force_httpx: bool = False
+    # Warn (at the default log level) this often while requests wait longer than this for an answer.
+    stall_warning_s: float = 60.0
+    # The run as a whole: past this many seconds, every unfinished request gets a "deadline" failure line.
+    deadline_s: float | None = None
 
     def __post_init__(self) -> None:
         checks = (
@@ -82,6 +87,8 @@ class ExecutorSettings:
             (self.part_lines >= 1 and self.part_seconds > 0, "part size limits must be positive"),
             (self.read_chunk_lines >= 1, "read chunk must be >= 1 line"),
             (self.metrics_port is None or 0 <= self.metrics_port <= 65535, "metrics port out of range"),
+            (self.stall_warning_s > 0, "the stall warning interval must be > 0 seconds"),
+            (self.deadline_s is None or self.deadline_s > 0, "the deadline must be > 0 seconds"),
         )
         for ok, message in checks:
             if not ok:

@@ -62,6 +62,7 @@ def inference_stage(name: str, *, input_uri: str, output_uri: str, run: Rollout 
             "max_attempts": executor.max_attempts,
             "affinity": executor.affinity,
             "compact": executor.compact,
+            "deadline": executor.deadline_seconds,
         },
     )
 

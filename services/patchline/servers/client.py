@@ -68,6 +68,7 @@ def inference_request(job_id: str, params: Mapping[str, Any]) -> gateway_pb2.Sta
             max_attempts=int(params.get("max_attempts") or 0),
             affinity=bool(params.get("affinity")),
             compact=bool(params.get("compact")),
+            deadline_seconds=float(params.get("deadline") or 0),
         ),
     )
 

@@ -64,6 +64,7 @@ class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayService
             "max_attempts": options.max_attempts or None,
             "affinity": options.affinity,
             "compact": options.compact,
+            "deadline": options.deadline_seconds or None,
         }
         run_uri = request.output_uri.rsplit("/", 1)[0] if "/" in request.output_uri else "."
         return job_message(self.manager.start(request.job_id, GATEWAY_OPERATION, run_uri, params))

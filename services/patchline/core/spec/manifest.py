@@ -90,6 +90,12 @@ class ExecutorSpec(SpecModel):
     max_attempts: int = Field(default=6, ge=1, le=100, description="Attempts per request before it counts as failed.")
     affinity: bool = Field(default=False, description="Send samples of one instance to one replica (prefix cache).")
     compact: bool = Field(default=False, description="Rewrite the output with one line per request at the end.")
+    deadline_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Time limit of the inference as a whole: then unfinished requests are recorded as failed "
+        "(`deadline`) and the run fails; a rerun sends them.",
+    )
 
 
 def resolve_uri(uri: str, base: str) -> str:

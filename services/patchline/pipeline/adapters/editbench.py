@@ -32,6 +32,7 @@ class EditBenchParams(ModelParams):
     concurrency: int = 64
     timeout: float = 600.0
     max_attempts: int = 6
+    deadline: float | None = None
 
 
 def build_prompts(context: OperationContext) -> OperationResult:
@@ -66,7 +67,10 @@ def infer(context: OperationContext) -> OperationResult:
         root=context.run.root,
         keys=api_keys_from_env(variable=params.api_key_env),
         executor=ExecutorSettings(
-            concurrency=params.concurrency, timeout_s=params.timeout, max_attempts=params.max_attempts
+            concurrency=params.concurrency,
+            timeout_s=params.timeout,
+            max_attempts=params.max_attempts,
+            deadline_s=params.deadline,
         ),
     )
     summary = run_editbench(
@@ -128,6 +132,7 @@ def plan(rollout: Rollout, run_uri: str) -> list[StagePlan]:
         "concurrency": executor.concurrency,
         "timeout": executor.timeout_seconds,
         "max_attempts": executor.max_attempts,
+        "deadline": executor.deadline_seconds,
     }
     return [
         StagePlan("build_prompts", "editbench.build_prompts", "prompts", params),

@@ -25,6 +25,7 @@ class InferenceParams(OperationParams):
     max_attempts: int | None = None
     affinity: bool = False
     compact: bool = False
+    deadline: float | None = None
 
 
 def executor_settings(params: InferenceParams) -> ExecutorSettings:
@@ -34,6 +35,7 @@ def executor_settings(params: InferenceParams) -> ExecutorSettings:
         "timeout_s": params.timeout,
         "max_attempts": params.max_attempts,
         "model_override": params.model,
+        "deadline_s": params.deadline,
     }
     return ExecutorSettings(
         affinity=params.affinity,
@@ -53,6 +55,7 @@ async def execute(context: OperationContext) -> OperationResult:
         settings=executor_settings(params),
         progress=context.progress,
     )
+    summary.raise_for_deadline(params.deadline)  # the job fails; its output holds every line, a rerun resumes
     counts = {
         "total": summary.total,
         "succeeded": summary.succeeded,

@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from patchline.rpc.v1 import common_pb2 as patchline_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchline/v1/gateway.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto\"x\n\x0f\x45xecutorOptions\x12\x13\n\x0b\x63oncurrency\x18\x01 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cmax_attempts\x18\x03 \x01(\x05\x12\x10\n\x08\x61\x66\x66inity\x18\x04 \x01(\x08\x12\x0f\n\x07\x63ompact\x18\x05 \x01(\x08\"\xb6\x01\n\x15StartInferenceRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tinput_uri\x18\x02 \x01(\t\x12\x12\n\noutput_uri\x18\x03 \x01(\t\x12\x11\n\tendpoints\x18\x04 \x03(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12/\n\x08\x65xecutor\x18\x06 \x01(\x0b\x32\x1d.patchline.v1.ExecutorOptions\x12\x13\n\x0b\x61pi_key_env\x18\x07 \x01(\t2\xea\x01\n\x10InferenceGateway\x12?\n\x05Start\x12#.patchline.v1.StartInferenceRequest\x1a\x11.patchline.v1.Job\x12.\n\x03Get\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job\x12\x32\n\x05Watch\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job0\x01\x12\x31\n\x06\x43\x61ncel\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Jobb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchline/v1/gateway.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto\"\x92\x01\n\x0f\x45xecutorOptions\x12\x13\n\x0b\x63oncurrency\x18\x01 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cmax_attempts\x18\x03 \x01(\x05\x12\x10\n\x08\x61\x66\x66inity\x18\x04 \x01(\x08\x12\x0f\n\x07\x63ompact\x18\x05 \x01(\x08\x12\x18\n\x10\x64\x65\x61\x64line_seconds\x18\x06 \x01(\x01\"\xb6\x01\n\x15StartInferenceRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tinput_uri\x18\x02 \x01(\t\x12\x12\n\noutput_uri\x18\x03 \x01(\t\x12\x11\n\tendpoints\x18\x04 \x03(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12/\n\x08\x65xecutor\x18\x06 \x01(\x0b\x32\x1d.patchline.v1.ExecutorOptions\x12\x13\n\x0b\x61pi_key_env\x18\x07 \x01(\t2\xea\x01\n\x10InferenceGateway\x12?\n\x05Start\x12#.patchline.v1.StartInferenceRequest\x1a\x11.patchline.v1.Job\x12.\n\x03Get\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job\x12\x32\n\x05Watch\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Job0\x01\x12\x31\n\x06\x43\x61ncel\x12\x14.patchline.v1.JobRef\x1a\x11.patchline.v1.Jobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'patchline.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTOROPTIONS']._serialized_start=71
-  _globals['_EXECUTOROPTIONS']._serialized_end=191
-  _globals['_STARTINFERENCEREQUEST']._serialized_start=194
-  _globals['_STARTINFERENCEREQUEST']._serialized_end=376
-  _globals['_INFERENCEGATEWAY']._serialized_start=379
-  _globals['_INFERENCEGATEWAY']._serialized_end=613
+  _globals['_EXECUTOROPTIONS']._serialized_start=72
+  _globals['_EXECUTOROPTIONS']._serialized_end=218
+  _globals['_STARTINFERENCEREQUEST']._serialized_start=221
+  _globals['_STARTINFERENCEREQUEST']._serialized_end=403
+  _globals['_INFERENCEGATEWAY']._serialized_start=406
+  _globals['_INFERENCEGATEWAY']._serialized_end=640
 # @@protoc_insertion_point(module_scope)

@@ -29,11 +29,14 @@ class ExecutorOptions(_message.Message):
     MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
     AFFINITY_FIELD_NUMBER: _builtins.int
     COMPACT_FIELD_NUMBER: _builtins.int
+    DEADLINE_SECONDS_FIELD_NUMBER: _builtins.int
     concurrency: _builtins.int
     timeout_seconds: _builtins.float
     max_attempts: _builtins.int
     affinity: _builtins.bool
     compact: _builtins.bool
+    deadline_seconds: _builtins.float
+    """the whole run; 0: none. Then unfinished requests fail as `deadline`"""
     def __init__(
         self,
         *,
@@ -42,10 +45,11 @@ class ExecutorOptions(_message.Message):
         max_attempts: _builtins.int = ...,
         affinity: _builtins.bool = ...,
         compact: _builtins.bool = ...,
+        deadline_seconds: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affinity", b"affinity", "compact", b"compact", "concurrency", b"concurrency", "max_attempts", b"max_attempts", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affinity", b"affinity", "compact", b"compact", "concurrency", b"concurrency", "deadline_seconds", b"deadline_seconds", "max_attempts", b"max_attempts", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
