@@ -7,13 +7,14 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from patchline.core.batch import ResponseLine
 from patchline.core.repos import DirSnapshot, build_structure
 from patchline.edits import search_replace_from_diff
+from patchline.workflows.agentless import RepairSettings
 from tests.fixtures.gitrepos import git_env
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "oracle_answer",
     "patch_paths",
     "read_lite",
+    "repair_settings",
     "repo_files",
     "repo_path_to_installed",
     "success",
@@ -186,6 +188,24 @@ def build_scenario(
             )
             out.write("\n")
     return Scenario(root, dataset, loc_file, structures, repo, commit, rows)
+
+
+def repair_settings(scenario: Scenario, **changes: object) -> RepairSettings:
+    """Settings of a ``--process_batch`` run over ``scenario``: 4 samples, greedy skipped, all found files."""
+    base = RepairSettings(
+        loc_file=str(scenario.loc_file),
+        output_folder=str(scenario.root / "out"),
+        dataset=str(scenario.dataset),
+        model="m",
+        loc_interval=True,
+        top_n=None,
+        max_samples=4,
+        skip_greedy=True,
+        cot=True,
+        diff_format=True,
+        project_file_loc=str(scenario.structures),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def oracle_answer(row: Mapping[str, Any]) -> str:

@@ -3,48 +3,25 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from patchline.core.structure import structure_file_name
-from patchline.workflows.agentless import RepairSettings, generate_requests, process_responses
+from patchline.workflows.agentless import generate_requests, process_responses
 from patchline.workflows.agentless.config import DEFAULT_MAX_ANSWER_BYTES
 from patchline.workflows.agentless.responses import ResponseIndex
 from tests.unit.workflows.agentless.helpers import (
     GOLD_INSTANCES,
     Scenario,
-    build_scenario,
     oracle_answer,
+    repair_settings,
     success,
 )
 
 pytestmark = pytest.mark.unit
 
 A, B = GOLD_INSTANCES
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-
-
-def _settings(scenario: Scenario, **changes: object) -> RepairSettings:
-    base = RepairSettings(
-        loc_file=str(scenario.loc_file),
-        output_folder=str(scenario.root / "out"),
-        dataset=str(scenario.dataset),
-        model="m",
-        loc_interval=True,
-        top_n=None,
-        max_samples=2,
-        skip_greedy=True,
-        cot=True,
-        diff_format=True,
-        project_file_loc=str(scenario.structures),
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _gold(scenario: Scenario, iid: str) -> str:
@@ -56,7 +33,7 @@ def _records(path: Path) -> dict[str, dict[str, object]]:
 
 
 def test_deep_nesting_huge_answers_and_bad_lines_fail_alone_with_their_line_numbers(scenario: Scenario) -> None:
-    settings = _settings(scenario)
+    settings = repair_settings(scenario, max_samples=2)
     generate_requests(settings)
     deep = '{"custom_id": "' + A + '|1", "response": ' + "[" * 100_000 + "]" * 100_000 + "}"
     huge = success(f"{A}|1", "x" * (DEFAULT_MAX_ANSWER_BYTES + 1)).model_dump_json()
@@ -80,7 +57,7 @@ def test_deep_nesting_huge_answers_and_bad_lines_fail_alone_with_their_line_numb
 
 
 def test_a_slow_instance_times_out_alone(scenario: Scenario) -> None:
-    settings = _settings(scenario, item_timeout=0.5)
+    settings = repair_settings(scenario, max_samples=2, item_timeout=0.5)
     generate_requests(settings)
     [path] = json.loads(scenario.loc_file.read_text().splitlines()[0])["found_files"]
     # 20,000 edits that match nothing: seconds of work for one instance, well under the size cap.
@@ -105,7 +82,7 @@ def test_an_instance_id_too_long_for_a_file_name_is_processed(scenario: Scenario
         out.write(json.dumps({**loc, "instance_id": long_id}) + "\n")
     structure = json.loads((scenario.structures / f"{A}.json").read_text())
     (scenario.structures / structure_file_name(long_id)).write_text(json.dumps({**structure, "instance_id": long_id}))
-    settings = _settings(scenario)
+    settings = repair_settings(scenario, max_samples=2)
     generate_requests(settings)
     responses = scenario.root / "responses.jsonl"
     long_answer = success(f"{long_id}|1", oracle_answer(scenario.instances[A])).model_dump_json()

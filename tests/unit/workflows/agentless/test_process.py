@@ -15,12 +15,12 @@ import pytest
 from patchline.core.batch import ResponseLine
 from patchline.core.predictions import Prediction
 from patchline.edits import apply_unified_diff
-from patchline.workflows.agentless import RepairSettings, generate_requests, process_responses
+from patchline.workflows.agentless import generate_requests, process_responses
 from tests.unit.workflows.agentless.helpers import (
     GOLD_INSTANCES,
     Scenario,
-    build_scenario,
     oracle_answer,
+    repair_settings,
     success,
     write_responses,
 )
@@ -28,28 +28,6 @@ from tests.unit.workflows.agentless.helpers import (
 pytestmark = pytest.mark.unit
 
 A, B = GOLD_INSTANCES
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-
-
-def _settings(scenario: Scenario, **changes: object) -> RepairSettings:
-    base = RepairSettings(
-        loc_file=str(scenario.loc_file),
-        output_folder=str(scenario.root / "out"),
-        dataset=str(scenario.dataset),
-        model="m",
-        loc_interval=True,
-        top_n=None,
-        max_samples=4,
-        skip_greedy=True,
-        cot=True,
-        diff_format=True,
-        project_file_loc=str(scenario.structures),
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _records(path: Path) -> list[dict[str, object]]:
@@ -71,7 +49,7 @@ def _hostile(scenario: Scenario) -> object:
 
 
 def test_outputs_and_statuses(scenario: Scenario) -> None:
-    settings = _settings(scenario)
+    settings = repair_settings(scenario)
     generate_requests(settings)
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
@@ -119,7 +97,7 @@ def test_outputs_and_statuses(scenario: Scenario) -> None:
 
 
 def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None:
-    settings = _settings(scenario)
+    settings = repair_settings(scenario)
     generate_requests(settings)
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
@@ -147,7 +125,7 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
 
 
 def test_predictions_sample_choice(scenario: Scenario) -> None:
-    settings = _settings(scenario, predictions_sample="2")
+    settings = repair_settings(scenario, predictions_sample="2")
     generate_requests(settings)
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
@@ -157,7 +135,7 @@ def test_predictions_sample_choice(scenario: Scenario) -> None:
 
 
 def test_instances_without_repository_are_recorded(scenario: Scenario) -> None:
-    settings = _settings(scenario)
+    settings = repair_settings(scenario)
     (scenario.structures / f"{B}.json").unlink()
     responses = scenario.root / "responses.jsonl"
     responses.write_text(success(f"{A}|1", oracle_answer(scenario.instances[A])).model_dump_json() + "\n")
@@ -194,7 +172,7 @@ def _swebench_loader() -> object:
 
 
 def test_predictions_load_with_the_swebench_loader(scenario: Scenario) -> None:
-    settings = _settings(scenario)
+    settings = repair_settings(scenario)
     generate_requests(settings)
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]

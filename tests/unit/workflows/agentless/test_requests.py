@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from patchline.core.errors import InputError
 from patchline.workflows.agentless import RepairSettings, generate_requests
-from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, build_scenario
+from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, repair_settings
 
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-
-
 def _settings(scenario: Scenario, **changes: object) -> RepairSettings:
-    base = RepairSettings(
-        loc_file=str(scenario.loc_file),
-        output_folder=str(scenario.root / "out"),
-        dataset=str(scenario.dataset),
-        model="deepseek-ai/DeepSeek-V3",
-        loc_interval=True,
-        top_n=None,
-        max_samples=3,
-        cot=True,
-        diff_format=True,
-        temperature=0.6,
-        max_tokens=32768,
-        thinking_budget=32768,
-        enable_thinking=True,
-        project_file_loc=str(scenario.structures),
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    """The seed README's request flags: three samples with the greedy one, thinking on."""
+    seed_flags: dict[str, object] = {
+        "model": "deepseek-ai/DeepSeek-V3",
+        "max_samples": 3,
+        "skip_greedy": False,
+        "temperature": 0.6,
+        "max_tokens": 32768,
+        "thinking_budget": 32768,
+        "enable_thinking": True,
+    }
+    return repair_settings(scenario, **{**seed_flags, **changes})
 
 
 def _lines(path: Path) -> list[dict[str, object]]:
