@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from patchline.core.repos import DirSnapshot, build_structure
-from patchline.workflows.rollout import RolloutConfig, run_stage
+from patchline.core.spec import RolloutStage
+from patchline.workflows.rollout import run_stage
 from patchline.workflows.rollout.config import build_request
 from patchline.workflows.rollout.step1 import step1_prompt
 from patchline.workflows.rollout.tree import render_structure_tree
@@ -83,7 +84,7 @@ def _generate(instances: list[dict[str, Any]], stand_ins: dict[str, str], folder
         os.link(folder / f"_{stand_ins[instance['repo']]}.json", folder / f"{instance['instance_id']}.json")
 
 
-def _baseline(dataset: Path, structures: Path, out: Path, config: RolloutConfig, cache_size: int) -> None:
+def _baseline(dataset: Path, structures: Path, out: Path, config: RolloutStage, cache_size: int) -> None:
     """The original's loop: json.load per instance behind lru_cache(cache_size), render, write."""
 
     @functools.lru_cache(maxsize=cache_size)
@@ -103,7 +104,9 @@ def _baseline(dataset: Path, structures: Path, out: Path, config: RolloutConfig,
                 continue
             tree = render_structure_tree(structure, show_tests=False)
             prompt = step1_prompt(template, instance["problem_statement"], tree)
-            request = build_request(instance["instance_id"], prompt, temperature=config.temperature, config=config)
+            request = build_request(
+                instance["instance_id"], prompt, temperature=config.sampling.temperature, settings=config
+            )
             handle.write(request.model_dump_json() + "\n")
 
 
@@ -142,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         dataset.write_text("".join(json.dumps(i) + "\n" for i in instances))
         print(f"generating structure JSON for {len(instances)} instances ...")
         _generate(instances, stand_ins, structures, workers=2)
-        base = RolloutConfig(kind="bugfixer", dataset=str(dataset), structure_dir=str(structures), model_name="m")
+        base = RolloutStage.model_validate(
+            {
+                "workflow": {"type": "bugfixer"},
+                "dataset": {"source": str(dataset)},
+                "repositories": {"structure_dir": str(structures)},
+                "model": "m",
+            }
+        )
         print("stage 1 (step-1 prompts and request file):")
         baseline = _timed(
             f"baseline (json.load per instance, lru_cache {args.baseline_cache})",
@@ -155,9 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         ours: dict[int, float] = {}
         for workers in (1, 2):
-            config = RolloutConfig(
-                **{**base.__dict__, "num_workers": workers, "output_file": str(root / f"ours{workers}.jsonl")}
-            )
+            workflow = base.workflow.model_copy(update={"num_workers": workers})
+            config = base.model_copy(update={"workflow": workflow, "output_file": str(root / f"ours{workers}.jsonl")})
             ours[workers] = _timed(f"patchline, {workers} worker(s)", run_stage, config, "gen_step1")
         expected = (root / "base.jsonl").read_text().splitlines()
         for workers in ours:

@@ -104,4 +104,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         field="workflow.predictions_sample",
         help=f"sample written to predictions.jsonl: {FIRST_NONEMPTY!r} or a sample index",
     )
+    FLAGS.add(
+        repair,
+        "--max-answer-bytes",
+        field="workflow.max_answer_bytes",
+        help="a sample whose response line is larger fails as answer_too_large",
+    )
+    FLAGS.add(repair, "--item-timeout", field="workflow.item_timeout_seconds", help="seconds one instance may take")
     repair.set_defaults(handler=_repair)

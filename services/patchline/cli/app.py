@@ -17,6 +17,9 @@ from patchline.core.errors import (
     PreconditionError,
     UnavailableError,
 )
+from patchline.core.oserrors import path_error
+from patchline.core.redact import Redactor
+from patchline.core.settings import configured_secrets
 
 __all__ = ["build_parser", "main"]
 
@@ -138,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(argv if argv is not None else sys.argv[1:])
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
-    configure_logging(verbosity=args.verbose, fmt=args.log_format)
+    redactor = Redactor(configured_secrets())
+    configure_logging(verbosity=args.verbose, fmt=args.log_format, redactor=redactor)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.parse_args([*arguments, "--help"])
@@ -148,10 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("patchline: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
-    except PatchlineError as exc:
-        print(f"patchline: error: {exc}", file=sys.stderr)
+    except (PatchlineError, OSError) as exc:
+        # An OSError that got here unnamed was not translated where it arose: still one line, naming the file.
+        error = exc if isinstance(exc, PatchlineError) else path_error(exc, str(exc.filename or "a file"))
+        print(f"patchline: error: {redactor.text(str(error))}", file=sys.stderr)
         log.debug("error detail", exc_info=True)
-        return next(code for kind, code in _EXIT_CODES if isinstance(exc, kind))
+        return next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
     return int(result or 0)
 
 

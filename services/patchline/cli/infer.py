@@ -63,6 +63,8 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
     add(parser, "--backoff-cap", field="backoff_cap_seconds", help="longest retry wait (s)")
     add(parser, "--affinity", field="affinity", help="send every sample of one instance to the same endpoint")
     add(parser, "--compact", field="compact", help="fold the output to one line per custom_id at the end")
+    add(parser, "--deadline", field="deadline_seconds", help="seconds for the whole run: then unfinished requests fail")
+    add(parser, "--stall-warning", field="stall_warning_seconds", help="warn when requests wait this long (s)")
     TARGET_FLAGS.add(parser, "--model", field="model", help="override body.model of every request")
     TARGET_FLAGS.add(parser, "--engine", field="flavor", help="engine behind the URLs (thinking-key mapping)")
     TARGET_FLAGS.add(
@@ -114,6 +116,13 @@ def write_summary(summary: ExecutionSummary, destination: str | None) -> None:
         store.write_text(name, json.dumps(summary.to_dict(), indent=2) + "\n")
 
 
+def _finish(summary: ExecutionSummary, args: argparse.Namespace, settings: ExecutorSettings) -> int:
+    """Report the run; a deadline that left requests unfinished makes the command fail (after the report)."""
+    write_summary(summary, args.summary_json)
+    summary.raise_for_deadline(settings.deadline_seconds)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the executor over one request file."""
     settings = executor_settings_from_args(args)
@@ -127,8 +136,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=progress,
             metrics_address=metrics_address(args),
         )
-    write_summary(summary, args.summary_json)
-    return 0
+    return _finish(summary, args, settings)
 
 
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -184,8 +192,7 @@ def _serve_and_run(args: argparse.Namespace) -> int:
             startup_timeout_s=args.startup_timeout,
             metrics_address=metrics_address(args),
         )
-    write_summary(summary, args.summary_json)
-    return 0
+    return _finish(summary, args, settings)
 
 
 def _add_serve_and_process_batch_requests(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

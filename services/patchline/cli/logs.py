@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+from patchline.core.redact import RedactingFormatter, Redactor
+
 __all__ = ["configure_logging"]
 
 
@@ -43,14 +45,19 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """The stream is always the current sys.stderr; setting it is ignored."""
 
 
-def configure_logging(*, verbosity: int = 0, fmt: str = "text") -> None:
-    """Route log records to stderr; verbosity 0 = warnings and progress lines, 1 = info, 2 = debug."""
+def configure_logging(*, verbosity: int = 0, fmt: str = "text", redactor: Redactor | None = None) -> None:
+    """Route log records to stderr; verbosity 0 = warnings and progress lines, 1 = info, 2 = debug.
+
+    Every line is redacted with ``redactor`` (the process's keys and credentials) as it is written.
+    """
     level = logging.INFO if verbosity <= 1 else logging.DEBUG
     handler = StderrHandler()
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    formatter = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    handler.setFormatter(RedactingFormatter(formatter, redactor or Redactor()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 
 from patchline.client import SERVICE_NAMES
+from patchline.core.redact import Redactor
+from patchline.core.settings import configured_secrets
 from patchline.servers import ServerSettings, serve
 
 __all__ = ["register"]
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         grace_seconds=args.grace,
         retrieval_address=args.retrieval_address,
+        redactor=Redactor(configured_secrets()),
     )
     asyncio.run(serve(settings))
     return 0

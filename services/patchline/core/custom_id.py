@@ -23,7 +23,8 @@ __all__ = [
 
 SAMPLE_SEPARATOR = "|"
 PASS_SEPARATOR = "__pass"  # noqa: S105 - a custom_id separator, not a password
-_PASS_SUFFIX = re.compile(r"__pass(\d+)\Z")
+# A pass number has at most 6 digits: longer digit runs (a hostile or broken id) are part of the instance id.
+_PASS_SUFFIX = re.compile(r"__pass(\d{1,6})\Z")
 
 
 @dataclass(frozen=True, slots=True)

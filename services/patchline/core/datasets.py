@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from patchline.core.errors import InputError, MalformedLineError, RecordError, UnavailableError, UnsafePathError
-from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models
+from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models, load_json
 from patchline.core.repos_git import validate_commit
 from patchline.core.safepath import safe_component
 from patchline.core.spec import Dataset
@@ -58,7 +58,7 @@ def _test_list(value: Any) -> Any:
         if not value.strip():
             return []
         try:
-            return json.loads(value)
+            return load_json(value)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a JSON list of test names ({exc.msg})") from exc
     return value
@@ -202,7 +202,7 @@ def _numbered(
 def _json_rows(path: str, split: str) -> list[Any]:
     store, name = open_artifact(path)
     try:
-        document = json.loads(store.read_bytes(name))
+        document = load_json(store.read_bytes(name))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a JSON file ({exc})") from exc
     if isinstance(document, list):

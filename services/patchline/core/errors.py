@@ -9,12 +9,14 @@ PatchlineError
 ├── PreconditionError          the run is not in a state where this can be done; gRPC FAILED_PRECONDITION
 ├── ResourceExhaustedError     a limit was reached (queue full, context too long); gRPC RESOURCE_EXHAUSTED
 └── UnavailableError           a dependency (model server, storage) is not reachable; gRPC UNAVAILABLE
+    └── DeadlineExceededError  the run's deadline passed with work unfinished (recorded; a rerun resumes)
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ArtifactNotFoundError",
+    "DeadlineExceededError",
     "InputError",
     "MalformedLineError",
     "PatchlineError",
@@ -70,3 +72,7 @@ class ResourceExhaustedError(PatchlineError):
 
 class UnavailableError(PatchlineError):
     """A service this step depends on could not be reached."""
+
+
+class DeadlineExceededError(UnavailableError):
+    """The run's deadline passed before every item finished; the unfinished ones are recorded as failed."""

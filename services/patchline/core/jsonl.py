@@ -27,6 +27,7 @@ __all__ = [
     "iter_models",
     "json_bytes",
     "json_line",
+    "load_json",
     "parse_json",
 ]
 
@@ -127,11 +128,10 @@ def _parse_leniently(raw: bytes | str, source: str, line_no: int) -> Any:
     if not text.strip():
         return _BLANK
     try:
-        return json.loads(text)
+        return load_json(text)
     except json.JSONDecodeError as exc:
-        raise MalformedLineError(source, line_no, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    except RecursionError:
-        raise MalformedLineError(source, line_no, "invalid JSON (nested too deeply)") from None
+        where = f" at column {exc.colno}" if exc.doc else ""
+        raise MalformedLineError(source, line_no, f"invalid JSON ({exc.msg}{where})") from None
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -173,6 +173,18 @@ def json_bytes(value: Any) -> bytes:
 def json_line(record: dict[str, Any]) -> bytes:
     """``record`` as one compact UTF-8 JSON line ending in a newline."""
     return json_bytes(record) + b"\n"
+
+
+def load_json(data: bytes | str) -> Any:
+    """Python's json reading of a document (NaN and huge integers allowed).
+
+    Every way untrusted text can fail is a :class:`json.JSONDecodeError`, nesting too deep (which would
+    otherwise escape as RecursionError and end a whole stage) included.
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 def parse_json(data: bytes | str) -> Any:

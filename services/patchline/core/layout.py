@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from patchline.core.errors import InputError
-from patchline.core.safepath import safe_component, safe_relpath
+from patchline.core.safepath import item_file_name, safe_component, safe_relpath
 
 __all__ = [
     "MANIFEST",
@@ -79,8 +79,8 @@ def agentless_used_locs() -> str:
 
 
 def agentless_log(instance_id: str) -> str:
-    """The per-instance processing log."""
-    return f"repair_logs/{safe_component(instance_id, what='instance id')}.log"
+    """The per-instance processing log (an unusual or long id gets a bounded name, see ``item_file_name``)."""
+    return f"repair_logs/{item_file_name(instance_id, suffix='.log')}"
 
 
 # -- BugFixer / TestWriter rollouts (SPEC §4): inside --save_dir --------------------------------------
@@ -101,8 +101,8 @@ def rollout_step_file(kind: str, step: int) -> str:
 
 
 def rollout_sample(custom_id: str) -> str:
-    """The per-sample record ``samples/{custom_id}.jsonl``."""
-    return f"samples/{safe_component(custom_id, what='custom_id')}.jsonl"
+    """The per-sample record ``samples/{custom_id}.jsonl`` (an unusual or long id: see ``item_file_name``)."""
+    return f"samples/{item_file_name(custom_id, suffix='.jsonl')}"
 
 
 def rollout_processed(k: int) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
+import re
 
 from patchline.core.errors import UnsafePathError
 
-__all__ = ["safe_component", "safe_relpath"]
+__all__ = ["item_file_name", "safe_component", "safe_relpath"]
 
 _FORBIDDEN_CHARS = ("/", "\\", "\x00")
 
@@ -48,3 +50,28 @@ def safe_relpath(value: str, *, what: str = "relative path") -> str:
         safe_component(segment, what=what)
     normalised = posixpath.join(*segments)
     return normalised
+
+
+# A per-item name is used as it is when it is plain and short; every other key gets a readable prefix and
+# a digest of the whole key. Plain names never end like a digest, so the two kinds cannot collide.
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DIGEST_END = re.compile(r"-[0-9a-f]{16}\Z")
+_MAX_PLAIN = 150  # bytes: far below every filesystem's 255, so suffixes and temporary names still fit
+_PREFIX = 80
+
+
+def item_file_name(key: str, *, suffix: str = "") -> str:
+    """A file name for the per-item file of ``key`` (an instance id, a custom id): safe, bounded, unique.
+
+    ``django__django-11099`` stays ``django__django-11099{suffix}``. A key with a separator, a leading dot,
+    other characters or more than 150 bytes becomes its first 80 characters with every unusual character
+    as ``_``, then ``-`` and 16 hex digits of its SHA-256: never more than 97 bytes plus the suffix, never
+    outside the folder, and two keys never share a name.
+    """
+    if not isinstance(key, str) or not key:
+        raise UnsafePathError("empty item key")
+    if _PLAIN.fullmatch(key) and len(key) <= _MAX_PLAIN and not _DIGEST_END.search(key):
+        return key + suffix
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", key[:_PREFIX]).lstrip(".") or "_"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{readable}-{digest}{suffix}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import SecretStr
@@ -13,6 +14,7 @@ __all__ = [
     "ApiKeys",
     "StorageConfig",
     "api_keys_from_env",
+    "configured_secrets",
     "project_file_loc_from_env",
     "storage_config_from_env",
 ]
@@ -66,8 +68,20 @@ class StorageConfig:
         return options
 
 
-def _secret(environ: Mapping[str, str], name: str) -> SecretStr | None:
-    value = environ.get(name)
+# StorageConfig field -> the variables it is read from, the first one set wins.
+_STORAGE_SECRETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "access_key_id": ("PATCHLINE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        "secret_access_key": ("PATCHLINE_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        "session_token": ("AWS_SESSION_TOKEN",),
+    }
+)
+# The variables API keys are read from by default, the first one set wins (comma-separated keys).
+_KEY_VARIABLES = ("OPENAI_KEYS", "OPENAI_API_KEY", "OPENAI_KEY")
+
+
+def _first_secret(environ: Mapping[str, str], names: tuple[str, ...]) -> SecretStr | None:
+    value = next((environ[name] for name in names if environ.get(name)), None)
     return SecretStr(value) if value else None
 
 
@@ -78,10 +92,8 @@ def storage_config_from_env(environ: Mapping[str, str] | None = None) -> Storage
     return StorageConfig(
         endpoint_url=endpoint or None,
         region=env.get("PATCHLINE_S3_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-        access_key_id=_secret(env, "PATCHLINE_S3_ACCESS_KEY_ID") or _secret(env, "AWS_ACCESS_KEY_ID"),
-        secret_access_key=_secret(env, "PATCHLINE_S3_SECRET_ACCESS_KEY") or _secret(env, "AWS_SECRET_ACCESS_KEY"),
-        session_token=_secret(env, "AWS_SESSION_TOKEN"),
         anonymous=env.get("PATCHLINE_S3_ANONYMOUS", "") in ("1", "true", "yes"),
+        **{name: _first_secret(env, variables) for name, variables in _STORAGE_SECRETS.items()},
     )
 
 
@@ -102,11 +114,20 @@ def api_keys_from_env(environ: Mapping[str, str] | None = None, *, variable: str
     """Keys from ``variable`` if given, else ``OPENAI_KEYS`` (comma-separated), ``OPENAI_API_KEY`` or
     ``OPENAI_KEY``; no key at all is fine (a local server needs none)."""
     env = os.environ if environ is None else environ
-    if variable is not None:
-        raw = env.get(variable) or ""
-    else:
-        raw = env.get("OPENAI_KEYS") or env.get("OPENAI_API_KEY") or env.get("OPENAI_KEY") or ""
+    names = (variable,) if variable is not None else _KEY_VARIABLES
+    raw = next((env[name] for name in names if env.get(name)), "")
     return ApiKeys(tuple(SecretStr(k.strip()) for k in raw.split(",") if k.strip()))
+
+
+def configured_secrets(environ: Mapping[str, str] | None = None) -> tuple[SecretStr, ...]:
+    """Every API key and storage credential this process may use (each variable read, set or shadowed).
+
+    The entry points redact these from everything the process emits: log lines, errors, statuses.
+    """
+    env = os.environ if environ is None else environ
+    keys = {part.strip() for name in _KEY_VARIABLES for part in env.get(name, "").split(",")}
+    credentials = {env.get(name, "").strip() for names in _STORAGE_SECRETS.values() for name in names}
+    return tuple(SecretStr(value) for value in sorted((keys | credentials) - {""}))
 
 
 def project_file_loc_from_env(environ: Mapping[str, str] | None = None) -> str | None:

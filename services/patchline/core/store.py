@@ -31,8 +31,10 @@ from pydantic import BaseModel
 
 from patchline.core.errors import ArtifactNotFoundError, UnavailableError
 from patchline.core.jsonl import dumps_line
+from patchline.core.oserrors import os_errors, path_error
 from patchline.core.safepath import safe_relpath
 from patchline.core.settings import StorageConfig, storage_config_from_env
+from patchline.core.tempfiles import is_temp_name, locked_temp, remove_stale, spool
 
 __all__ = ["Appender", "ArtifactStore", "open_artifact"]
 
@@ -51,6 +53,7 @@ class ArtifactStore:
             options = (config or storage_config_from_env()).s3_options()
         self.fs, self._root_path = fsspec.core.url_to_fs(self.root, **options)
         self.is_local = isinstance(self.fs, LocalFileSystem)
+        self._swept: set[str] = set()  # folders whose stale temporary files this store has removed
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.root!r})"
@@ -71,25 +74,30 @@ class ArtifactStore:
         sub.fs = self.fs
         sub._root_path = self.path(name)
         sub.is_local = self.is_local
+        sub._swept = set()
         return sub
 
     # -- queries -----------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:
         """True if the file exists, or (on object storage) if it has unsealed parts."""
-        return bool(self.fs.exists(self.path(name))) or bool(self._parts(name))
+        with os_errors(self.uri(name)):
+            return bool(self.fs.exists(self.path(name))) or bool(self._parts(name))
 
     def list_files(self, prefix: str = "") -> list[str]:
-        """Relative names of the files below ``prefix`` (recursive), sorted."""
+        """Relative names of the files below ``prefix`` (recursive), sorted; temporary files never count."""
         base = self.path(prefix) if prefix else self._root_path
-        if not self.fs.exists(base):
-            return []
-        found = self.fs.find(base)
+        with os_errors(self.uri(prefix) if prefix else self.root):
+            if not self.fs.exists(base):
+                return []
+            found = self.fs.find(base)
         root = self._root_path.rstrip("/") + "/"
-        return sorted(p[len(root) :] if p.startswith(root) else p for p in found)
+        names = (p[len(root) :] if p.startswith(root) else p for p in found)
+        return sorted(n for n in names if not is_temp_name(posixpath.basename(n)))
 
     def size(self, name: str) -> int:
         """Size in bytes of the file itself (parts excluded)."""
-        return int(self.fs.size(self.path(name)))
+        with os_errors(self.uri(name)):
+            return int(self.fs.size(self.path(name)))
 
     # -- reading -----------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -100,7 +108,9 @@ class ArtifactStore:
             handle = self.fs.open(path, "rb")
         except FileNotFoundError as exc:
             raise ArtifactNotFoundError(f"{self.uri(name)} does not exist") from exc
-        with handle:
+        except OSError as exc:
+            raise path_error(exc, self.uri(name)) from exc
+        with handle, os_errors(self.uri(name), path):
             yield handle
 
     def read_bytes(self, name: str) -> bytes:
@@ -115,12 +125,16 @@ class ArtifactStore:
     def iter_lines(self, name: str, *, missing_ok: bool = False) -> Iterator[bytes]:
         """Stream the lines of a logical file: the file itself, then its unsealed parts in order."""
         path = self.path(name)
-        parts = self._parts(name)
-        if not self.fs.exists(path) and not parts:
-            if missing_ok:
-                return
-            raise ArtifactNotFoundError(f"{self.uri(name)} does not exist")
-        for each in ([path] if self.fs.exists(path) else []) + parts:
+        with os_errors(self.uri(name)):
+            parts = self._parts(name)
+            if not self.fs.exists(path) and not parts:
+                if missing_ok:
+                    return
+                raise ArtifactNotFoundError(f"{self.uri(name)} does not exist")
+            yield from self._lines_of(([path] if self.fs.exists(path) else []) + parts)
+
+    def _lines_of(self, paths: list[str]) -> Iterator[bytes]:
+        for each in paths:
             with self.fs.open(each, "rb") as handle:
                 previous = b"\n"
                 for line in handle:
@@ -135,27 +149,33 @@ class ArtifactStore:
     def atomic_writer(self, name: str) -> Iterator[IO[bytes]]:
         """Write a whole file so readers see the old content or the new, never a half.
 
-        Locally: a temporary file in the same folder, renamed over the target on success. On object
+        Locally: a temporary file in the same folder (:mod:`patchline.core.tempfiles`: never read as data,
+        removed by a later writer if this process dies), renamed over the target on success. On object
         storage: spooled locally, then one put. On an exception nothing is replaced.
         """
         path = self.path(name)
-        if self.is_local:
-            folder = os.path.dirname(path)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    yield handle
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+        where = self.uri(name)
+        if not self.is_local:
+            with self._spool(name) as (handle, spooled):
+                yield handle
+                handle.flush()
+                self._put(spooled, path)
             return
-        with tempfile.NamedTemporaryFile(prefix="patchline-", suffix=".spool") as spool:
-            yield spool
-            spool.flush()
-            self._put(spool.name, path)
+        folder = os.path.dirname(path)
+        with os_errors(self._folder_uri(name)):
+            os.makedirs(folder, exist_ok=True)
+        with os_errors(where):
+            self._sweep(folder)
+            handle, tmp = locked_temp(folder, os.path.basename(path))
+        try:
+            with handle, os_errors(where, tmp):
+                yield handle
+            with os_errors(where, tmp, path):
+                os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
     def write_bytes(self, name: str, data: bytes) -> None:
         """Replace a file atomically with ``data``."""
@@ -169,6 +189,23 @@ class ArtifactStore:
     def appender(self, name: str, *, part_lines: int = 256, part_seconds: float = 2.0) -> Appender:
         """An appending writer of a logical file (see the module docstring for object storage)."""
         return Appender(self, name, part_lines=part_lines, part_seconds=part_seconds)
+
+    def _folder_uri(self, name: str) -> str:
+        """The URI of the folder ``name`` is in (for errors about creating it)."""
+        parent = posixpath.dirname(safe_relpath(name, what="artifact name"))
+        return self.uri(parent) if parent else self.root
+
+    def _sweep(self, folder: str) -> None:
+        """Remove stale temporary files of ``folder`` (once per store and folder: a rerun cleans up)."""
+        if folder not in self._swept:
+            self._swept.add(folder)
+            remove_stale(folder)
+
+    @contextlib.contextmanager
+    def _spool(self, name: str) -> Iterator[tuple[IO[bytes], str]]:
+        self._sweep(tempfile.gettempdir())
+        with os_errors(f"a local spool file for {self.uri(name)}"), spool(posixpath.basename(name)) as opened:
+            yield opened
 
     def seal(self, name: str) -> None:
         """Fold unsealed parts into the file (one put), then delete the parts. Local files: no-op."""
@@ -184,9 +221,10 @@ class ArtifactStore:
 
     def delete(self, name: str) -> None:
         """Remove a file and its parts if present."""
-        for each in [self.path(name), *self._parts(name)]:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(each)
+        with os_errors(self.uri(name)):
+            for each in [self.path(name), *self._parts(name)]:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm(each)
 
     # -- internals ---------------------------------------------------------------------------------
     def _parts(self, name: str) -> list[str]:
@@ -219,12 +257,15 @@ class Appender:
         self._seq = 0
         self._session = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         self._handle: IO[bytes] | None = None
+        self._where = store.uri(name)
         if store.is_local:
             path = store.path(name)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            self._handle = open(path, "ab")  # noqa: SIM115 - closed in close()
-            if self._handle.tell() > 0 and not self._ends_with_newline(path):
-                self._handle.write(b"\n")  # a killed writer left a fragment: start a fresh line
+            with os_errors(store._folder_uri(name)):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            with os_errors(self._where):
+                self._handle = open(path, "ab")  # noqa: SIM115 - closed in close()
+                if self._handle.tell() > 0 and not self._ends_with_newline(path):
+                    self._handle.write(b"\n")  # a killed writer left a fragment: start a fresh line
 
     @staticmethod
     def _ends_with_newline(path: str) -> bool:
@@ -235,8 +276,9 @@ class Appender:
     def write_line(self, line: bytes) -> None:
         """Append one line (must end with a newline)."""
         if self._handle is not None:
-            self._handle.write(line)
-            self._handle.flush()
+            with os_errors(self._where):
+                self._handle.write(line)
+                self._handle.flush()
         else:
             self._buffer.append(line)
             if len(self._buffer) >= self._part_lines or time.monotonic() - self._last_flush >= self._part_seconds:
@@ -245,8 +287,9 @@ class Appender:
     def write_lines(self, lines: list[bytes]) -> None:
         """Append several lines (each ending with a newline) with one write and one flush locally."""
         if self._handle is not None:
-            self._handle.write(b"".join(lines))
-            self._handle.flush()
+            with os_errors(self._where):
+                self._handle.write(b"".join(lines))
+                self._handle.flush()
             return
         for line in lines:
             self.write_line(line)
@@ -258,7 +301,8 @@ class Appender:
     def flush(self) -> None:
         """Make every written line durable (a new part file on object storage)."""
         if self._handle is not None:
-            self._handle.flush()
+            with os_errors(self._where):
+                self._handle.flush()
             return
         self._last_flush = time.monotonic()
         if not self._buffer:

@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from patchline.core.errors import InputError
+from patchline.core.jsonl import load_json
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.repos_base import RepoSnapshot, SnapshotReading, is_hidden_git_path
-from patchline.core.safepath import safe_component
+from patchline.core.safepath import item_file_name, safe_component
 from patchline.core.store import open_artifact
 from patchline.core.structure_entry import is_python_path, original_file_entry
 
@@ -133,12 +134,12 @@ class StructureSnapshot(SnapshotReading):
 
 
 def structure_file_name(instance_id: str) -> str:
-    """``{instance_id}.json``; the instance id must be one safe file name (no separators, no ``..``)."""
-    return safe_component(instance_id, what="instance id") + ".json"
+    """``{instance_id}.json``; an unusual or long id gets a bounded name (see ``item_file_name``)."""
+    return item_file_name(instance_id, suffix=".json")
 
 
 def structure_path(project_file_loc: str, instance_id: str) -> str:
-    """``{project_file_loc}/{instance_id}.json``; the instance id must be one safe file name."""
+    """``{project_file_loc}/{instance_id}.json`` (the name as :func:`structure_file_name` gives it)."""
     name = structure_file_name(instance_id)
     if "://" in project_file_loc:
         return f"{project_file_loc.rstrip('/')}/{name}"
@@ -150,7 +151,7 @@ def load_structure_file(path: str) -> StructureSnapshot:
     store, name = open_artifact(path)
     data = store.read_bytes(name)
     try:
-        document = json.loads(data)
+        document = load_json(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a structure JSON file ({exc})") from exc
     snapshot = StructureSnapshot.from_document(document, source=path)

@@ -10,7 +10,8 @@ from types import MappingProxyType
 from typing import Any
 
 from patchline.core.batch import body_usage, is_reasoning_only_answer
-from patchline.core.errors import InputError
+from patchline.core.errors import DeadlineExceededError, InputError
+from patchline.core.jsonl import load_json
 from patchline.gateway.settings import Price
 
 __all__ = ["Accounting", "ExecutionSummary", "line_stats", "parse_price_table"]
@@ -33,6 +34,7 @@ class ExecutionSummary:
     retries: int
     malformed_input_lines: int
     output_uri: str
+    expired: int = 0  # requests recorded as failed because the run's deadline passed (within ``failed``)
 
     @property
     def tokens_per_s(self) -> float:
@@ -51,11 +53,20 @@ class ExecutionSummary:
         out["requests_per_s"] = round(self.requests_per_s, 3)
         return out
 
+    def raise_for_deadline(self, deadline_s: float | None) -> None:
+        """Raise :class:`DeadlineExceededError` when the deadline left requests unfinished (they are recorded)."""
+        if self.expired:
+            raise DeadlineExceededError(
+                f"the deadline of {deadline_s or 0:g} s passed: {self.expired} unfinished requests were recorded "
+                f"in {self.output_uri} as failed (deadline); rerun the command to send them"
+            )
+
     def describe(self) -> str:
         """One human line for logs and the CLI."""
         cost = "" if self.cost is None else f", cost {self.cost:.4f}"
+        expired = f" ({self.expired} unfinished at the deadline)" if self.expired else ""
         return (
-            f"{self.succeeded} succeeded, {self.failed} failed, {self.skipped} already done"
+            f"{self.succeeded} succeeded, {self.failed} failed{expired}, {self.skipped} already done"
             f" ({self.total} requests); {self.reasoning_only} reasoning-only answers; "
             f"{self.prompt_tokens}+{self.completion_tokens} tokens in {self.seconds:.1f} s "
             f"({self.tokens_per_s:.0f} tok/s, {self.requests_per_s:.1f} req/s); {self.retries} retries{cost}"
@@ -65,7 +76,7 @@ class ExecutionSummary:
 def parse_price_table(text: str, *, source: str = "price table") -> Mapping[str, Price]:
     """Prices from JSON: ``{model: [input_per_mtok, output_per_mtok]}`` or ``{model: {"input_per_mtok", ...}}``."""
     try:
-        raw = json.loads(text)
+        raw = load_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: invalid JSON ({exc.msg})") from exc
     if not isinstance(raw, dict):
@@ -106,13 +117,17 @@ class Accounting:
         self.attempts = 0
         self.retries = 0
         self.malformed_input_lines = 0
+        self.expired = 0
         self._cost = 0.0
         self._priced = False
 
-    def record(self, *, ok: bool, body: dict[str, Any], model: str | None, attempts: int) -> dict[str, float]:
+    def record(
+        self, *, ok: bool, body: dict[str, Any], model: str | None, attempts: int, expired: bool = False
+    ) -> dict[str, float]:
         """Count one finished request (``body``: the server's answer); returns the progress increments."""
         self.attempts += attempts
-        self.retries += attempts - 1
+        self.retries += max(attempts - 1, 0)  # a request the deadline stopped before it was sent has 0
+        self.expired += int(expired)
         usage = body_usage(body)
         prompt = usage.get("prompt_tokens", 0)
         completion = usage.get("completion_tokens", 0)
@@ -151,4 +166,5 @@ class Accounting:
             retries=self.retries,
             malformed_input_lines=self.malformed_input_lines,
             output_uri=self._output_uri,
+            expired=self.expired,
         )

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from patchline.core.batch import CHAT_COMPLETIONS_URL, iter_requests
 from patchline.core.errors import InputError, PreconditionError, UnavailableError
+from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.gateway.batch_results import FetchSummary, append_results
@@ -132,36 +133,85 @@ def _require_state(store: ArtifactStore) -> BatchState:
 # -- HTTP ----------------------------------------------------------------------------------------------------
 
 
-def _client(
-    base_url: str, keys: ApiKeys, settings: BatchApiSettings, transport: httpx.AsyncBaseTransport | None
-) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {keys.keys[0].get_secret_value()}"} if len(keys) else {}
-    return httpx.AsyncClient(
-        base_url=base_url, headers=headers, timeout=settings.timeout_s, transport=transport, trust_env=False
-    )
+class _Provider:
+    """One HTTP session with the provider; every text it returns passes the key redactor on the way in.
+
+    A provider may echo the caller's key in an error body, a batch's ``errors`` or its output and error
+    files: JSON answers, error messages and downloaded lines are redacted here, before anything is
+    stored, logged or raised.
+    """
+
+    def __init__(
+        self, base_url: str, keys: ApiKeys, settings: BatchApiSettings, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
+        headers = {"Authorization": f"Bearer {keys.keys[0].get_secret_value()}"} if len(keys) else {}
+        self.client = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=settings.timeout_s, transport=transport, trust_env=False
+        )
+        self.redactor = Redactor(keys.keys)
+
+    async def __aenter__(self) -> _Provider:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One JSON call; HTTP trouble becomes InputError (4xx) or UnavailableError, with the key redacted."""
+        where = f"{method} {self.client.base_url}{path}"
+        try:
+            response = await self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise UnavailableError(f"{where}: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            kind = InputError if 400 <= response.status_code < 500 and response.status_code != 429 else UnavailableError
+            excerpt = self.redactor.text(response.text[:300])
+            raise kind(f"{where}: HTTP {response.status_code}: {excerpt}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise UnavailableError(f"{where}: the answer is not JSON") from exc
+        except RecursionError as exc:
+            raise UnavailableError(f"{where}: the answer is nested too deeply") from exc
+        if not isinstance(body, dict):
+            raise UnavailableError(f"{where}: the answer is not a JSON object")
+        redacted: dict[str, Any] = self.redactor.value(body)
+        return redacted
+
+    async def download(self, file_id: str, path: Path) -> None:
+        """Stream a file's content into ``path`` line by line, each line redacted."""
+        where = f"GET /v1/files/{file_id}/content"
+        try:
+            async with self.client.stream("GET", f"/v1/files/{file_id}/content") as response:
+                if response.status_code >= 400:
+                    raise UnavailableError(f"{where}: HTTP {response.status_code}")
+                with path.open("wb") as handle:
+                    async for line in _lines(response.aiter_bytes()):
+                        await asyncio.to_thread(handle.write, self.redactor.raw_line(line))
+        except httpx.TransportError as exc:
+            raise UnavailableError(f"{where}: {type(exc).__name__}") from exc
 
 
-async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        response = await client.request(method, path, **kwargs)
-    except httpx.TransportError as exc:
-        raise UnavailableError(f"{method} {client.base_url}{path}: {type(exc).__name__}") from exc
-    if response.status_code >= 400:
-        kind = InputError if 400 <= response.status_code < 500 and response.status_code != 429 else UnavailableError
-        raise kind(f"{method} {client.base_url}{path}: HTTP {response.status_code}: {response.text[:300]}")
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise UnavailableError(f"{method} {client.base_url}{path}: the answer is not JSON") from exc
-    if not isinstance(body, dict):
-        raise UnavailableError(f"{method} {client.base_url}{path}: the answer is not a JSON object")
-    return body
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The lines of a byte stream, each with its newline (the last one as it ends)."""
+    parts: list[bytes] = []
+    async for chunk in chunks:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            parts.append(chunk[start : end + 1])
+            yield b"".join(parts)
+            parts.clear()
+            start = end + 1
+        if start < len(chunk):
+            parts.append(chunk[start:])
+    if parts:
+        yield b"".join(parts)
 
 
-async def _find_adoptable(client: httpx.AsyncClient, token: str) -> dict[str, Any] | None:
+async def _find_adoptable(provider: _Provider, token: str) -> dict[str, Any] | None:
     """A batch created earlier with ``token`` in its metadata (a submit that died before recording it)."""
     try:
-        listing = await _call(client, "GET", "/v1/batches", params={"limit": 100})
+        listing = await provider.call("GET", "/v1/batches", params={"limit": 100})
     except InputError as exc:
         log.warning("cannot list batches to adopt an earlier submission (%s); creating a new one", exc)
         return None
@@ -209,12 +259,12 @@ async def submit_batch(
     base = normalise_base_url(base_url)
     state = state or BatchState(base_url=base, input_file=input_file, token=uuid.uuid4().hex)
     state = state.model_copy(update={"completion_window": completion_window, "endpoint": endpoint})
-    async with _client(state.base_url, keys, s, transport) as client:
-        adopted = await _find_adoptable(client, state.token) if state.input_file_id else None
+    async with _Provider(state.base_url, keys, s, transport) as provider:
+        adopted = await _find_adoptable(provider, state.token) if state.input_file_id else None
         if adopted is None:
             data = await asyncio.to_thread(source.read_bytes, name)
             files = {"file": (Path(name).name or "requests.jsonl", data, "application/jsonl")}
-            uploaded = await _call(client, "POST", "/v1/files", data={"purpose": "batch"}, files=files)
+            uploaded = await provider.call("POST", "/v1/files", data={"purpose": "batch"}, files=files)
             state = state.model_copy(update={"input_file_id": str(uploaded["id"])})
             await asyncio.to_thread(_write_state, store, state)
             body = {
@@ -223,7 +273,7 @@ async def submit_batch(
                 "completion_window": completion_window,
                 "metadata": {"patchline_token": state.token},
             }
-            adopted = await _call(client, "POST", "/v1/batches", json=body)
+            adopted = await provider.call("POST", "/v1/batches", json=body)
     state = state.absorb(adopted)
     await asyncio.to_thread(_write_state, store, state)
     log.info("batch %s submitted (%s)", state.batch_id, state.status)
@@ -240,8 +290,8 @@ async def batch_status(
     """Ask the provider for the batch's status once and record it."""
     store = _run_store(run_dir)
     state = await asyncio.to_thread(_require_state, store)
-    async with _client(state.base_url, keys, settings or BatchApiSettings(), transport) as client:
-        state = state.absorb(await _call(client, "GET", f"/v1/batches/{state.batch_id}"))
+    async with _Provider(state.base_url, keys, settings or BatchApiSettings(), transport) as provider:
+        state = state.absorb(await provider.call("GET", f"/v1/batches/{state.batch_id}"))
     await asyncio.to_thread(_write_state, store, state)
     return state
 
@@ -249,15 +299,13 @@ async def batch_status(
 # -- fetch ---------------------------------------------------------------------------------------------------
 
 
-async def _wait_terminal(
-    client: httpx.AsyncClient, state: BatchState, *, wait: bool, s: BatchApiSettings
-) -> BatchState:
+async def _wait_terminal(provider: _Provider, state: BatchState, *, wait: bool, s: BatchApiSettings) -> BatchState:
     loop = asyncio.get_running_loop()
     deadline = None if s.max_wait_s is None else loop.time() + s.max_wait_s
     delay = s.poll_initial_s
     while True:
         try:
-            state = state.absorb(await _call(client, "GET", f"/v1/batches/{state.batch_id}"))
+            state = state.absorb(await provider.call("GET", f"/v1/batches/{state.batch_id}"))
         except UnavailableError as exc:
             if not wait:
                 raise
@@ -271,20 +319,6 @@ async def _wait_terminal(
         log.info("batch %s is %s; next look in %.0f s", state.batch_id, state.status, delay)
         await asyncio.sleep(delay)  # polling a remote job: the wait is the backoff itself
         delay = min(delay * s.poll_factor, s.poll_max_s)
-
-
-async def _download(client: httpx.AsyncClient, file_id: str, folder: Path) -> Path:
-    path = folder / f"{len(list(folder.iterdir()))}.jsonl"
-    try:
-        async with client.stream("GET", f"/v1/files/{file_id}/content") as response:
-            if response.status_code >= 400:
-                raise UnavailableError(f"GET /v1/files/{file_id}/content: HTTP {response.status_code}")
-            with path.open("wb") as handle:
-                async for chunk in response.aiter_bytes():
-                    await asyncio.to_thread(handle.write, chunk)
-    except httpx.TransportError as exc:
-        raise UnavailableError(f"GET /v1/files/{file_id}/content: {type(exc).__name__}") from exc
-    return path
 
 
 def _input_ids(input_file: str) -> list[str]:
@@ -307,14 +341,14 @@ async def fetch_batch(
     state = await asyncio.to_thread(_require_state, store)
     target, name = open_artifact(output_file)
     with tempfile.TemporaryDirectory(prefix="patchline-batch-") as tmp:
-        async with _client(state.base_url, keys, s, transport) as client:
-            state = await _wait_terminal(client, state, wait=wait, s=s)
+        async with _Provider(state.base_url, keys, s, transport) as provider:
+            state = await _wait_terminal(provider, state, wait=wait, s=s)
             await asyncio.to_thread(_write_state, store, state)
-            downloads = [
-                await _download(client, file_id, Path(tmp))
-                for file_id in (state.output_file_id, state.error_file_id)
-                if file_id
-            ]
+            downloads: list[Path] = []
+            for file_id in (state.output_file_id, state.error_file_id):
+                if file_id:
+                    downloads.append(Path(tmp) / f"{len(downloads)}.jsonl")
+                    await provider.download(file_id, downloads[-1])
         input_ids = await asyncio.to_thread(_input_ids, state.input_file)
         summary = await asyncio.to_thread(
             append_results,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
-from patchline.core.jsonl import json_line
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys, StorageConfig
 from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
@@ -31,7 +31,7 @@ from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.output import ResumeState, compact_output, scan_output
-from patchline.gateway.sender import Finished, Sender
+from patchline.gateway.sender import DEADLINE_CODE, Finished, Sender
 from patchline.gateway.settings import ExecutorSettings, ModelEndpoints
 
 __all__ = ["Artifact", "Target", "execute_file", "run_file"]
@@ -70,6 +70,7 @@ async def execute_file(
     """
     s = settings or ExecutorSettings()
     to = endpoints if isinstance(endpoints, ModelEndpoints) else ModelEndpoints(urls=list(endpoints))
+    deadline_at = None if s.deadline_seconds is None else asyncio.get_running_loop().time() + s.deadline_seconds
     progress = progress or NullProgress()
     source = _resolve(input_file, storage)
     target = _resolve(output_file, storage)
@@ -102,8 +103,9 @@ async def execute_file(
             use_httpx=s.force_httpx,
         )
         try:
-            sender = Sender(pool=pool, keys=KeyRing(keys or ApiKeys()), settings=s, target=to, metrics=metrics)
-            run = _Run(source, target, s, sender, accounting, progress, resume)
+            ring = KeyRing(keys or ApiKeys())
+            sender = Sender(pool=pool, keys=ring, settings=s, target=to, metrics=metrics, deadline_at=deadline_at)
+            run = _Run(source, target, s, sender, accounting, progress, resume, ring.redactor)
             await run.execute(client)
         finally:
             await client.aclose()
@@ -113,6 +115,14 @@ async def execute_file(
     elif not target.store.is_local:
         await asyncio.to_thread(target.store.seal, target.name)
     summary = accounting.summary()
+    if summary.expired:
+        log.warning(
+            "%s: the deadline of %g s passed: %d unfinished requests were recorded as failed (%r); rerun to send them",
+            target.store.uri(target.name),
+            s.deadline_seconds,
+            summary.expired,
+            DEADLINE_CODE,
+        )
     log.info("%s", summary.describe())
     return summary
 
@@ -164,6 +174,7 @@ class _Run:
         accounting: Accounting,
         progress: Progress,
         resume: ResumeState,
+        redactor: Redactor,
     ) -> None:
         self._source = source
         self._target = target
@@ -172,6 +183,7 @@ class _Run:
         self._accounting = accounting
         self._progress = progress
         self._resume = resume
+        self._redactor = redactor
         self._todo: asyncio.Queue[RawRequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
@@ -188,6 +200,7 @@ class _Run:
             asyncio.create_task(self._work(client), name=f"patchline-worker-{i}")
             for i in range(self._settings.concurrency)
         ]
+        watchdog = asyncio.create_task(self._watch(), name="patchline-watchdog")
         try:
             await self._read()
             for _ in workers:
@@ -196,9 +209,9 @@ class _Run:
             await self._finished.put(_END)
             await writer
         finally:
-            for task in [*workers, writer]:
+            for task in [*workers, writer, watchdog]:
                 task.cancel()
-            await asyncio.gather(*workers, writer, return_exceptions=True)
+            await asyncio.gather(*workers, writer, watchdog, return_exceptions=True)
             await asyncio.to_thread(appender.close)
             self._progress.finish()
 
@@ -219,6 +232,29 @@ class _Run:
         self._accounting.malformed_input_lines += 1
         log.warning("not sent: %s", error)
 
+    async def _watch(self) -> None:
+        """Every ``stall_warning_s``: a warning naming the requests that have waited that long for an answer.
+
+        A server that accepts requests and never answers is otherwise silent until the attempts time out.
+        """
+        every = self._settings.stall_warning_seconds
+        while True:
+            await asyncio.sleep(every)  # a periodic report: the interval is the point, not a wait for something
+            waiting, longest = self._sender.unanswered(every)
+            if waiting:
+                log.warning(
+                    "%s: %d request(s) without an answer for over %g s (the longest %.0f s); "
+                    "%d in flight, %d finished (%d failed), %d read so far",
+                    self._target.store.uri(self._target.name),
+                    waiting,
+                    every,
+                    longest,
+                    self._sender.in_flight,
+                    self._accounting.succeeded + self._accounting.failed,
+                    self._accounting.failed,
+                    self._accounting.total,
+                )
+
     async def _work(self, client: HttpClient) -> None:
         while (request := await self._todo.get()) is not None:
             await self._finished.put(await self._sender.send(request, client))
@@ -235,20 +271,23 @@ class _Run:
                 item = self._finished.get_nowait()
             ended = item is None
             if batch:
-                await asyncio.to_thread(_append_all, appender, batch)
+                await asyncio.to_thread(_append_all, appender, batch, self._redactor)
                 self._account(batch)
 
     def _account(self, batch: list[Finished]) -> None:
         totals: dict[str, float] = {}
         for f in batch:
-            counters = self._accounting.record(ok=f.ok, body=f.body, model=f.model, attempts=f.attempts)
+            counters = self._accounting.record(
+                ok=f.ok, body=f.body, model=f.model, attempts=f.attempts, expired=f.expired
+            )
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value
         self._progress.advance(len(batch), **totals)
 
 
-def _append_all(appender: Appender, batch: list[Finished]) -> None:
-    appender.write_lines([json_line(finished.record) for finished in batch])
+def _append_all(appender: Appender, batch: list[Finished], redactor: Redactor) -> None:
+    # The one place response lines leave the executor: a key an endpoint echoed never reaches the file.
+    appender.write_lines([redactor.json_line(finished.record) for finished in batch])
 
 
 class _Requests:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys
 
 __all__ = ["KeyRing"]
-
-_REDACTED = "<redacted>"
 
 
 class KeyRing:
@@ -20,6 +19,7 @@ class KeyRing:
     def __init__(self, keys: ApiKeys) -> None:
         self._secrets = tuple(k.get_secret_value() for k in keys.keys)
         self._next = 0
+        self.redactor = Redactor(keys.keys)
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -37,7 +37,4 @@ class KeyRing:
 
     def redact(self, text: str) -> str:
         """``text`` with every key replaced (servers and exceptions may echo a key back)."""
-        for secret in self._secrets:
-            if secret and secret in text:
-                text = text.replace(secret, _REDACTED)
-        return text
+        return self.redactor.text(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -22,11 +23,12 @@ from patchline.gateway.retry import RetryPolicy, parse_retry_after
 from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints
 from patchline.gateway.thinking import prepare_body
 
-__all__ = ["Finished", "Sender"]
+__all__ = ["DEADLINE_CODE", "Finished", "Sender"]
 
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_TEXT = 500
+DEADLINE_CODE = "deadline"  # error code of the requests the run's deadline left unfinished
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -47,6 +49,7 @@ class Finished:
     ok: bool
     model: str | None
     attempts: int
+    expired: bool = False  # unfinished when the run's deadline passed
 
     @property
     def body(self) -> dict[str, Any]:
@@ -83,6 +86,7 @@ class Sender:
         target: ModelEndpoints,
         metrics: ExecutorMetrics,
         rng: random.Random | None = None,
+        deadline_at: float | None = None,
     ) -> None:
         self._pool = pool
         self._keys = keys
@@ -90,6 +94,9 @@ class Sender:
         self._target = target
         self._metrics = metrics
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._deadline_at = deadline_at  # on the loop's clock: no attempt and no wait goes past it
+        self._waiting: dict[int, float] = {}  # attempt -> when it was sent (insertion order: oldest first)
+        self._attempts = itertools.count()
         self._policy = RetryPolicy(
             max_attempts=settings.max_attempts,
             base_s=settings.backoff_base_seconds,
@@ -98,32 +105,41 @@ class Sender:
         )
 
     async def send(self, request: RawRequestLine, client: HttpClient) -> Finished:
-        """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble."""
+        """Send until a success, a permanent failure, the last attempt or the deadline; never raises for HTTP."""
         payload, model = self._payload(request)
         custom_id = request.custom_id
         started = time.monotonic()
         attempt = 0
+        endpoint_index: int | None = None
+        outcome: _Outcome | None = None
         metrics = self._metrics
         metrics.in_flight += 1
         try:
             while True:
+                if self._expired():
+                    outcome = self._deadline_outcome(outcome)
+                    break
                 attempt += 1
                 endpoint = self._pool.acquire(custom_id)
+                endpoint_index = endpoint.index
                 url = join_url(endpoint.base_url, request.url)
-                outcome = await self._attempt(client, url, payload)
+                outcome = await self._attempt_before_deadline(client, url, payload)
                 self._pool.release(endpoint, healthy=outcome.healthy)
                 metrics.count_attempt(endpoint.index, outcome.status)
                 if outcome.ok or not self._policy.should_retry(outcome.status, attempt):
                     break
                 metrics.retries += 1
                 wait = self._policy.delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
+                if self._expired(after=wait):
+                    outcome = self._deadline_outcome(outcome)
+                    break
                 self._log_retry(custom_id, attempt, outcome, wait)
                 await asyncio.sleep(wait)
         finally:
             metrics.in_flight -= 1
         latency = time.monotonic() - started
         metrics.observe_latency(latency)
-        stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint.index)
+        stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint_index)
         record = response_record(
             custom_id,
             status_code=outcome.status,
@@ -132,7 +148,47 @@ class Sender:
             error=outcome.error,
             patchline=stats,
         )
-        return Finished(record=record, ok=outcome.ok, model=model, attempts=attempt)
+        expired = outcome.error is not None and outcome.error[0] == DEADLINE_CODE
+        return Finished(record=record, ok=outcome.ok, model=model, attempts=attempt, expired=expired)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being sent or waiting for a retry."""
+        return self._metrics.in_flight
+
+    def unanswered(self, longer_than_s: float) -> tuple[int, float]:
+        """How many attempts have waited over ``longer_than_s`` for an answer, and the longest wait so far."""
+        if not self._waiting:
+            return 0, 0.0
+        now = time.monotonic()
+        count = sum(1 for sent in self._waiting.values() if now - sent > longer_than_s)
+        return count, now - next(iter(self._waiting.values()))
+
+    def _expired(self, *, after: float = 0.0) -> bool:
+        """True when the run's deadline has passed (or will have, ``after`` seconds from now)."""
+        deadline = self._deadline_at
+        return deadline is not None and asyncio.get_running_loop().time() + after >= deadline
+
+    def _deadline_outcome(self, last: _Outcome | None) -> _Outcome:
+        """The failure of a request still unfinished at the deadline: retryable (status 0), so a rerun sends it."""
+        limit = self._settings.deadline_seconds or 0.0
+        message = f"the run's deadline of {limit:g} s passed before this request finished"
+        if last is not None and last.error is not None:
+            message += f" (last attempt: {last.error[1]})"
+        return _Outcome(0, {}, error=(DEADLINE_CODE, message))
+
+    async def _attempt_before_deadline(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
+        """One attempt, cut short at the deadline (without a deadline no timer is armed: the hot path)."""
+        if self._deadline_at is None:
+            return await self._attempt(client, url, payload)
+        scope = asyncio.timeout_at(self._deadline_at)
+        try:
+            async with scope:
+                return await self._attempt(client, url, payload)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            return self._deadline_outcome(None)
 
     def _payload(self, request: RawRequestLine) -> tuple[bytes, str | None]:
         """The bytes to send and the request's model (for prices): the body as written unless it must change."""
@@ -146,11 +202,15 @@ class Sender:
 
     async def _attempt(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
         headers = self._keys.headers(_JSON_HEADERS)
+        token = next(self._attempts)
+        self._waiting[token] = time.monotonic()
         try:
             response = await client.post(url, payload, headers)
         except TransportFailure as exc:
             message = self._keys.redact(str(exc)) or "no detail"
             return _Outcome(0, {}, error=(exc.kind, f"{exc.kind}: {message}"), healthy=False)
+        finally:
+            del self._waiting[token]
         status = response.status
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         parsed = _json_object(response.content)
@@ -184,7 +244,7 @@ class Sender:
 def _model_of(payload: bytes) -> str | None:
     try:
         return _MODEL_ONLY.decode(payload).model
-    except ValueError:  # "model" is not a string: no price applies
+    except (ValueError, RecursionError):  # "model" is not a string (or the body is absurd): no price applies
         return None
 
 

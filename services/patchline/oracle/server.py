@@ -29,6 +29,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from patchline.core.errors import InputError, UnavailableError
+from patchline.core.jsonl import load_json
 from patchline.oracle.answers import UnplaceablePromptError, compose_answer
 from patchline.oracle.gold import GoldIndex
 from patchline.oracle.repos import BaseFiles
@@ -53,8 +54,10 @@ def _prompt_text(body: Mapping[str, Any]) -> str:
     if not isinstance(messages, list) or not messages:
         raise InputError("the request has no messages")
     parts: list[str] = []
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
+    for number, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InputError(f"messages[{number}] is not an object")  # as an OpenAI server refuses it
+        content = message.get("content")
         if isinstance(content, list):
             content = "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
         if isinstance(content, str):
@@ -110,9 +113,9 @@ def build_app(
 
     async def completions(request: web.Request) -> web.Response:
         try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "invalid_json", "the request body is not JSON")
+            body = await request.json(loads=load_json)
+        except ValueError as exc:  # not UTF-8, not JSON, or nested too deeply
+            return _error(400, "invalid_json", f"the request body is not JSON ({exc})")
         if not isinstance(body, dict):
             return _error(400, "invalid_request", "the request body is not a JSON object")
         try:
@@ -124,6 +127,8 @@ def build_app(
             return _error(404, "instance_not_found", str(exc))
         except InputError as exc:
             return _error(400, "invalid_request", str(exc))
+        except RecursionError:  # a body nested just below the parser's limit, too deep for the rest
+            return _error(400, "invalid_request", "the request body is nested too deeply")
         return web.json_response(answer)
 
     async def models(_: web.Request) -> web.Response:

@@ -12,11 +12,13 @@ import enum
 import logging
 import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from patchline.core.errors import InputError, PatchlineError, PreconditionError
+from patchline.core.redact import Redactor
 from patchline.core.spec import StageSettings
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.operations import HostServices, Operation, OperationContext, OperationResult
@@ -81,9 +83,10 @@ class _JobProgress:
 
 
 class _Job:
-    def __init__(self, status: JobStatus, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, status: JobStatus, loop: asyncio.AbstractEventLoop, redactor: Redactor) -> None:
         self.status = status
         self.loop = loop
+        self.redactor = redactor
         self.lock = threading.Lock()
         self.changed = asyncio.Condition()
         self.cancel_requested = threading.Event()
@@ -91,6 +94,10 @@ class _Job:
         self.blocking = False  # runs in a worker thread: cancelled through its progress reports
 
     def update(self, **changes: Any) -> None:
+        # Every text a job reports passes here: a key quoted by an error never reaches Get or Watch.
+        for name in ("message", "last_error"):
+            if name in changes:
+                changes[name] = self.redactor.text(changes[name])
         with self.lock:
             self.status = replace(self.status, version=self.status.version + 1, **changes)
         self._notify()
@@ -128,11 +135,13 @@ class JobManager:
         *,
         store_factory: type[ArtifactStore] = ArtifactStore,
         services: HostServices | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._operations = dict(operations)
         self._jobs: dict[str, _Job] = {}
         self._store_factory = store_factory
         self._services = services or HostServices()
+        self._redactor = redactor or Redactor()
 
     @property
     def operations(self) -> list[str]:
@@ -155,7 +164,8 @@ class JobManager:
                 f"unknown operation {operation!r}; this service runs: {', '.join(self.operations) or 'nothing'}"
             )
         store = self._store_factory(run_uri)
-        job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop())
+        redactor = self._redactor + Redactor(op.secrets_of(settings))
+        job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop(), redactor)
         context = op.context(store, settings, _JobProgress(job), self._services)
         job.blocking = op.run_async is None
         self._jobs[job_id] = job
@@ -226,11 +236,12 @@ class JobManager:
             return
         except PatchlineError as exc:
             job.update(phase=JobPhase.FAILED, finished_at=time.time(), last_error=str(exc))
-            log.warning("job failed: %s", exc, extra={"job_id": job.status.job_id})
+            log.warning("job failed: %s", job.status.last_error, extra={"job_id": job.status.job_id})
             return
         except Exception as exc:
             job.update(phase=JobPhase.FAILED, finished_at=time.time(), last_error=f"{type(exc).__name__}: {exc}")
-            log.exception("job crashed", extra={"job_id": job.status.job_id})
+            trace = job.redactor.text("".join(traceback.format_exception(exc)))
+            log.error("job crashed: %s", trace, extra={"job_id": job.status.job_id})
             return
         counts = {**job.status.counts, **result.counts}
         job.update(

@@ -9,9 +9,11 @@ job state derivable from artifacts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from pydantic import SecretStr
 
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.progress import NullProgress, Progress
@@ -68,12 +70,18 @@ class Operation(Generic[S]):
     run: Callable[[OperationContext[S]], OperationResult] | None = None
     run_async: Callable[[OperationContext[S]], Awaitable[OperationResult]] | None = None
     description: str = ""
+    # The secrets a job of this operation uses with these settings (API keys): redacted from its status.
+    secrets: Callable[[S], Sequence[SecretStr]] | None = None
 
     def check(self, settings: StageSettings) -> S:
         """The settings, if they are this operation's kind (else InputError naming both)."""
         if not isinstance(settings, self.settings):
             raise InputError(f"{self.name} takes {self.settings.__name__} settings, got {type(settings).__name__}")
         return settings
+
+    def secrets_of(self, settings: StageSettings) -> Sequence[SecretStr]:
+        """The secrets a job with ``settings`` uses (none for most operations)."""
+        return self.secrets(self.check(settings)) if self.secrets is not None else ()
 
     def context(
         self, run: ArtifactStore, settings: StageSettings, progress: Progress, services: HostServices

@@ -16,6 +16,7 @@ from prometheus_client import start_http_server
 
 from patchline.client import MAX_MESSAGE_BYTES, SERVICE_NAMES
 from patchline.core.errors import InputError
+from patchline.core.redact import Redactor
 from patchline.pipeline.jobs import JobManager, JobPhase
 from patchline.pipeline.operations import HostServices, Operation
 from patchline.pipeline.registry import default_operations
@@ -54,6 +55,7 @@ class ServerSettings:
     # own Retrieval service when it hosts one, else BM25 in the prompt builder's process.
     retrieval_address: str | None = None
     operations: Mapping[str, Operation[Any]] = field(default_factory=default_operations)
+    redactor: Redactor = field(default_factory=Redactor)  # the configured secrets, kept out of job statuses
 
 
 @dataclass
@@ -96,6 +98,7 @@ def _managers(settings: ServerSettings, port: int) -> dict[str, JobManager]:
         name: JobManager(
             {k: op for k, op in settings.operations.items() if op.service == name},
             services=lent if name == "prompts" else HostServices(),
+            redactor=settings.redactor,
         )
         for name in settings.services
     }

@@ -14,6 +14,7 @@ from patchline.core.settings import ApiKeys, api_keys_from_env
 from patchline.core.store import ArtifactStore
 from patchline.gateway.batch_api import STATE_FILE, BatchApiSettings, fetch_batch, read_state, submit_batch
 from tests.fixtures.batch_api_server import BatchApiServer
+from tests.fixtures.secrets import files_holding
 
 pytestmark = pytest.mark.integration
 
@@ -178,3 +179,43 @@ def test_status_without_a_submission_is_a_precondition_error(
 ) -> None:
     assert main(["infer", "status", "--run-dir", str(tmp_path)]) == 4
     assert "patchline infer submit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("outcome", ["completed", "failed"])
+def test_a_provider_that_echoes_the_key_leaves_it_in_no_file_and_no_message(
+    outcome: str,
+    keys: ApiKeys,
+    requests_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run_dir, out = tmp_path / "run", tmp_path / "out.jsonl"
+    with BatchApiServer(api_key=KEY, outcome=outcome, echo_key=True) as api:
+        submit = ["infer", "submit", "--input_file", str(requests_file), "--url", api.base_url]
+        assert main(["-vv", *submit, "--run-dir", str(run_dir)]) == 0
+        fetch = ["infer", "fetch", "--run-dir", str(run_dir), "--output_file", str(out), "--wait"]
+        assert main(["-vv", *fetch, "--poll-interval", "0.01"]) == 0
+        assert main(["infer", "status", "--run-dir", str(run_dir)]) == 0
+        # A 401 that quotes the wrong key back.
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-secret")
+        code = main(
+            [
+                "infer",
+                "submit",
+                "--input_file",
+                str(requests_file),
+                "--url",
+                api.base_url,
+                "--run-dir",
+                str(tmp_path / "other"),
+            ]
+        )
+    assert code == 2
+    captured = capsys.readouterr()
+    messages = [line.error.message for line in _latest(out).values() if line.error is not None]
+    assert messages and all("Bearer <redacted>" in m for m in messages if "authorization" in m)
+    assert any("authorization 'Bearer <redacted>'" in m for m in messages)  # the echo happened
+    assert "bad key 'Bearer <redacted>'" in captured.err
+    assert KEY not in captured.out + captured.err and "sk-wrong-secret" not in captured.err
+    assert files_holding(tmp_path, [KEY, "sk-wrong-secret"]) == []

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from patchline.core.errors import InputError
+from patchline.core.errors import InputError, PatchlineError
 from patchline.core.spec import load_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 from patchline.servers import RunningServer, ServerSettings, create_server
-from tests.fixtures.fault_server import FaultServer, write_requests
+from tests.fixtures.fault_server import FaultPlan, FaultServer, write_requests
 
 pytestmark = pytest.mark.integration
 
 
-def _manifest(tmp_path: Path, url: str) -> Path:
+def _manifest(tmp_path: Path, url: str, *, executor_extra: str = "") -> Path:
     write_requests(tmp_path / "requests.jsonl", [f"q{i}" for i in range(12)])
     path = tmp_path / "run.yaml"
     path.write_text(
@@ -36,7 +36,7 @@ spec:
   executor:
     concurrency: 4
     timeoutSeconds: 10
-"""
+{executor_extra}"""
     )
     return path
 
@@ -88,3 +88,22 @@ def test_a_bad_manifest_names_the_field(tmp_path: Path) -> None:
     path.write_text("apiVersion: patchline.dev/v1alpha1\nkind: InferenceRun\nmetadata: {name: x}\nspec: {input: a}\n")
     with pytest.raises(InputError, match="engine"):
         load_manifest(path)
+
+
+@pytest.mark.parametrize("via_services", [False, True], ids=["in-process", "through-the-services"])
+async def test_the_manifest_deadline_reaches_the_executor(
+    tmp_path: Path, services: RunningServer, via_services: bool
+) -> None:
+    with FaultServer(FaultPlan(forced={"q3": "hang"}, hang_seconds=300)) as model:
+        run = load_manifest(_manifest(tmp_path, model.base_url, executor_extra="    deadlineSeconds: 1.5\n"))
+        assert run.spec.executor.deadline_seconds == 1.5
+        via = f"127.0.0.1:{services.port}" if via_services else None
+        with pytest.raises(PatchlineError, match="deadline"):
+            await run_manifest(run, RunnerSettings(base=str(tmp_path), via=via))
+    lines = [json.loads(line) for line in (tmp_path / "out" / "responses.jsonl").read_text().splitlines()]
+    assert {line["custom_id"]: (line["error"] or {}).get("code") for line in lines} == {
+        **{f"q{i}": None for i in range(12) if i != 3},
+        "q3": "deadline",
+    }
+    record = json.loads((tmp_path / "out" / "stages" / "infer.json").read_text())
+    assert record["phase"] == "Failed" and "deadline" in record["message"]  # a rerun retries the stage

@@ -55,6 +55,8 @@ EXECUTOR = {
     "part_seconds": 0.5,
     "read_chunk_lines": 32,
     "force_httpx": True,
+    "stall_warning_seconds": 5.0,
+    "deadline_seconds": 3600.0,
 }
 
 FULL: dict[type[BaseModel], dict[str, Any]] = {
@@ -83,6 +85,8 @@ FULL: dict[type[BaseModel], dict[str, Any]] = {
             "cot": True,
             "compat_newlines": True,
             "num_threads": 4,
+            "max_answer_bytes": 1000,
+            "item_timeout_seconds": 30.0,
             "predictions_sample": "2",
             "templates_dir": "templates",
         },
@@ -123,6 +127,7 @@ FULL: dict[type[BaseModel], dict[str, Any]] = {
             "dataset_name": "owner/repo",
             "max_rounds": 4,
             "templates_dir": "templates",
+            "recover_diffs": True,
         },
         "sampling": SAMPLING,
         "model": "my-model",

@@ -6,6 +6,7 @@ import pytest
 
 from patchline.core import layout
 from patchline.core.errors import InputError, UnsafePathError
+from patchline.core.safepath import safe_component
 
 pytestmark = pytest.mark.unit
 
@@ -41,12 +42,14 @@ def test_agentless_and_rollout_paths() -> None:
     assert layout.rollout_step_file("output", 2) == "batch_output_step2.jsonl"
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", ""])
-def test_data_components_are_validated(bad: str) -> None:
+@pytest.mark.parametrize("bad", ["../x", "a/b", "..", ".hidden", "x" * 300, "id|0", "a\x00b"])
+def test_per_item_names_from_data_stay_one_bounded_name_in_their_folder(bad: str) -> None:
+    for folder, name in (layout.agentless_log(bad).split("/"), layout.rollout_sample(bad).split("/")):
+        assert folder in ("repair_logs", "samples")
+        assert name == safe_component(name) and not name.startswith(".") and len(name.encode()) <= 120
+    assert layout.rollout_sample(bad) != layout.rollout_sample(bad + "x")
     with pytest.raises(UnsafePathError):
-        layout.agentless_log(bad)
-    with pytest.raises(UnsafePathError):
-        layout.rollout_sample(bad)
+        layout.rollout_sample("")
 
 
 def test_model_names_may_be_nested_but_never_escape() -> None:

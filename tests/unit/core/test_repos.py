@@ -259,10 +259,18 @@ def test_structure_path_joins_a_safe_instance_id(tmp_path: Path) -> None:
     assert structure_path("s3://bucket/structures/", "a__b-1") == "s3://bucket/structures/a__b-1.json"
 
 
-@pytest.mark.parametrize("instance_id", ["..", "../x", "a/b", "/etc/passwd", "a\\b", "nul\x00", "", "line\nbreak"])
-def test_structure_path_refuses_traversal(tmp_path: Path, instance_id: str) -> None:
+@pytest.mark.parametrize(
+    "instance_id", ["..", "../x", "a/b", "/etc/passwd", "a\\b", "nul\x00", "line\nbreak", "x" * 300]
+)
+def test_structure_path_never_leaves_its_folder(tmp_path: Path, instance_id: str) -> None:
+    path = Path(structure_path(str(tmp_path), instance_id))
+    assert path.parent == tmp_path and path.name.endswith(".json") and not path.name.startswith(".")
+    assert len(path.name.encode()) < 120
+
+
+def test_structure_path_refuses_an_empty_id(tmp_path: Path) -> None:
     with pytest.raises(UnsafePathError):
-        structure_path(str(tmp_path), instance_id)
+        structure_path(str(tmp_path), "")
 
 
 @pytest.mark.parametrize("commit", ["3b6a8e5", "HEAD", "main", "HEAD~1", "v1.2.3", "origin/main", "a" * 40])

@@ -152,6 +152,8 @@ def test_defaults_are_explicit() -> None:
         "cot": False,
         "compatNewlines": False,
         "numThreads": 1,
+        "maxAnswerBytes": 4194304,
+        "itemTimeoutSeconds": 300.0,
         "predictionsSample": "first-nonempty",
     }
     assert "sampling" not in spec  # unset: the workflow's own defaults (Sampling's, or EditBench's table)
@@ -173,6 +175,7 @@ def test_defaults_are_explicit() -> None:
         "partSeconds": 2.0,
         "readChunkLines": 512,
         "forceHttpx": False,
+        "stallWarningSeconds": 60.0,
     }
     assert spec["dataset"] == {"source": "x.jsonl", "split": "test", "instances": []}
     assert run.output_uri("/srv/store") == "/srv/store/runs/d"

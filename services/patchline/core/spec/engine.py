@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from patchline.core.spec.base import SpecModel
-from patchline.core.spec.executor import ENV_NAME, EngineFlavor, ModelEndpoints, ThinkingProcessor
+from patchline.core.spec.executor import ENV_NAME, EngineFlavor, HttpUrls, ModelEndpoints, ThinkingProcessor
 from patchline.core.spec.kube import DNS_LABEL, Quantity, Resources, SecretKeyRef, Toleration
 
 __all__ = [
@@ -124,7 +124,7 @@ class EndpointEngine(SpecModel):
     """An OpenAI-compatible server that is already running (an API, or an SGLang patchline did not start)."""
 
     type: Literal["endpoint"] = Field(description="Engine kind: an existing OpenAI-compatible endpoint.")
-    urls: list[str] = Field(
+    urls: HttpUrls = Field(
         min_length=1, description="Base URLs (e.g. `http://host:30000`); several are balanced as replicas."
     )
     model: str = Field(min_length=1, description="Model name sent as `body.model`.")
@@ -143,13 +143,6 @@ class EndpointEngine(SpecModel):
     thinking_processor: ThinkingProcessor | None = Field(
         default=None, description="With flavour sglang: the logit processor enforcing sampling.thinkingBudget."
     )
-
-    @model_validator(mode="after")
-    def _http_urls(self) -> EndpointEngine:
-        for url in self.urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"endpoint URL must start with http:// or https://, got {url!r}")
-        return self
 
     @property
     def model_name(self) -> str:

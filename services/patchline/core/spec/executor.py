@@ -9,12 +9,13 @@ model (the stage driver, an operator, a CLI flag), never written in a manifest's
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from patchline.core.spec.base import SpecModel
 
-__all__ = ["EngineFlavor", "ExecutorSettings", "ModelEndpoints", "Price", "ThinkingProcessor"]
+__all__ = ["EngineFlavor", "ExecutorSettings", "HttpUrls", "ModelEndpoints", "Price", "ThinkingProcessor"]
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -70,6 +71,15 @@ class ExecutorSettings(SpecModel):
     force_httpx: bool = Field(
         default=False, description="Send plain-http endpoints through httpx too (slower; for comparisons)."
     )
+    stall_warning_seconds: float = Field(
+        default=60.0, gt=0, description="Warn this often while requests wait longer than this for an answer."
+    )
+    deadline_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Time limit of the inference as a whole: then unfinished requests are recorded as failed "
+        "(`deadline`) and the run fails; a rerun sends them.",
+    )
 
     @model_validator(mode="after")
     def _ordered_bounds(self) -> ExecutorSettings:
@@ -80,10 +90,22 @@ class ExecutorSettings(SpecModel):
         return self
 
 
+def _http_urls(urls: list[str]) -> list[str]:
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            # The value is not quoted: a caller who pasted a key here would see it echoed back.
+            raise ValueError("an endpoint URL must start with http:// or https://")
+    return urls
+
+
+HttpUrls = Annotated[list[str], AfterValidator(_http_urls)]
+"""Base URLs of a model's replicas: each ``http://`` or ``https://``."""
+
+
 class ModelEndpoints(SpecModel):
     """Where an inference sends its requests, and as what: base URLs, model name, server flavour, key source."""
 
-    urls: list[str] = Field(min_length=1, description="Base URLs of the model's replicas (balanced).")
+    urls: HttpUrls = Field(min_length=1, description="Base URLs of the model's replicas (balanced).")
     model: str | None = Field(default=None, min_length=1, description="Sent as body.model; unset: as written.")
     flavor: EngineFlavor = Field(default=EngineFlavor.OPENAI, description="Server flavour (thinking-key mapping).")
     thinking_processor: ThinkingProcessor | None = Field(
@@ -94,11 +116,3 @@ class ModelEndpoints(SpecModel):
         pattern=ENV_NAME,
         description="Environment variable holding the key(s); unset: OPENAI_KEYS / OPENAI_API_KEY.",
     )
-
-    @field_validator("urls")
-    @classmethod
-    def _http_urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"endpoint URL must start with http:// or https://, got {url!r}")
-        return urls

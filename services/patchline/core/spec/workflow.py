@@ -41,6 +41,14 @@ class AgentlessWorkflow(SpecModel):
         default=False, description="Reproduce the original's spurious blank lines at file edges in patches."
     )
     num_threads: int = Field(default=1, ge=1, le=256, description="Worker processes preparing and processing items.")
+    max_answer_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1,
+        description="process: a sample whose response line is larger fails as `answer_too_large`.",
+    )
+    item_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="process: time limit of one instance (all its samples); then `timeout`."
+    )
     predictions_sample: str = Field(
         default=FIRST_NONEMPTY,
         pattern=r"^(first-nonempty|[0-9]+)$",

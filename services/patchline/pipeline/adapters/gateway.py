@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
 from patchline.core.spec import InferenceStage
@@ -26,6 +28,7 @@ async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
         settings=settings.executor,
         progress=context.progress,
     )
+    summary.raise_for_deadline(settings.executor.deadline_seconds)  # the job fails; a rerun resumes
     counts = {
         "total": summary.total,
         "succeeded": summary.succeeded,
@@ -39,6 +42,13 @@ async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
     )
 
 
+def _keys(settings: InferenceStage) -> tuple[SecretStr, ...]:
+    """The API keys the stage sends (kept out of its job's status)."""
+    return api_keys_from_env(variable=settings.endpoints.api_key_env if settings.endpoints else None).keys
+
+
 OPERATIONS: tuple[Operation[Any], ...] = (
-    Operation("gateway.execute", "gateway", InferenceStage, run_async=execute, description="run a request file"),
+    Operation(
+        "gateway.execute", "gateway", InferenceStage, run_async=execute, description="run a request file", secrets=_keys
+    ),
 )

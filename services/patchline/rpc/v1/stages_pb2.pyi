@@ -98,6 +98,8 @@ class ExecutorSettings(_message.Message):
     PART_SECONDS_FIELD_NUMBER: _builtins.int
     READ_CHUNK_LINES_FIELD_NUMBER: _builtins.int
     FORCE_HTTPX_FIELD_NUMBER: _builtins.int
+    STALL_WARNING_SECONDS_FIELD_NUMBER: _builtins.int
+    DEADLINE_SECONDS_FIELD_NUMBER: _builtins.int
     concurrency: _builtins.int
     """Requests in flight at once."""
     timeout_seconds: _builtins.float
@@ -130,6 +132,10 @@ class ExecutorSettings(_message.Message):
     """Input lines read per hop to the reader thread."""
     force_httpx: _builtins.bool
     """Send plain-http endpoints through httpx too (slower; for comparisons)."""
+    stall_warning_seconds: _builtins.float
+    """Warn this often while requests wait longer than this for an answer."""
+    deadline_seconds: _builtins.float
+    """Time limit of the inference as a whole: then unfinished requests are recorded as failed (`deadline`) and the run fails; a rerun sends them."""
     @_builtins.property
     def prices(self) -> _containers.MessageMap[_builtins.str, Global___Price]:
         """Prices per model name, for the cost in the summary."""
@@ -154,10 +160,12 @@ class ExecutorSettings(_message.Message):
         part_seconds: _builtins.float | None = ...,
         read_chunk_lines: _builtins.int | None = ...,
         force_httpx: _builtins.bool | None = ...,
+        stall_warning_seconds: _builtins.float | None = ...,
+        deadline_seconds: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_deadline_seconds", b"_deadline_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_stall_warning_seconds", b"_stall_warning_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "deadline_seconds", b"deadline_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "stall_warning_seconds", b"stall_warning_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "prices", b"prices", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_deadline_seconds", b"_deadline_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_stall_warning_seconds", b"_stall_warning_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "deadline_seconds", b"deadline_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "prices", b"prices", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "stall_warning_seconds", b"stall_warning_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__affinity: _TypeAlias = _typing.Literal["affinity"]  # noqa: Y015
     _WhichOneofArgType__affinity: _TypeAlias = _typing.Literal["_affinity", b"_affinity"]  # noqa: Y015
@@ -177,6 +185,8 @@ class ExecutorSettings(_message.Message):
     _WhichOneofArgType__cooldown_base_seconds: _TypeAlias = _typing.Literal["_cooldown_base_seconds", b"_cooldown_base_seconds"]  # noqa: Y015
     _WhichOneofReturnType__cooldown_cap_seconds: _TypeAlias = _typing.Literal["cooldown_cap_seconds"]  # noqa: Y015
     _WhichOneofArgType__cooldown_cap_seconds: _TypeAlias = _typing.Literal["_cooldown_cap_seconds", b"_cooldown_cap_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__deadline_seconds: _TypeAlias = _typing.Literal["deadline_seconds"]  # noqa: Y015
+    _WhichOneofArgType__deadline_seconds: _TypeAlias = _typing.Literal["_deadline_seconds", b"_deadline_seconds"]  # noqa: Y015
     _WhichOneofReturnType__force_httpx: _TypeAlias = _typing.Literal["force_httpx"]  # noqa: Y015
     _WhichOneofArgType__force_httpx: _TypeAlias = _typing.Literal["_force_httpx", b"_force_httpx"]  # noqa: Y015
     _WhichOneofReturnType__max_attempts: _TypeAlias = _typing.Literal["max_attempts"]  # noqa: Y015
@@ -189,6 +199,8 @@ class ExecutorSettings(_message.Message):
     _WhichOneofArgType__read_chunk_lines: _TypeAlias = _typing.Literal["_read_chunk_lines", b"_read_chunk_lines"]  # noqa: Y015
     _WhichOneofReturnType__retry_after_cap_seconds: _TypeAlias = _typing.Literal["retry_after_cap_seconds"]  # noqa: Y015
     _WhichOneofArgType__retry_after_cap_seconds: _TypeAlias = _typing.Literal["_retry_after_cap_seconds", b"_retry_after_cap_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__stall_warning_seconds: _TypeAlias = _typing.Literal["stall_warning_seconds"]  # noqa: Y015
+    _WhichOneofArgType__stall_warning_seconds: _TypeAlias = _typing.Literal["_stall_warning_seconds", b"_stall_warning_seconds"]  # noqa: Y015
     _WhichOneofReturnType__timeout_seconds: _TypeAlias = _typing.Literal["timeout_seconds"]  # noqa: Y015
     _WhichOneofArgType__timeout_seconds: _TypeAlias = _typing.Literal["_timeout_seconds", b"_timeout_seconds"]  # noqa: Y015
     @_typing.overload
@@ -210,6 +222,8 @@ class ExecutorSettings(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__cooldown_cap_seconds) -> _WhichOneofReturnType__cooldown_cap_seconds | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__deadline_seconds) -> _WhichOneofReturnType__deadline_seconds | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__force_httpx) -> _WhichOneofReturnType__force_httpx | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_attempts) -> _WhichOneofReturnType__max_attempts | None: ...
@@ -221,6 +235,8 @@ class ExecutorSettings(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__read_chunk_lines) -> _WhichOneofReturnType__read_chunk_lines | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__retry_after_cap_seconds) -> _WhichOneofReturnType__retry_after_cap_seconds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__stall_warning_seconds) -> _WhichOneofReturnType__stall_warning_seconds | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__timeout_seconds) -> _WhichOneofReturnType__timeout_seconds | None: ...
 
@@ -421,6 +437,8 @@ class AgentlessWorkflow(_message.Message):
     COT_FIELD_NUMBER: _builtins.int
     COMPAT_NEWLINES_FIELD_NUMBER: _builtins.int
     NUM_THREADS_FIELD_NUMBER: _builtins.int
+    MAX_ANSWER_BYTES_FIELD_NUMBER: _builtins.int
+    ITEM_TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     PREDICTIONS_SAMPLE_FIELD_NUMBER: _builtins.int
     TEMPLATES_DIR_FIELD_NUMBER: _builtins.int
     type: _builtins.str
@@ -441,6 +459,10 @@ class AgentlessWorkflow(_message.Message):
     """Reproduce the original's spurious blank lines at file edges in patches."""
     num_threads: _builtins.int
     """Worker processes preparing and processing items."""
+    max_answer_bytes: _builtins.int
+    """process: a sample whose response line is larger fails as `answer_too_large`."""
+    item_timeout_seconds: _builtins.float
+    """process: time limit of one instance (all its samples); then `timeout`."""
     predictions_sample: _builtins.str
     """Sample written to predictions.jsonl: `first-nonempty` or a sample index."""
     templates_dir: _builtins.str
@@ -457,12 +479,14 @@ class AgentlessWorkflow(_message.Message):
         cot: _builtins.bool | None = ...,
         compat_newlines: _builtins.bool | None = ...,
         num_threads: _builtins.int | None = ...,
+        max_answer_bytes: _builtins.int | None = ...,
+        item_timeout_seconds: _builtins.float | None = ...,
         predictions_sample: _builtins.str | None = ...,
         templates_dir: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_num_threads", b"_num_threads", "_predictions_sample", b"_predictions_sample", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "num_threads", b"num_threads", "predictions_sample", b"predictions_sample", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_item_timeout_seconds", b"_item_timeout_seconds", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_max_answer_bytes", b"_max_answer_bytes", "_num_threads", b"_num_threads", "_predictions_sample", b"_predictions_sample", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "item_timeout_seconds", b"item_timeout_seconds", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "max_answer_bytes", b"max_answer_bytes", "num_threads", b"num_threads", "predictions_sample", b"predictions_sample", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_num_threads", b"_num_threads", "_predictions_sample", b"_predictions_sample", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "num_threads", b"num_threads", "predictions_sample", b"predictions_sample", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_item_timeout_seconds", b"_item_timeout_seconds", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_max_answer_bytes", b"_max_answer_bytes", "_num_threads", b"_num_threads", "_predictions_sample", b"_predictions_sample", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "item_timeout_seconds", b"item_timeout_seconds", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "max_answer_bytes", b"max_answer_bytes", "num_threads", b"num_threads", "predictions_sample", b"predictions_sample", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__compat_newlines: _TypeAlias = _typing.Literal["compat_newlines"]  # noqa: Y015
     _WhichOneofArgType__compat_newlines: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines"]  # noqa: Y015
@@ -470,10 +494,14 @@ class AgentlessWorkflow(_message.Message):
     _WhichOneofArgType__context_window: _TypeAlias = _typing.Literal["_context_window", b"_context_window"]  # noqa: Y015
     _WhichOneofReturnType__cot: _TypeAlias = _typing.Literal["cot"]  # noqa: Y015
     _WhichOneofArgType__cot: _TypeAlias = _typing.Literal["_cot", b"_cot"]  # noqa: Y015
+    _WhichOneofReturnType__item_timeout_seconds: _TypeAlias = _typing.Literal["item_timeout_seconds"]  # noqa: Y015
+    _WhichOneofArgType__item_timeout_seconds: _TypeAlias = _typing.Literal["_item_timeout_seconds", b"_item_timeout_seconds"]  # noqa: Y015
     _WhichOneofReturnType__loc_file: _TypeAlias = _typing.Literal["loc_file"]  # noqa: Y015
     _WhichOneofArgType__loc_file: _TypeAlias = _typing.Literal["_loc_file", b"_loc_file"]  # noqa: Y015
     _WhichOneofReturnType__loc_interval: _TypeAlias = _typing.Literal["loc_interval"]  # noqa: Y015
     _WhichOneofArgType__loc_interval: _TypeAlias = _typing.Literal["_loc_interval", b"_loc_interval"]  # noqa: Y015
+    _WhichOneofReturnType__max_answer_bytes: _TypeAlias = _typing.Literal["max_answer_bytes"]  # noqa: Y015
+    _WhichOneofArgType__max_answer_bytes: _TypeAlias = _typing.Literal["_max_answer_bytes", b"_max_answer_bytes"]  # noqa: Y015
     _WhichOneofReturnType__num_threads: _TypeAlias = _typing.Literal["num_threads"]  # noqa: Y015
     _WhichOneofArgType__num_threads: _TypeAlias = _typing.Literal["_num_threads", b"_num_threads"]  # noqa: Y015
     _WhichOneofReturnType__predictions_sample: _TypeAlias = _typing.Literal["predictions_sample"]  # noqa: Y015
@@ -493,9 +521,13 @@ class AgentlessWorkflow(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__cot) -> _WhichOneofReturnType__cot | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__item_timeout_seconds) -> _WhichOneofReturnType__item_timeout_seconds | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__loc_file) -> _WhichOneofReturnType__loc_file | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__loc_interval) -> _WhichOneofReturnType__loc_interval | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_answer_bytes) -> _WhichOneofReturnType__max_answer_bytes | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__num_threads) -> _WhichOneofReturnType__num_threads | None: ...
     @_typing.overload

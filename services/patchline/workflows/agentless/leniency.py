@@ -83,7 +83,9 @@ def leniencies_used(answer_text: str, applied: Iterable[SearchReplaceEdit], show
     labels: set[str] = set()
     for edit in edits:
         path, search, replace = key = _key(edit)
-        if first_file is not None and path != first_file:
+        if path != first_file and (first_file is not None or key in readable):
+            # The original edits its first file only; when that one is unreadable it edits none, so even an
+            # edit it reads elsewhere in the answer depends on patchline reading on.
             labels.add(OTHER_FILES)
         if key in readable:
             continue

@@ -13,13 +13,12 @@ one, the instance's first requested sample, with an empty patch, so every instan
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from types import TracebackType
 from typing import IO
 
 from patchline.core import layout
-from patchline.core.jsonl import dumps_line
+from patchline.core.jsonl import dumps_line, load_json
 from patchline.core.predictions import Prediction
 from patchline.core.spec import FIRST_NONEMPTY, AgentlessStage
 from patchline.core.store import ArtifactStore
@@ -89,8 +88,8 @@ class OutputWriters:
         seen = set(self._done)  # the original appended duplicates: carry each instance's first record only
         for line in self._store.iter_lines(name, missing_ok=True):
             try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                record = load_json(line)
+            except ValueError:  # not JSON, not UTF-8, or nested too deeply
                 log.warning("%s: dropping a line that is not JSON", self._store.uri(name))
                 continue
             instance_id = record.get("instance_id") if isinstance(record, dict) else None

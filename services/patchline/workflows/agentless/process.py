@@ -20,7 +20,7 @@ from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.instance import InstanceOutcome, process_instance
 from patchline.workflows.agentless.outputs import OutputWriters
-from patchline.workflows.agentless.records import LocRecord, iter_loc_records
+from patchline.workflows.agentless.records import LocRecord, SampleStatus, iter_loc_records
 from patchline.workflows.agentless.requests import write_run_files
 from patchline.workflows.agentless.responses import ResponseIndex, SampleAnswer
 from patchline.workflows.agentless.sources import RepoSource
@@ -99,6 +99,12 @@ def _run_instance(job: InstanceJob) -> InstanceOutcome:
     return process_instance(job.loc, job.instance, job.settings, job.answers)
 
 
+def _item_failure(job: InstanceJob, failure: ItemFailure[InstanceJob], settings: AgentlessStage) -> InstanceOutcome:
+    """The records of an instance whose processing ran out of time or raised: every sample says which."""
+    status = SampleStatus.TIMEOUT if failure.kind == "timeout" else SampleStatus.FAILED
+    return InstanceOutcome.failed(job.loc.instance_id, settings, f"{failure.kind}: {failure.message}", status)
+
+
 def _jobs(
     locs: list[LocRecord],
     index: dict[str, SWEbenchInstance],
@@ -127,14 +133,22 @@ def process_responses(
     write_run_files(settings, store, locs)
     index = selected_index(settings.dataset)
     summary = ProcessSummary(output_folder=store.root)
-    with ResponseIndex.open(batch_output) as responses, OutputWriters(store, settings) as writers:
+    responses = ResponseIndex.open(batch_output, max_answer_bytes=settings.workflow.max_answer_bytes)
+    with responses, OutputWriters(store, settings) as writers:
         summary.response_lines, summary.foreign_ids = responses.lines, responses.foreign_ids
         progress.start("process_batch", total=len(locs))
         jobs = _jobs(locs, index, responses, settings, summary)
         workers = max(settings.workflow.num_threads, 1)
-        for job, outcome in imap_bounded(_run_instance, jobs, workers=workers, max_in_flight=2 * workers):
+        results = imap_bounded(
+            _run_instance,
+            jobs,
+            workers=workers,
+            timeout=settings.workflow.item_timeout_seconds,
+            max_in_flight=2 * workers,
+        )
+        for job, outcome in results:
             if isinstance(outcome, ItemFailure):
-                outcome = InstanceOutcome.failed(job.loc.instance_id, settings, f"{outcome.kind}: {outcome.message}")
+                outcome = _item_failure(job, outcome, settings)
             writers.write(outcome)
             summary.add(outcome)
             progress.advance(1, patches=sum(1 for r in outcome.processed if r.model_patch))

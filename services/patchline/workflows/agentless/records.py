@@ -43,6 +43,9 @@ class SampleStatus:
     SYNTAX_ERROR = "syntax_error"
     BLANK_LINES_ONLY = "blank_lines_only"
     NO_CONTEXT = "no_context"
+    ANSWER_TOO_LARGE = "answer_too_large"  # the response line is over --max-answer-bytes: not read
+    TIMEOUT = "timeout"  # the instance ran past --item-timeout
+    FAILED = "failed"  # processing the instance raised
 
 
 class LocRecord(BaseModel):

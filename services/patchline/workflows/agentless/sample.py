@@ -144,6 +144,8 @@ def _apply_edits(answer_text: str, context: InstanceContext, compat: bool, resul
 
 def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool = False) -> SamplePatch:
     """Turn one answer into patches for the files shown in ``context`` (never raises on bad model text)."""
+    if answer.too_large:
+        return SamplePatch(SampleStatus.ANSWER_TOO_LARGE, notes=[answer.failure])
     if answer.failure:
         return SamplePatch(SampleStatus.REQUEST_FAILED, notes=[answer.failure])
     if answer.reasoning_only:

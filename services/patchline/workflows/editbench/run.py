@@ -25,7 +25,7 @@ from patchline.core import layout
 from patchline.core.batch import ResponseLine, chat_body
 from patchline.core.datasets import iter_infbench
 from patchline.core.errors import ArtifactNotFoundError, InputError
-from patchline.core.jsonl import dumps_line, iter_jsonl
+from patchline.core.jsonl import dumps_line, iter_jsonl, load_json
 from patchline.core.spec import EditBenchStage, Sampling
 from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.workflows.editbench.models import MODEL_CONFIGS, ModelConfig, model_config
@@ -352,7 +352,7 @@ def load_sampled_ids(path: str) -> frozenset[str]:
     """The ``sampled_instance_ids`` list of a JSON file (the seed's ``--sampled_ids_file``)."""
     store, name = open_artifact(path)
     try:
-        data = json.loads(store.read_text(name))
+        data = load_json(store.read_text(name))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not JSON: {exc}") from exc
     ids = data.get("sampled_instance_ids") if isinstance(data, dict) else None

@@ -11,7 +11,6 @@ records and never duplicates them, and chunks run with ``--start_file/--end_file
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack
@@ -20,7 +19,7 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 from patchline.core.batch import ResponseLine, iter_responses
-from patchline.core.jsonl import LineReport, dumps_line, iter_jsonl
+from patchline.core.jsonl import LineReport, dumps_line, iter_jsonl, load_json
 from patchline.core.store import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ class KeyedRewrite(AbstractContextManager["KeyedRewrite"]):
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
+                record = load_json(raw)
             except ValueError:
                 log.warning("%s: dropping a line that is not JSON", self.store.uri(self.name))
                 continue

@@ -89,7 +89,7 @@ class LazyStructure:
     def __init__(self, data: bytes, *, source: str = "structure JSON") -> None:
         try:
             document = _DOCUMENT.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise InputError(f"{source}: not a structure JSON document ({exc})") from exc
         self.source = source
         self.commit = document.base_commit
@@ -116,7 +116,7 @@ class LazyStructure:
             except msgspec.ValidationError:
                 names[name] = self._file_or_odd_entry(path, raw)
                 continue
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, RecursionError) as exc:
                 raise InputError(f"{self.source}: {path}: malformed JSON ({exc})") from exc
             below = self._walk(folder, f"{path}/")
             names[name] = _LEAF if "classes" in folder else below
@@ -170,7 +170,7 @@ class LazyStructure:
                 lines = _LINES.decode(self._texts[path])
             elif path in self._entries:
                 lines = _ENTRY.decode(self._entries[path]).text
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
         if lines is None:
             return None

@@ -13,8 +13,10 @@ from typing import Any
 
 from patchline.core.batch import ResponseLine
 from patchline.core.repos import DirSnapshot, build_structure
+from patchline.core.spec import AgentlessStage
 from patchline.edits import search_replace_from_diff
 from tests.fixtures.gitrepos import git_env
+from tests.fixtures.stages import stage
 
 __all__ = [
     "GOLD_INSTANCES",
@@ -24,8 +26,10 @@ __all__ = [
     "installed_path",
     "make_git_repo",
     "oracle_answer",
+    "output_folder",
     "patch_paths",
     "read_lite",
+    "repair_settings",
     "repo_files",
     "repo_path_to_installed",
     "success",
@@ -186,6 +190,30 @@ def build_scenario(
             )
             out.write("\n")
     return Scenario(root, dataset, loc_file, structures, repo, commit, rows)
+
+
+def repair_settings(scenario: Scenario, **changes: object) -> AgentlessStage:
+    """Settings of a ``--process_batch`` run over ``scenario``: 4 samples, greedy skipped, all found files.
+
+    ``changes`` name fields as :func:`tests.fixtures.stages.stage` does (``sampling__samples=2``).
+    """
+    base: dict[str, object] = {
+        "workflow__loc_file": str(scenario.loc_file),
+        "dataset__source": str(scenario.dataset),
+        "model": "m",
+        "workflow__loc_interval": True,
+        "workflow__top_n": 0,
+        "sampling__samples": 4,
+        "workflow__skip_greedy": True,
+        "workflow__cot": True,
+        "repositories__structure_dir": str(scenario.structures),
+    }
+    return stage(AgentlessStage, **{**base, **changes})
+
+
+def output_folder(scenario: Scenario) -> str:
+    """Where a scenario's run writes."""
+    return str(scenario.root / "out")
 
 
 def oracle_answer(row: Mapping[str, Any]) -> str:

@@ -13,15 +13,14 @@ import pytest
 
 from patchline.core.batch import ResponseLine
 from patchline.core.predictions import Prediction
-from patchline.core.spec import AgentlessStage
 from patchline.edits import apply_unified_diff
 from patchline.workflows.agentless import generate_requests, process_responses
-from tests.fixtures.stages import stage
 from tests.unit.workflows.agentless.helpers import (
     GOLD_INSTANCES,
     Scenario,
-    build_scenario,
     oracle_answer,
+    output_folder,
+    repair_settings,
     success,
     write_responses,
 )
@@ -29,30 +28,6 @@ from tests.unit.workflows.agentless.helpers import (
 pytestmark = pytest.mark.unit
 
 A, B = GOLD_INSTANCES
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-
-
-def _settings(scenario: Scenario, **changes: object) -> AgentlessStage:
-    base: dict[str, object] = dict(
-        workflow__loc_file=str(scenario.loc_file),
-        dataset__source=str(scenario.dataset),
-        model="m",
-        workflow__loc_interval=True,
-        workflow__top_n=0,
-        sampling__samples=4,
-        workflow__skip_greedy=True,
-        workflow__cot=True,
-        repositories__structure_dir=str(scenario.structures),
-    )
-    return stage(AgentlessStage, **{**base, **changes})
-
-
-def _out(scenario: Scenario) -> str:
-    return str(scenario.root / "out")
 
 
 def _records(path: Path) -> list[dict[str, object]]:
@@ -74,11 +49,11 @@ def _hostile(scenario: Scenario) -> object:
 
 
 def test_outputs_and_statuses(scenario: Scenario) -> None:
-    settings = _settings(scenario)
-    generate_requests(settings, _out(scenario))
+    settings = repair_settings(scenario)
+    generate_requests(settings, output_folder(scenario))
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
-    summary = process_responses(settings, _out(scenario), str(responses))
+    summary = process_responses(settings, output_folder(scenario), str(responses))
     out = scenario.root / "out"
     assert summary.instances == 2 and summary.samples == 8 and summary.patches == 2
     assert summary.statuses == {
@@ -122,14 +97,14 @@ def test_outputs_and_statuses(scenario: Scenario) -> None:
 
 
 def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None:
-    settings = _settings(scenario)
-    generate_requests(settings, _out(scenario))
+    settings = repair_settings(scenario)
+    generate_requests(settings, output_folder(scenario))
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
-    process_responses(settings, _out(scenario), str(responses))
+    process_responses(settings, output_folder(scenario), str(responses))
     out = scenario.root / "out"
     before = {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
-    process_responses(settings, _out(scenario), str(responses))
+    process_responses(settings, output_folder(scenario), str(responses))
     after = {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
     assert before.keys() == after.keys()
     for name in before:
@@ -142,7 +117,7 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
     loc_a = scenario.root / "loc-a.jsonl"
     loc_a.write_text(scenario.loc_file.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     only_a = settings.model_copy(update={"workflow": settings.workflow.model_copy(update={"loc_file": str(loc_a)})})
-    summary = process_responses(only_a, _out(scenario), str(responses))
+    summary = process_responses(only_a, output_folder(scenario), str(responses))
     assert summary.instances == 1
     third = {r["instance_id"]: r for r in _records(out / "output_3_processed.jsonl")}
     assert set(third) == {A, B}
@@ -151,21 +126,21 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
 
 
 def test_predictions_sample_choice(scenario: Scenario) -> None:
-    settings = _settings(scenario, workflow__predictions_sample="2")
-    generate_requests(settings, _out(scenario))
+    settings = repair_settings(scenario, workflow__predictions_sample="2")
+    generate_requests(settings, output_folder(scenario))
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
-    process_responses(settings, _out(scenario), str(responses))
+    process_responses(settings, output_folder(scenario), str(responses))
     predictions = _records(scenario.root / "out" / "predictions.jsonl")
     assert [p["model_patch"] for p in predictions] == ["", ""]  # sample 2 failed for both
 
 
 def test_instances_without_repository_are_recorded(scenario: Scenario) -> None:
-    settings = _settings(scenario)
+    settings = repair_settings(scenario)
     (scenario.structures / f"{B}.json").unlink()
     responses = scenario.root / "responses.jsonl"
     responses.write_text(success(f"{A}|1", oracle_answer(scenario.instances[A])).model_dump_json() + "\n")
-    summary = process_responses(settings, _out(scenario), str(responses))
+    summary = process_responses(settings, output_folder(scenario), str(responses))
     assert summary.patches == 1 and B in summary.failed_instances
     records = {r["instance_id"]: r for r in _records(scenario.root / "out" / "output_1_processed.jsonl")}
     assert records[B]["status"] == "no_context" and records[B]["model_patch"] == ""
@@ -198,11 +173,11 @@ def _swebench_loader() -> object:
 
 
 def test_predictions_load_with_the_swebench_loader(scenario: Scenario) -> None:
-    settings = _settings(scenario)
-    generate_requests(settings, _out(scenario))
+    settings = repair_settings(scenario)
+    generate_requests(settings, output_folder(scenario))
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
-    process_responses(settings, _out(scenario), str(responses))
+    process_responses(settings, output_folder(scenario), str(responses))
     path = scenario.root / "out" / "predictions.jsonl"
     # the schema the harness reads
     records = _records(path)

@@ -10,37 +10,23 @@ from pydantic import ValidationError
 
 from patchline.core.spec import AgentlessStage
 from patchline.workflows.agentless import generate_requests
-from tests.fixtures.stages import stage
-from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, build_scenario
+from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, output_folder, repair_settings
 
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-
-
 def _settings(scenario: Scenario, **changes: object) -> AgentlessStage:
-    base: dict[str, object] = dict(
-        workflow__loc_file=str(scenario.loc_file),
-        dataset__source=str(scenario.dataset),
-        model="deepseek-ai/DeepSeek-V3",
-        workflow__loc_interval=True,
-        workflow__top_n=0,
-        sampling__samples=3,
-        workflow__cot=True,
-        sampling__temperature=0.6,
-        sampling__max_tokens=32768,
-        sampling__thinking_budget=32768,
-        sampling__enable_thinking=True,
-        repositories__structure_dir=str(scenario.structures),
-    )
-    return stage(AgentlessStage, **{**base, **changes})
-
-
-def _out(scenario: Scenario) -> str:
-    return str(scenario.root / "out")
+    """The seed README's request flags: three samples with the greedy one, thinking on."""
+    seed_flags: dict[str, object] = {
+        "model": "deepseek-ai/DeepSeek-V3",
+        "sampling__samples": 3,
+        "workflow__skip_greedy": False,
+        "sampling__temperature": 0.6,
+        "sampling__max_tokens": 32768,
+        "sampling__thinking_budget": 32768,
+        "sampling__enable_thinking": True,
+    }
+    return repair_settings(scenario, **{**seed_flags, **changes})
 
 
 def _lines(path: Path) -> list[dict[str, object]]:
@@ -48,7 +34,7 @@ def _lines(path: Path) -> list[dict[str, object]]:
 
 
 def test_requests_follow_spec(scenario: Scenario) -> None:
-    summary = generate_requests(_settings(scenario), _out(scenario))
+    summary = generate_requests(_settings(scenario), output_folder(scenario))
     requests = _lines(scenario.root / "out" / "requests-repair.jsonl")
     assert summary.written == 6 and not summary.skipped
     assert [r["custom_id"] for r in requests] == [f"{iid}|{i}" for iid in GOLD_INSTANCES for i in range(3)]
@@ -70,15 +56,15 @@ def test_requests_follow_spec(scenario: Scenario) -> None:
 
 def test_skip_greedy_and_resume_add_only_missing(scenario: Scenario) -> None:
     settings = _settings(scenario, workflow__skip_greedy=True)
-    assert generate_requests(settings, _out(scenario)).written == 4
+    assert generate_requests(settings, output_folder(scenario)).written == 4
     path = scenario.root / "out" / "requests-repair.jsonl"
     kept = path.read_text(encoding="utf-8").splitlines()[:-1]
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")  # lose the last request
-    summary = generate_requests(settings, _out(scenario))
+    summary = generate_requests(settings, output_folder(scenario))
     assert summary.written == 1 and summary.already_present == 3
     ids = [r["custom_id"] for r in _lines(path)]
     assert sorted(ids) == sorted(f"{iid}|{i}" for iid in GOLD_INSTANCES for i in (1, 2)) and len(set(ids)) == 4
-    assert generate_requests(settings, _out(scenario)).written == 0
+    assert generate_requests(settings, output_folder(scenario)).written == 0
 
 
 def test_instances_without_context_get_no_request(scenario: Scenario) -> None:
@@ -102,7 +88,7 @@ def test_instances_without_context_get_no_request(scenario: Scenario) -> None:
         + "\n",
         encoding="utf-8",
     )
-    summary = generate_requests(_settings(scenario, workflow__loc_file=str(loc)), _out(scenario))
+    summary = generate_requests(_settings(scenario, workflow__loc_file=str(loc)), output_folder(scenario))
     assert summary.written == 0
     assert summary.skipped == {
         "no_context": list(GOLD_INSTANCES),
@@ -129,6 +115,8 @@ def test_prompt_template_override(scenario: Scenario, tmp_path: Path) -> None:
     template.write_text(
         "ISSUE:\n$problem_statement\nFILES:\n$file_contents\nUse <<<<<<< SEARCH edits.\n", encoding="utf-8"
     )
-    generate_requests(_settings(scenario, workflow__templates_dir=str(template), sampling__samples=1), _out(scenario))
+    generate_requests(
+        _settings(scenario, workflow__templates_dir=str(template), sampling__samples=1), output_folder(scenario)
+    )
     content = _lines(scenario.root / "out" / "requests-repair.jsonl")[0]["body"]["messages"][0]["content"]  # type: ignore[index]
     assert content.startswith("ISSUE:\n") and "FILES:\n### sympy/" in content

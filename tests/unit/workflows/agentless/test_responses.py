@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from patchline.core.batch import ResponseLine
+from patchline.core.spec import AgentlessWorkflow
 from patchline.workflows.agentless.responses import ResponseIndex
 from tests.unit.workflows.agentless.helpers import success
 
 pytestmark = pytest.mark.unit
+
+ANSWER_CAP = AgentlessWorkflow(loc_file="l").max_answer_bytes  # the default
 
 
 def _write(path: Path, lines: list[str]) -> None:
@@ -34,7 +37,7 @@ def test_latest_line_wins_and_failures_are_answers(tmp_path: Path) -> None:
             json.dumps([1, 2]),
         ],
     )
-    with ResponseIndex.open(str(responses)) as index:
+    with ResponseIndex.open(str(responses), max_answer_bytes=ANSWER_CAP) as index:
         answers = index.answers("a")
         assert sorted(answers) == [1, 2, 3, 4]
         assert answers[1].content == "second" and not answers[1].failure
@@ -51,6 +54,6 @@ def test_truncated_last_line_is_reported(tmp_path: Path) -> None:
     responses = tmp_path / "responses.jsonl"
     full = success("a|0", "ok").model_dump_json()
     responses.write_text(full + "\n" + full[: len(full) // 2], encoding="utf-8")
-    with ResponseIndex.open(str(responses)) as index:
+    with ResponseIndex.open(str(responses), max_answer_bytes=ANSWER_CAP) as index:
         assert index.answers("a")[0].content == "ok"
         assert len(index.report) == 1

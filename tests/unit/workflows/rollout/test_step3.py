@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from patchline.core.errors import InputError
 from patchline.core.spec import RolloutStage
+from patchline.core.structure import structure_file_name
 from patchline.workflows.rollout import run_stage
 from tests.fixtures.lite_repos import TEST_MODULE, RequestsLite
 from tests.fixtures.stages import stage
@@ -25,8 +27,8 @@ def _config(lite: RequestsLite, out: Path, **kw: object) -> RolloutStage:
     return stage(
         RolloutStage,
         workflow__type=kw.pop("workflow__type", "bugfixer"),  # type: ignore[arg-type]
-        dataset__source=str(lite.dataset),
-        repositories__structure_dir=str(lite.structure_dir),
+        dataset__source=kw.pop("dataset__source", str(lite.dataset)),  # type: ignore[arg-type]
+        repositories__structure_dir=kw.pop("repositories__structure_dir", str(lite.structure_dir)),  # type: ignore[arg-type]
         input_file=str(out / "batch_output_step2.jsonl"),
         save_dir=kw.pop("save_dir", str(out)),  # type: ignore[arg-type]
         **kw,  # type: ignore[arg-type]
@@ -192,3 +194,48 @@ def test_missing_settings_are_input_errors(requests_lite: RequestsLite, tmp_path
         run_stage(_config(requests_lite, tmp_path, save_dir=None), "proc_step2")
     with pytest.raises(InputError, match="unknown stage"):
         run_stage(_config(requests_lite, tmp_path), "gen_step3")
+
+
+def test_hostile_custom_ids_fail_alone_and_the_stage_finishes(
+    requests_lite: RequestsLite, tmp_path: Path, bugfixer_answers: list[str]
+) -> None:
+    a = requests_lite.instance_ids[0]
+    hostile = [
+        f"{a}/../../escape__pass0",
+        f"{a}__pass{'9' * 300}",
+        f"{a}__pass{'9' * 5000}",
+        "../" + "x" * 400,
+        f".tmp-abcdefgh-{a}__pass0",
+    ]
+    lines = [ok_line(custom_id, _edit("requests/api.py", "import os", "import sys")) for custom_id in hostile]
+    write_lines(tmp_path / "batch_output_step2.jsonl", [*lines, *bugfixer_answers])
+    summary = run_stage(_config(requests_lite, tmp_path), "proc_step2")
+    assert summary.items == len(hostile) + 4 and summary.written == 3
+    assert dict(summary.failures) == {"instance_not_found": len(hostile), "step2_request_failed": 1}
+    failures = {f["custom_id"]: f["reason"] for f in read_jsonl(tmp_path / "failures.jsonl")}
+    assert all(failures[custom_id] == "instance_not_found" for custom_id in hostile)
+    assert len(read_jsonl(tmp_path / "output.jsonl")) == 3 and (tmp_path / "predictions.jsonl").exists()
+    assert all(p.parent == tmp_path / "samples" for p in (tmp_path / "samples").iterdir())
+    assert not (tmp_path.parent / "escape__pass0.jsonl").exists()
+
+
+def test_a_real_instance_with_an_id_too_long_for_a_file_name(requests_lite: RequestsLite, tmp_path: Path) -> None:
+    a = requests_lite.instance_ids[0]
+    long_id = a + "-" + "9" * 290
+    rows = [json.loads(line) for line in requests_lite.dataset.read_text().splitlines()]
+    row = next(r for r in rows if r["instance_id"] == a)
+    dataset = write_lines(tmp_path / "dataset.jsonl", [json.dumps(r) for r in [*rows, {**row, "instance_id": long_id}]])
+    structures = tmp_path / "structures"
+    shutil.copytree(requests_lite.structure_dir, structures)
+    shutil.copy(structures / f"{a}.json", structures / structure_file_name(long_id))
+    answer = ok_line(
+        f"{long_id}__pass1", _edit("requests/api.py", "from . import sessions", "from . import sessions  # x")
+    )
+    write_lines(tmp_path / "batch_output_step2.jsonl", [answer])
+    config = _config(requests_lite, tmp_path, dataset__source=str(dataset), repositories__structure_dir=str(structures))
+    summary = run_stage(config, "proc_step2")
+    assert summary.written == 1 and summary.failed == 0
+    [sample] = list((tmp_path / "samples").iterdir())
+    assert len(sample.name) < 120 and json.loads(sample.read_text())["custom_id"] == f"{long_id}__pass1"
+    assert [r["instance_id"] for r in read_jsonl(tmp_path / "output_1_processed.jsonl")] == [long_id]
+    assert "# x" in read_jsonl(tmp_path / "predictions.jsonl")[0]["model_patch"]
