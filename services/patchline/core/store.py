@@ -39,6 +39,21 @@ __all__ = ["Appender", "ArtifactStore", "open_artifact"]
 log = logging.getLogger(__name__)
 
 PARTS_SUFFIX = ".parts"
+_NEW_FILE_MODE = 0o666  # what open() asks for; the process umask takes its bits away
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells it (Linux), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 class ArtifactStore:
@@ -144,6 +159,8 @@ class ArtifactStore:
             os.makedirs(folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
             try:
+                # mkstemp makes the file 0600; the artifact gets the mode an appended file would (umask).
+                os.fchmod(fd, _NEW_FILE_MODE & ~_umask())
                 with os.fdopen(fd, "wb") as handle:
                     yield handle
                 os.replace(tmp, path)
