@@ -37,8 +37,7 @@ def _build_prompts(args: argparse.Namespace) -> int:
     save_path = compat_save_path(args.save_path, options) if args.compat_save_path else args.save_path
     with cli_progress() as progress:
         summary = build_infbench(args.dataset_name, save_path, options, progress=progress)
-    for instance_id, reason in summary.failed:
-        print(f"skipped {instance_id}: {reason}")
+    # Each skipped instance was logged as a warning when it happened: the summary counts them.
     print(
         f"{summary.save_path}: {summary.written} written, {summary.already_there} already there, "
         f"{len(summary.failed)} skipped, {summary.bad_lines} bad input lines"
