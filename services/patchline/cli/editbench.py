@@ -10,6 +10,8 @@ from patchline.core.settings import api_keys_from_env, env_value
 from patchline.gateway import ExecutorSettings
 from patchline.workflows.editbench import (
     BuildOptions,
+    ExistingMerged,
+    MergeOutput,
     RunOptions,
     build_infbench,
     compat_save_path,
@@ -68,21 +70,45 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if any(s.failed for s in summaries) else 0
 
 
+def _existing(args: argparse.Namespace) -> ExistingMerged:
+    if args.overwrite:
+        return ExistingMerged.OVERWRITE
+    return ExistingMerged.MERGE if args.merge_existing else ExistingMerged.REFUSE
+
+
+def _describe_merge(out: MergeOutput) -> str:
+    before = f" (had {out.previous_records} records)" if out.action in ("replaced", "merged") else ""
+    return f"{out.name}: {out.action}{before}: {out.records} records from {len(out.sources)} files, {out.repos} repos"
+
+
 def _merge_results(args: argparse.Namespace) -> int:
     """Per-repository result files -> all-task-instances_{run_id}.jsonl."""
     outputs = merge_results(
-        args.root, args.model_name, temperature=args.temperature, n=args.n, run_id=args.run_id, repos=args.repos
+        args.root,
+        args.model_name,
+        temperature=args.temperature,
+        n=args.n,
+        run_id=args.run_id,
+        repos=args.repos,
+        existing=_existing(args),
     )
     for out in outputs:
-        print(f"{out.name}: {out.records} records from {len(out.sources)} files, {out.repos} repos")
+        print(_describe_merge(out))
     return 0
 
 
 def _merge_infbench(args: argparse.Namespace) -> int:
     """Per-repository infbench files of one condition -> all-task-instances_{condition}.jsonl."""
-    out = merge_infbench(args.root, args.condition, repos=args.repos)
-    print(f"{out.name}: {out.records} records from {len(out.sources)} files, {out.repos} repos")
+    print(_describe_merge(merge_infbench(args.root, args.condition, repos=args.repos, existing=_existing(args))))
     return 0
+
+
+def _add_existing_flags(parser: argparse.ArgumentParser) -> None:
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--overwrite", action="store_true", help="replace a merged file that differs")
+    choice.add_argument(
+        "--merge-existing", action="store_true", help="merge into an existing merged file (its other records kept)"
+    )
 
 
 def _add_build(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -123,11 +149,13 @@ def _add_merges(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--run-id", "--run_id", dest="run_id", default=None)
     p.add_argument("--repos", nargs="+", default=None)
     p.add_argument("--root", default=".", help="project root holding experiment_results/")
+    _add_existing_flags(p)
     p.set_defaults(handler=_merge_results)
     q = commands.add_parser("merge-infbench", help="merge per-repository infbench files of one condition")
     q.add_argument("--condition", required=True, help="run id, e.g. 0.2 or 0.2_bm25_5")
     q.add_argument("--repos", nargs="+", default=None)
     q.add_argument("--root", default=".", help="project root holding crawled_data/infbench/")
+    _add_existing_flags(q)
     q.set_defaults(handler=_merge_infbench)
 
 
