@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from patchline.cli.parser import PatchlineParser
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
@@ -154,7 +155,7 @@ def _add_process_batch_requests(commands: argparse._SubParsersAction[argparse.Ar
     parser.set_defaults(handler=_run)
 
 
-class _PassThroughParser(argparse.ArgumentParser):
+class _PassThroughParser(PatchlineParser):
     """Keeps the arguments it does not know in ``args.passthrough`` (SGLang's flags) instead of failing on them."""
 
     def parse_known_args(  # type: ignore[override]
