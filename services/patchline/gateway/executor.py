@@ -79,6 +79,7 @@ async def execute_file(
     )
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
+    total = await asyncio.to_thread(count_request_lines, source.store, source.name)
     resume = await asyncio.to_thread(scan_output, target.store, target.name, keep_final_ids=False)
     if resume.lines:
         log.info(
@@ -100,7 +101,7 @@ async def execute_file(
         )
         try:
             sender = Sender(pool=pool, keys=KeyRing(keys or ApiKeys()), settings=s, metrics=metrics)
-            run = _Run(source, target, s, sender, accounting, progress, resume)
+            run = _Run(source, target, s, sender, accounting, progress, resume, total)
             await run.execute(client)
         finally:
             await client.aclose()
@@ -159,7 +160,9 @@ class _Run:
         accounting: Accounting,
         progress: Progress,
         resume: ResumeState,
+        total: int | None,
     ) -> None:
+        self._total = total
         self._source = source
         self._target = target
         self._settings = settings
@@ -177,7 +180,7 @@ class _Run:
             part_lines=self._settings.part_lines,
             part_seconds=self._settings.part_seconds,
         )
-        self._progress.start(f"infer {self._source.name}", total=None)
+        self._progress.start(f"infer {self._source.name}", total=self._total)
         writer = asyncio.create_task(self._write(appender), name="patchline-writer")
         workers = [
             asyncio.create_task(self._work(client), name=f"patchline-worker-{i}")
@@ -201,7 +204,9 @@ class _Run:
         source = self._source
         lines = _Requests(source.store, source.name, self._on_bad_line)
         chunk_size = self._settings.read_chunk_lines
+        reported_bad = 0
         while chunk := await asyncio.to_thread(lines.next_chunk, chunk_size):
+            reported_bad = self._advance_bad_lines(reported_bad)
             for request in chunk:
                 self._accounting.total += 1
                 if self._resume.is_done(request.custom_id):
@@ -209,8 +214,17 @@ class _Run:
                     self._progress.advance(1, skipped=1)
                     continue
                 await self._todo.put(request)
+        self._advance_bad_lines(reported_bad)
+
+    def _advance_bad_lines(self, reported: int) -> int:
+        """Count the bad input lines found since ``reported`` into the progress; returns the new count."""
+        bad = self._accounting.malformed_input_lines
+        if bad > reported:
+            self._progress.advance(bad - reported, bad_lines=bad - reported)
+        return bad
 
     def _on_bad_line(self, error: MalformedLineError) -> None:
+        # Called in the reader thread: the progress is told on the loop, with the next chunk's requests.
         self._accounting.malformed_input_lines += 1
         log.warning("not sent: %s", error)
 
@@ -240,6 +254,18 @@ class _Run:
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value
         self._progress.advance(len(batch), **totals)
+
+
+def count_request_lines(store: ArtifactStore, name: str) -> int | None:
+    """The number of non-blank lines of a local request file; None on object storage.
+
+    Reading a local file once more costs a small fraction of sending it, and gives the progress its
+    total; a remote file is not downloaded an extra time for that.
+    """
+    if not store.is_local:
+        return None
+    with store.open_read(name) as handle:
+        return sum(1 for line in handle if not line.isspace())
 
 
 def _append_all(appender: Appender, batch: list[Finished]) -> None:

@@ -38,6 +38,7 @@ from patchline.workflows.templates import PromptTemplate
 __all__ = [
     "STAGE",
     "Answer",
+    "LatestAnswers",
     "Step2Item",
     "build_step2_request",
     "file_contents_block",
@@ -140,15 +141,28 @@ def build_step2_request(item: Step2Item) -> ItemResult:
     return result
 
 
+class LatestAnswers:
+    """The latest answer of each custom_id in ``--start_file/--end_file``: sized, and streamed in file order."""
+
+    def __init__(self, store: ArtifactStore, name: str, config: RolloutConfig, report: LineReport | None) -> None:
+        latest = latest_line_numbers(store, name, report=report)
+        selected = config.id_range().select(latest)
+        self._wanted = {custom_id: latest[custom_id] for custom_id in selected}
+        self._store, self._name, self._report = store, name, report
+
+    def __len__(self) -> int:
+        return len(self._wanted)
+
+    def __iter__(self) -> Iterator[Answer]:
+        for line in iter_latest_responses(self._store, self._name, self._wanted, report=self._report):
+            yield Answer.of(line)
+
+
 def iter_answers(
     store: ArtifactStore, name: str, config: RolloutConfig, *, report: LineReport | None = None
-) -> Iterator[Answer]:
-    """The latest answer of each custom_id in ``--start_file/--end_file``, streamed in file order."""
-    latest = latest_line_numbers(store, name, report=report)
-    selected = config.id_range().select(latest)
-    wanted = {custom_id: latest[custom_id] for custom_id in selected}
-    for line in iter_latest_responses(store, name, wanted, report=report):
-        yield Answer.of(line)
+) -> LatestAnswers:
+    """The latest answer of each custom_id in ``--start_file/--end_file`` (how many: ``len()``), in file order."""
+    return LatestAnswers(store, name, config, report)
 
 
 def instance_of(index: Mapping[str, SWEbenchInstance], custom_id: str, passk: int | None) -> SWEbenchInstance | None:
@@ -159,10 +173,9 @@ def instance_of(index: Mapping[str, SWEbenchInstance], custom_id: str, passk: in
     return index.get(custom_id)
 
 
-def _items(config: RolloutConfig, template: PromptTemplate, report: LineReport) -> Iterator[Step2Item]:
+def _items(config: RolloutConfig, template: PromptTemplate, answers: LatestAnswers) -> Iterator[Step2Item]:
     index = load_swebench_index(config.dataset, split=config.split)
-    store, name = open_artifact(config.input_file or "")
-    for answer in iter_answers(store, name, config, report=report):
+    for answer in answers:
         yield Step2Item(config, template, answer, instance_of(index, answer.custom_id, config.passk))
 
 
@@ -175,11 +188,13 @@ def run_step2(config: RolloutConfig, *, progress: Progress | None = None) -> Sta
     fail_store = save_store(config)
     summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())])
     report = LineReport()
-    progress.start(STAGE)
+    in_store, in_name = open_artifact(config.input_file or "")
+    answers = iter_answers(in_store, in_name, config, report=report)
+    progress.start(STAGE, total=len(answers))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
         results = imap_bounded(
             build_step2_request,
-            _items(config, template, report),
+            _items(config, template, answers),
             workers=config.num_workers,
             timeout=config.item_timeout,
         )

@@ -9,7 +9,7 @@ chunks run with ``--start_file/--end_file`` add up, without duplicated lines.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
@@ -151,15 +151,13 @@ def _step1_answers(config: RolloutConfig, wanted: set[str], report: LineReport) 
     return {a.custom_id: a for a in iter_answers(store, name, config, report=report) if a.custom_id in wanted}
 
 
-def _items(config: RolloutConfig, report: LineReport) -> Iterator[Step3Item]:
+def _items(config: RolloutConfig, answers: Iterable[Answer], report: LineReport) -> Iterator[Step3Item]:
     index = load_swebench_index(config.dataset, split=config.split)
-    store, name = open_artifact(config.input_file or "")
-    answers = iter_answers(store, name, config, report=report)
     if config.kind == "testwriter":
         # The step-1 answers of the selected ids are needed per item: file lists, small by nature.
         selected = list(answers)
         step1 = _step1_answers(config, {a.custom_id for a in selected}, report)
-        answers = iter(selected)
+        answers = selected
     else:
         step1 = {}
     for answer in answers:
@@ -179,10 +177,12 @@ def run_step3(config: RolloutConfig, *, progress: Progress | None = None) -> Sta
     store = ArtifactStore(config.save_dir or "")
     summary = StageSummary(STAGE)
     report = LineReport()
-    progress.start(STAGE)
+    in_store, in_name = open_artifact(config.input_file or "")
+    answers = iter_answers(in_store, in_name, config, report=report)
+    progress.start(STAGE, total=len(answers))
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
         results = imap_bounded(
-            process_step3_item, _items(config, report), workers=config.num_workers, timeout=config.item_timeout
+            process_step3_item, _items(config, answers, report), workers=config.num_workers, timeout=config.item_timeout
         )
         drain(results, summary=summary, outputs=samples, failures=failures, progress=progress)
     progress.finish()
