@@ -20,7 +20,7 @@ from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.config import RepairSettings
 from patchline.workflows.agentless.instance import InstanceOutcome, process_instance
 from patchline.workflows.agentless.outputs import OutputWriters
-from patchline.workflows.agentless.records import LocRecord, iter_loc_records
+from patchline.workflows.agentless.records import EditLocsCount, LocRecord, iter_loc_records
 from patchline.workflows.agentless.requests import write_run_files
 from patchline.workflows.agentless.responses import ResponseIndex, SampleAnswer
 from patchline.workflows.agentless.sources import RepoSource
@@ -57,6 +57,7 @@ class ProcessSummary:
     bad_lines: int = 0
     foreign_ids: int = 0
     predictions: int = 0
+    edit_locs: EditLocsCount = field(default_factory=EditLocsCount)
 
     def add(self, outcome: InstanceOutcome) -> None:
         """Count one processed instance."""
@@ -82,6 +83,7 @@ class ProcessSummary:
         lines += [f"instance failed: {iid}: {why}" for iid, why in sorted(self.failed_instances.items())[:20]]
         if self.not_in_dataset:
             lines.append(f"not in the dataset: {len(self.not_in_dataset)}: {', '.join(self.not_in_dataset[:10])}")
+        lines += self.edit_locs.describe()
         if self.bad_lines or self.foreign_ids:
             lines.append(f"bad lines skipped: {self.bad_lines}; custom_ids not of the form id|i: {self.foreign_ids}")
         return lines
@@ -119,7 +121,8 @@ def process_responses(
     locs = list({loc.instance_id: loc for loc in iter_loc_records(loc_store, loc_name, on_error=report)}.values())
     write_run_files(settings, store, locs)
     index = load_swebench_index(settings.dataset, split=settings.split)
-    summary = ProcessSummary(output_folder=store.root)
+    summary = ProcessSummary(output_folder=store.root, edit_locs=EditLocsCount.of(locs))
+    summary.edit_locs.warn(loc_store.uri(loc_name))
     with ResponseIndex.open(batch_output) as responses, OutputWriters(store, settings) as writers:
         summary.response_lines, summary.foreign_ids = responses.lines, responses.foreign_ids
         progress.start("process_batch", total=len(locs))

@@ -24,7 +24,7 @@ from patchline.core.progress import NullProgress, Progress
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.config import RepairSettings
 from patchline.workflows.agentless.prompt import open_instance_snapshot, prepare_instance, repair_template
-from patchline.workflows.agentless.records import LocRecord, iter_loc_records
+from patchline.workflows.agentless.records import EditLocsCount, LocRecord, iter_loc_records
 from patchline.workflows.agentless.sources import RepoSource
 from patchline.workflows.parallel import ItemFailure, imap_bounded
 
@@ -43,6 +43,7 @@ class BatchGenSummary:
     already_present: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)
     bad_lines: int = 0
+    edit_locs: EditLocsCount = field(default_factory=EditLocsCount)
 
     def skip(self, reason: str, instance_id: str) -> None:
         """Record that ``instance_id`` got no request, for ``reason``."""
@@ -57,6 +58,7 @@ class BatchGenSummary:
         for reason, ids in sorted(self.skipped.items()):
             shown = ", ".join(ids[:10]) + (f" (+{len(ids) - 10} more)" if len(ids) > 10 else "")
             lines.append(f"no request ({reason}): {len(ids)}: {shown}")
+        lines += self.edit_locs.describe()
         if self.bad_lines:
             lines.append(f"bad input lines skipped: {self.bad_lines}")
         return lines
@@ -149,7 +151,8 @@ def generate_requests(settings: RepairSettings, *, progress: Progress | None = N
     write_run_files(settings, store, locs)
     index = load_swebench_index(settings.dataset, split=settings.split)
     name = layout.agentless_requests()
-    summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs))
+    summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs), edit_locs=EditLocsCount.of(locs))
+    summary.edit_locs.warn(loc_store.uri(loc_name))
     existing = _existing_ids(store, name, report)
     progress.start("batch_gen", total=len(locs))
     with store.appender(name) as out:
