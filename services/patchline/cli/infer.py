@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from patchline.cli.parser import PatchlineParser
+from patchline.cli.parser import PatchlineParser, add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
@@ -67,6 +67,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
         default=_DEFAULTS.affinity,
         help="send every sample of one instance to the same endpoint (prefix-cache reuse)",
     )
+    add_mismatch_arguments(parser, what="the output", existing="answers")
     parser.add_argument("--compact", action="store_true", help="fold the output to one line per custom_id at the end")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT")
     parser.add_argument("--price-table", type=Path, default=None, help="JSON {model: [in_per_mtok, out_per_mtok]}")
@@ -112,6 +113,7 @@ def executor_settings_from_args(args: argparse.Namespace, **overrides: object) -
         "prices": prices,
         "engine": Engine(args.engine),
         "thinking_processor": ThinkingProcessor(args.thinking_processor) if args.thinking_processor else None,
+        "on_mismatch": mismatch_policy(args),
     }
     values.update(overrides)
     return ExecutorSettings(**values)  # type: ignore[arg-type]

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, TypeVar
 
-__all__ = ["LOG_FORMATS", "PatchlineParser", "other_spelling", "verbosity"]
+from patchline.core.fingerprint import MismatchPolicy
+
+__all__ = ["LOG_FORMATS", "PatchlineParser", "add_mismatch_arguments", "mismatch_policy", "other_spelling", "verbosity"]
 
 LOG_FORMATS = ("text", "json")
 _VERBOSE = "verbose"
@@ -122,3 +124,29 @@ class PatchlineParser(_SpellingAliases, argparse.ArgumentParser):
 def verbosity(args: argparse.Namespace) -> int:
     """How many ``-v`` were given, before and after the command together."""
     return sum(v for k, v in vars(args).items() if k == _VERBOSE or k.startswith(f"{_VERBOSE}__"))
+
+
+def add_mismatch_arguments(parser: argparse.ArgumentParser, *, what: str, existing: str) -> None:
+    """``--restart`` / ``--accept-existing``: what to do when ``what`` holds ``existing`` made for other requests."""
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--restart",
+        action="store_const",
+        dest="on_mismatch",
+        const=MismatchPolicy.RESTART,
+        help=f"start {what} over (the old file is kept aside as *.replaced-TIME)",
+    )
+    choice.add_argument(
+        "--accept-existing",
+        action="store_const",
+        dest="on_mismatch",
+        const=MismatchPolicy.ACCEPT,
+        help=f"take the {existing} already in {what} even where they were made for other requests or settings",
+    )
+    parser.set_defaults(on_mismatch=MismatchPolicy.REFUSE)
+
+
+def mismatch_policy(args: argparse.Namespace) -> MismatchPolicy:
+    """The policy the flags of :func:`add_mismatch_arguments` chose (refuse when neither was given)."""
+    policy = getattr(args, "on_mismatch", None)
+    return policy if isinstance(policy, MismatchPolicy) else MismatchPolicy.REFUSE

@@ -11,6 +11,7 @@ from typing import Any
 
 from patchline.core.batch import body_usage, is_reasoning_only_answer
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import REQUEST_FINGERPRINT, SETTINGS_FINGERPRINT
 from patchline.gateway.settings import Price
 
 __all__ = ["Accounting", "ExecutionSummary", "line_stats", "parse_price_table"]
@@ -84,9 +85,26 @@ def parse_price_table(text: str, *, source: str = "price table") -> Mapping[str,
     return MappingProxyType(table)
 
 
-def line_stats(*, latency_s: float, attempts: int, endpoint_index: int | None) -> dict[str, Any]:
-    """The ``patchline`` field added to each response line (no URL: it may carry credentials)."""
-    return {"latency_s": round(latency_s, 4), "attempts": attempts, "endpoint_index": endpoint_index}
+def line_stats(
+    *,
+    latency_s: float,
+    attempts: int,
+    endpoint_index: int | None,
+    request_fingerprint: str = "",
+    settings_fingerprint: str = "",
+) -> dict[str, Any]:
+    """The ``patchline`` field added to each response line (no URL: it may carry credentials).
+
+    The fingerprints say which request, sent with which settings, the line answers
+    (:mod:`patchline.core.fingerprint`).
+    """
+    return {
+        "latency_s": round(latency_s, 4),
+        "attempts": attempts,
+        "endpoint_index": endpoint_index,
+        REQUEST_FINGERPRINT: request_fingerprint,
+        SETTINGS_FINGERPRINT: settings_fingerprint,
+    }
 
 
 class Accounting:

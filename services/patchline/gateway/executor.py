@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
+from patchline.core.fingerprint import FingerprintMismatchError, MismatchPolicy, request_fingerprint
 from patchline.core.jsonl import json_line
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import ApiKeys, StorageConfig
@@ -30,7 +31,7 @@ from patchline.gateway.http import HttpClient, open_http_client
 from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
-from patchline.gateway.output import ResumeState, compact_output, scan_output
+from patchline.gateway.output import ResumeState, check_resume, compact_output, scan_output
 from patchline.gateway.sender import Finished, Sender
 from patchline.gateway.settings import ExecutorSettings
 
@@ -79,15 +80,7 @@ async def execute_file(
     )
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
-    total = await asyncio.to_thread(count_request_lines, source.store, source.name)
-    resume = await asyncio.to_thread(scan_output, target.store, target.name, keep_final_ids=False)
-    if resume.lines:
-        log.info(
-            "%s: resuming: %d requests already final, %d to retry",
-            target.store.uri(target.name),
-            resume.final,
-            resume.retryable,
-        )
+    resume, total = await asyncio.to_thread(_resume_state, source, target, s)
     accounting = Accounting(prices=s.prices, output_uri=target.store.uri(target.name))
     with ExecutorMetrics(accounting) as metrics:
         if s.metrics_port is not None:
@@ -113,6 +106,43 @@ async def execute_file(
     summary = accounting.summary()
     log.info("%s", summary.describe())
     return summary
+
+
+def _resume_state(source: Artifact, target: Artifact, settings: ExecutorSettings) -> tuple[ResumeState, int | None]:
+    """What the output already holds for these requests, and how many requests there are (None: not counted).
+
+    A final line made for another request than the input's (another run's, or with other settings) is
+    not done: the run is refused before anything is sent, unless the settings say to start the output
+    over or to take such lines anyway (:class:`MismatchPolicy`).
+    """
+    output = target.store.uri(target.name)
+    if settings.on_mismatch is MismatchPolicy.RESTART:
+        aside = target.store.move_aside(target.name)
+        if aside is not None:
+            log.warning("%s: starting over (--restart); the old output is kept as %s", output, target.store.uri(aside))
+    resume = scan_output(target.store, target.name, keep_final_ids=False)
+    if not resume.final:
+        return resume, count_request_lines(source.store, source.name)
+    fingerprint = Sender.fingerprint_of(settings)
+    check = check_resume(resume, source.store, source.name, settings_fingerprint=fingerprint)
+    if check.mismatch is not None and settings.on_mismatch is MismatchPolicy.REFUSE:
+        raise FingerprintMismatchError(
+            f"{output}: {check.mismatch.count} answer(s) there were made for other requests than "
+            f"{source.store.uri(source.name)} holds (first: {check.mismatch.first_id!r}), by another run or with "
+            "other settings; --restart starts the output over (the old file is kept aside), --accept-existing "
+            "takes those answers anyway"
+        )
+    if check.mismatch is not None:
+        log.warning("%s: taking %d answer(s) made for other requests (--accept-existing)", output, check.mismatch.count)
+    if check.unverified:
+        log.warning(
+            "%s: %d answer(s) carry no request fingerprint (another tool or an older patchline wrote them): "
+            "taken as answers to these requests",
+            output,
+            check.unverified,
+        )
+    log.info("%s: resuming: %d requests already final, %d to retry", output, resume.final, resume.retryable)
+    return resume, check.requests
 
 
 def run_file(
@@ -170,7 +200,7 @@ class _Run:
         self._accounting = accounting
         self._progress = progress
         self._resume = resume
-        self._todo: asyncio.Queue[RawRequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._todo: asyncio.Queue[tuple[RawRequestLine, str] | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
     async def execute(self, client: HttpClient) -> None:
@@ -207,13 +237,13 @@ class _Run:
         reported_bad = 0
         while chunk := await asyncio.to_thread(lines.next_chunk, chunk_size):
             reported_bad = self._advance_bad_lines(reported_bad)
-            for request in chunk:
+            for item in chunk:
                 self._accounting.total += 1
-                if self._resume.is_done(request.custom_id):
+                if self._resume.is_done(item[0].custom_id):
                     self._accounting.skipped += 1
                     self._progress.advance(1, skipped=1)
                     continue
-                await self._todo.put(request)
+                await self._todo.put(item)
         self._advance_bad_lines(reported_bad)
 
     def _advance_bad_lines(self, reported: int) -> int:
@@ -229,8 +259,8 @@ class _Run:
         log.warning("not sent: %s", error)
 
     async def _work(self, client: HttpClient) -> None:
-        while (request := await self._todo.get()) is not None:
-            await self._finished.put(await self._sender.send(request, client))
+        while (item := await self._todo.get()) is not None:
+            await self._finished.put(await self._sender.send(item[0], client, fingerprint=item[1]))
 
     async def _write(self, appender: Appender) -> None:
         ended = False
@@ -277,6 +307,7 @@ class _Requests:
 
     A repeated custom_id is reported and not sent (two answers would compete). The ids seen so far are
     kept as digests (:class:`IdMap`), not strings, so memory stays flat for inputs of millions of lines.
+    Each request comes with its fingerprint, hashed here in the reader's thread, off the event loop.
     """
 
     def __init__(self, store: ArtifactStore, name: str, on_error: Callable[[MalformedLineError], None]) -> None:
@@ -287,16 +318,16 @@ class _Requests:
             store.iter_lines(name), source=self._source, on_error=on_error
         )
 
-    def next_chunk(self, size: int) -> list[RawRequestLine]:
-        """Up to ``size`` new requests; an empty list only at the end of the input."""
-        chunk: list[RawRequestLine] = []
+    def next_chunk(self, size: int) -> list[tuple[RawRequestLine, str]]:
+        """Up to ``size`` new requests with their fingerprints; an empty list only at the end of the input."""
+        chunk: list[tuple[RawRequestLine, str]] = []
         for line_no, request in self._lines:
             if self._seen.put(request.custom_id, 1) is not None:
                 self._on_error(
                     RecordError(self._source, line_no, "custom_id", f"duplicate custom_id {request.custom_id!r}")
                 )
                 continue
-            chunk.append(request)
+            chunk.append((request, request_fingerprint(request.url, memoryview(request.body))))
             if len(chunk) >= size:
                 break
         return chunk

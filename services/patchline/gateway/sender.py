@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from patchline.core.batch import RawRequestLine, response_record
+from patchline.core.fingerprint import settings_fingerprint
 from patchline.core.jsonl import json_bytes, parse_json
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
@@ -22,7 +23,7 @@ from patchline.gateway.retry import RetryPolicy, parse_retry_after
 from patchline.gateway.settings import Engine, ExecutorSettings
 from patchline.gateway.thinking import prepare_body
 
-__all__ = ["Finished", "Sender"]
+__all__ = ["Finished", "Sender", "payload_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,15 @@ class _Outcome:
         return self.error is None and 200 <= self.status < 300
 
 
+def payload_settings(settings: ExecutorSettings) -> dict[str, Any]:
+    """The settings that change the bytes sent for a request (see :meth:`Sender._payload`): they are fingerprinted."""
+    return {
+        "model_override": settings.model_override,
+        "engine": settings.engine.value,
+        "thinking_processor": settings.thinking_processor.value if settings.thinking_processor else None,
+    }
+
+
 class Sender:
     """Sends request lines; holds the endpoints, keys and policy of one run (clients are passed per call)."""
 
@@ -94,9 +104,19 @@ class Sender:
             cap_s=settings.backoff_cap_s,
             retry_after_cap_s=settings.retry_after_cap_s,
         )
+        self.settings_fingerprint = self.fingerprint_of(settings)
 
-    async def send(self, request: RawRequestLine, client: HttpClient) -> Finished:
-        """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble."""
+    @staticmethod
+    def fingerprint_of(settings: ExecutorSettings) -> str:
+        """The settings fingerprint the lines of a run with ``settings`` carry."""
+        return settings_fingerprint(payload_settings(settings))
+
+    async def send(self, request: RawRequestLine, client: HttpClient, *, fingerprint: str = "") -> Finished:
+        """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble.
+
+        ``fingerprint`` is the request's (:func:`patchline.core.fingerprint.request_fingerprint`), recorded in
+        the line with the settings' so a rerun can tell this answer from one to another request.
+        """
         payload, model = self._payload(request)
         custom_id = request.custom_id
         started = time.monotonic()
@@ -121,7 +141,13 @@ class Sender:
             metrics.in_flight -= 1
         latency = time.monotonic() - started
         metrics.observe_latency(latency)
-        stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint.index)
+        stats = line_stats(
+            latency_s=latency,
+            attempts=attempt,
+            endpoint_index=endpoint.index,
+            request_fingerprint=fingerprint,
+            settings_fingerprint=self.settings_fingerprint,
+        )
         record = response_record(
             custom_id,
             status_code=outcome.status,

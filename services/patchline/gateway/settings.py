@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import MismatchPolicy
 
 __all__ = ["Engine", "ExecutorSettings", "Price", "ThinkingProcessor"]
 
@@ -68,6 +69,8 @@ class ExecutorSettings:
     read_chunk_lines: int = 512
     # Send plain-http endpoints through httpx too (https:// ones always are): slower, for comparisons.
     force_httpx: bool = False
+    # Final lines in the output made for other requests (another run, other settings): refuse, restart, accept.
+    on_mismatch: MismatchPolicy = MismatchPolicy.REFUSE
 
     def __post_init__(self) -> None:
         checks = (
