@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from patchline.cli.parser import add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import project_file_loc_from_env
@@ -56,11 +57,14 @@ def _repair(args: argparse.Namespace) -> int:
     if args.process_batch and not args.batch_output:
         raise InputError("--process_batch needs --batch_output FILE")
     settings = _settings(args)
+    policy = mismatch_policy(args)
     with cli_progress() as progress:
         if args.batch_gen:
-            summary_lines = generate_requests(settings, progress=progress).describe()
+            summary_lines = generate_requests(settings, progress=progress, on_mismatch=policy).describe()
         else:
-            summary_lines = process_responses(settings, args.batch_output, progress=progress).describe()
+            summary_lines = process_responses(
+                settings, args.batch_output, progress=progress, on_mismatch=policy
+            ).describe()
     print("\n".join(summary_lines))
     return 0
 
@@ -108,5 +112,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--predictions-sample",
         default=FIRST_NONEMPTY,
         help=f"sample written to predictions.jsonl: {FIRST_NONEMPTY!r} (default) or a sample index",
+    )
+    add_mismatch_arguments(
+        repair, what="the request file (--batch_gen) or this run's answers (--process_batch)", existing="lines"
     )
     repair.set_defaults(handler=_repair)

@@ -26,7 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from patchline.core.errors import PreconditionError
+from patchline.core.batch import iter_raw_requests
+from patchline.core.errors import MalformedLineError, PreconditionError
+from patchline.core.jsonl import iter_jsonl
+from patchline.core.store import ArtifactStore
 
 __all__ = [
     "FINGERPRINT_BITS",
@@ -36,6 +39,7 @@ __all__ = [
     "Mismatch",
     "MismatchPolicy",
     "body_settings",
+    "check_answers_match",
     "combined_tag",
     "line_fingerprints",
     "request_fingerprint",
@@ -103,3 +107,49 @@ def line_fingerprints(record: Mapping[str, Any]) -> tuple[str | None, str | None
 def body_settings(body: Mapping[str, Any]) -> dict[str, Any]:
     """A request body without its messages: the sampling and model settings a writer compares lines by."""
     return {key: value for key, value in body.items() if key != "messages"}
+
+
+def check_answers_match(
+    responses: ArtifactStore,
+    responses_name: str,
+    requests: ArtifactStore,
+    requests_name: str,
+    *,
+    policy: MismatchPolicy = MismatchPolicy.REFUSE,
+) -> Mismatch | None:
+    """Refuse a response file whose answers were made for other requests than the run's request file holds.
+
+    For processing stages: the latest line of each custom_id that carries a request fingerprint must
+    match the request of that id (an answer to an id the request file lacks is another run's too).
+    Nothing to compare (no request file, no fingerprints) passes. ``policy`` ACCEPT (or RESTART, which
+    means nothing here) returns the mismatch instead of raising.
+    """
+    if not requests.exists(requests_name):
+        return None
+    expected = {
+        request.custom_id: request_fingerprint(request.url, memoryview(request.body))
+        for _, request in iter_raw_requests(
+            requests.iter_lines(requests_name), source=requests.uri(requests_name), on_error=_ignore
+        )
+    }
+    latest: dict[str, str] = {}
+    source = responses.uri(responses_name)
+    for numbered in iter_jsonl(responses.iter_lines(responses_name), source=source, on_error=_ignore):
+        custom_id = numbered.record.get("custom_id")
+        if isinstance(custom_id, str):
+            latest[custom_id] = line_fingerprints(numbered.record)[0] or ""
+    differing = [cid for cid, fingerprint in latest.items() if fingerprint and expected.get(cid) != fingerprint]
+    if not differing:
+        return None
+    mismatch = Mismatch(len(differing), differing[0])
+    if policy is MismatchPolicy.REFUSE:
+        raise FingerprintMismatchError(
+            f"{source}: {mismatch.count} answer(s) there were made for other requests than "
+            f"{requests.uri(requests_name)} holds (first: {mismatch.first_id!r}): it is another run's response "
+            "file, or the requests were written over since; --accept-existing processes it anyway"
+        )
+    return mismatch
+
+
+def _ignore(error: MalformedLineError) -> None:
+    """Unreadable lines are the reading stage's to report; the comparison skips them."""

@@ -13,7 +13,9 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from patchline.core import layout
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
+from patchline.core.fingerprint import MismatchPolicy, check_answers_match
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.store import ArtifactStore, open_artifact
@@ -110,12 +112,22 @@ def _jobs(
 
 
 def process_responses(
-    settings: RepairSettings, batch_output: str, *, progress: Progress | None = None
+    settings: RepairSettings,
+    batch_output: str,
+    *,
+    progress: Progress | None = None,
+    on_mismatch: MismatchPolicy = MismatchPolicy.REFUSE,
 ) -> ProcessSummary:
-    """Process every loc instance's answers from ``batch_output`` into the output folder's files."""
+    """Process every loc instance's answers from ``batch_output`` into the output folder's files.
+
+    When the output folder holds the run's ``requests-repair.jsonl``, answers made for other requests
+    (another run's response file) are refused unless ``on_mismatch`` accepts them.
+    """
     progress = progress or NullProgress()
     RepoSource(project_file_loc=settings.project_file_loc, repo=settings.repo).check()
     store = ArtifactStore(settings.output_folder)
+    answers_store, answers_name = open_artifact(batch_output)
+    check_answers_match(answers_store, answers_name, store, layout.agentless_requests(), policy=on_mismatch)
     report = LineReport()
     loc_store, loc_name = open_artifact(settings.loc_file)
     locs = list({loc.instance_id: loc for loc in iter_loc_records(loc_store, loc_name, on_error=report)}.values())

@@ -1,7 +1,8 @@
 """``--batch_gen``: the repair requests of every instance of a loc file, appended to ``requests-repair.jsonl``.
 
 Resumable: custom_ids already in the request file are not written again, and an instance whose
-samples are all there is not even prepared. An instance without usable context (no files found, no
+samples are all there is not even prepared; lines that other settings wrote are not taken for this
+run's (:mod:`.provenance`). An instance without usable context (no files found, no
 recognised location, no repository) gets no request; it is listed in the summary, never written as a
 placeholder line (the original's placeholder later crashes its reader).
 """
@@ -15,15 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from patchline.core import layout
-from patchline.core.batch import RequestLine, iter_requests, thinking_body_keys
+from patchline.core.batch import RequestLine, thinking_body_keys
 from patchline.core.custom_id import encode_sample_id
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
 from patchline.core.errors import PatchlineError
+from patchline.core.fingerprint import MismatchPolicy
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.config import RepairSettings
 from patchline.workflows.agentless.prompt import open_instance_snapshot, prepare_instance, repair_template
+from patchline.workflows.agentless.provenance import existing_request_ids
 from patchline.workflows.agentless.records import EditLocsCount, LocRecord, iter_loc_records
 from patchline.workflows.agentless.sources import RepoSource
 from patchline.workflows.parallel import ItemFailure, imap_bounded
@@ -113,11 +116,6 @@ def _prepare(job: _Job) -> _Prepared:
     return _Prepared(prepared.prompt, "" if prepared.prompt else "no_context")
 
 
-def _existing_ids(store: ArtifactStore, name: str, report: LineReport) -> set[str]:
-    lines = store.iter_lines(name, missing_ok=True)
-    return {request.custom_id for _, request in iter_requests(lines, source=store.uri(name), on_error=report)}
-
-
 def _jobs(
     locs: list[LocRecord],
     index: dict[str, SWEbenchInstance],
@@ -140,20 +138,35 @@ def _jobs(
             yield _Job(loc, instance, settings, missing)
 
 
-def generate_requests(settings: RepairSettings, *, progress: Progress | None = None) -> BatchGenSummary:
-    """Append the missing repair requests of every loc instance to ``{output_folder}/requests-repair.jsonl``."""
+def generate_requests(
+    settings: RepairSettings,
+    *,
+    progress: Progress | None = None,
+    on_mismatch: MismatchPolicy = MismatchPolicy.REFUSE,
+) -> BatchGenSummary:
+    """Append the missing repair requests of every loc instance to ``{output_folder}/requests-repair.jsonl``.
+
+    Requests already there count only if these settings wrote them (:mod:`.provenance`); ``on_mismatch``
+    says what to do with others (refuse, write the file over, keep them).
+    """
     progress = progress or NullProgress()
     RepoSource(project_file_loc=settings.project_file_loc, repo=settings.repo).check()
     store = ArtifactStore(settings.output_folder)
     report = LineReport()
     loc_store, loc_name = open_artifact(settings.loc_file)
     locs = list(iter_loc_records(loc_store, loc_name, on_error=report))
+    existing = existing_request_ids(
+        settings,
+        store,
+        body_of_sample=lambda sample: request_body(settings, "", sample),
+        policy=on_mismatch,
+        report=report,
+    )
     write_run_files(settings, store, locs)
     index = load_swebench_index(settings.dataset, split=settings.split)
     name = layout.agentless_requests()
     summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs), edit_locs=EditLocsCount.of(locs))
     summary.edit_locs.warn(loc_store.uri(loc_name))
-    existing = _existing_ids(store, name, report)
     progress.start("batch_gen", total=len(locs))
     with store.appender(name) as out:
         jobs = _jobs(locs, index, existing, settings, summary)

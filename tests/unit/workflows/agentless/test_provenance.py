@@ -1,0 +1,105 @@
+"""``--batch_gen`` reruns and ``--process_batch`` never mix runs: other settings' requests and answers are refused."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from patchline.core.batch import ResponseLine
+from patchline.core.errors import PreconditionError
+from patchline.core.fingerprint import REQUEST_FINGERPRINT, MismatchPolicy, request_fingerprint
+from patchline.workflows.agentless import RepairSettings, generate_requests, process_responses
+from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, build_scenario, oracle_answer
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
+    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
+
+
+def _settings(scenario: Scenario, **changes: object) -> RepairSettings:
+    base = RepairSettings(
+        loc_file=str(scenario.loc_file),
+        output_folder=str(scenario.root / "out"),
+        dataset=str(scenario.dataset),
+        model="deepseek-ai/DeepSeek-V3",
+        max_samples=2,
+        diff_format=True,
+        temperature=0.6,
+        project_file_loc=str(scenario.structures),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _requests(scenario: Scenario) -> list[dict[str, object]]:
+    path = scenario.root / "out" / "requests-repair.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"model": "Qwen/Qwen3-8B"}, "model"),
+        ({"temperature": 1.0}, "temperature"),
+        ({"max_tokens": 4096}, "max_tokens"),
+        ({"context_window": 3, "loc_interval": True}, "context_window"),
+    ],
+)
+def test_a_rerun_with_other_settings_is_refused(scenario: Scenario, change: dict[str, object], named: str) -> None:
+    generate_requests(_settings(scenario))
+    before = (scenario.root / "out" / "requests-repair.jsonl").read_bytes()
+    args_before = (scenario.root / "out" / "args.json").read_bytes()
+    with pytest.raises(PreconditionError) as refused:
+        generate_requests(_settings(scenario, **change))
+    message = str(refused.value)
+    assert "requests-repair.jsonl" in message and f"'{GOLD_INSTANCES[0]}|0'" in message and named in message
+    assert "--restart" in message and "--accept-existing" in message and "\n" not in message
+    assert (scenario.root / "out" / "requests-repair.jsonl").read_bytes() == before
+    assert (scenario.root / "out" / "args.json").read_bytes() == args_before  # args.json still tells the truth
+
+
+def test_restart_writes_the_requests_over_and_accept_keeps_them(scenario: Scenario) -> None:
+    generate_requests(_settings(scenario))
+    summary = generate_requests(_settings(scenario, model="Qwen/Qwen3-8B"), on_mismatch=MismatchPolicy.RESTART)
+    assert summary.written == 4 and summary.already_present == 0
+    assert {r["body"]["model"] for r in _requests(scenario)} == {"Qwen/Qwen3-8B"}  # type: ignore[index]
+    assert len(list((scenario.root / "out").glob("requests-repair.jsonl.replaced-*"))) == 1
+    kept = generate_requests(_settings(scenario, model="other"), on_mismatch=MismatchPolicy.ACCEPT)
+    assert kept.written == 0 and kept.already_present == 4
+
+
+def test_settings_that_shape_no_request_change_nothing(scenario: Scenario) -> None:
+    generate_requests(_settings(scenario))
+    again = generate_requests(_settings(scenario, num_threads=2, predictions_sample="1"))
+    assert again.written == 0 and again.already_present == 4
+
+
+def _answers_for(requests_file: Path, dest: Path, rows: dict[str, dict[str, object]]) -> None:
+    with dest.open("w", encoding="utf-8") as out:
+        for raw in requests_file.read_bytes().splitlines():
+            line = json.loads(raw)
+            body = raw[raw.index(b'"body":') + len(b'"body":') : -1]  # the body's bytes as the executor reads them
+            fingerprint = request_fingerprint(line["url"], body)
+            instance_id = str(line["custom_id"]).rpartition("|")[0]
+            message = {"role": "assistant", "content": oracle_answer(rows[instance_id])}
+            response = ResponseLine.success(
+                line["custom_id"], {"choices": [{"message": message}]}, patchline={REQUEST_FINGERPRINT: fingerprint}
+            )
+            out.write(response.model_dump_json() + "\n")
+
+
+def test_process_batch_refuses_answers_to_another_runs_requests(scenario: Scenario, tmp_path: Path) -> None:
+    other = _settings(scenario, output_folder=str(tmp_path / "other"), model="Qwen/Qwen3-8B")
+    generate_requests(other)
+    _answers_for(tmp_path / "other" / "requests-repair.jsonl", tmp_path / "answers.jsonl", scenario.instances)
+    assert process_responses(other, str(tmp_path / "answers.jsonl")).patches > 0  # its own run: fine
+    mine = _settings(scenario)
+    generate_requests(mine)
+    with pytest.raises(PreconditionError, match=r"answers\.jsonl: 4 answer\(s\).*other requests"):
+        process_responses(mine, str(tmp_path / "answers.jsonl"))
+    assert process_responses(mine, str(tmp_path / "answers.jsonl"), on_mismatch=MismatchPolicy.ACCEPT).patches > 0
