@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from patchline.cli.parser import add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.workflows.rollout import KINDS, STAGES, RolloutConfig, run_stage
@@ -80,7 +81,7 @@ def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
             raise InputError(f"give the stage once, as --stage or positionally ({', '.join(STAGES)})")
         config = _config(kind, args)
         with cli_progress() as progress:
-            summary = run_stage(config, stages.pop(), progress=progress)
+            summary = run_stage(config, stages.pop(), progress=progress, on_mismatch=mismatch_policy(args))
         print(summary.describe())
         return 0
 
@@ -93,4 +94,5 @@ def register(parser: argparse.ArgumentParser) -> None:
     for kind in KINDS:
         sub = commands.add_parser(kind, help=_HELP[kind], description=_HELP[kind])
         _add_arguments(sub)
+        add_mismatch_arguments(sub, what="the request file (stages 1 and 2)", existing="lines or answers")
         sub.set_defaults(handler=_handler(kind))

@@ -121,8 +121,8 @@ def check_answers_match(
 
     For processing stages: the latest line of each custom_id that carries a request fingerprint must
     match the request of that id (an answer to an id the request file lacks is another run's too).
-    Nothing to compare (no request file, no fingerprints) passes. ``policy`` ACCEPT (or RESTART, which
-    means nothing here) returns the mismatch instead of raising.
+    Nothing to compare (no request file, no fingerprints) passes. Only ``policy`` ACCEPT returns the
+    mismatch instead of raising (RESTART is about a file the stage writes, not the answers it reads).
     """
     if not requests.exists(requests_name):
         return None
@@ -142,7 +142,7 @@ def check_answers_match(
     if not differing:
         return None
     mismatch = Mismatch(len(differing), differing[0])
-    if policy is MismatchPolicy.REFUSE:
+    if policy is not MismatchPolicy.ACCEPT:
         raise FingerprintMismatchError(
             f"{source}: {mismatch.count} answer(s) there were made for other requests than "
             f"{requests.uri(requests_name)} holds (first: {mismatch.first_id!r}): it is another run's response "

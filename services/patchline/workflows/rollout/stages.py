@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import MismatchPolicy
 from patchline.core.progress import NullProgress, Progress
 from patchline.workflows.rollout.common import StageSummary
 from patchline.workflows.rollout.config import RolloutConfig
@@ -26,9 +27,15 @@ STAGE_RUNNERS: Mapping[str, StageRunner] = MappingProxyType(
 )
 
 
-def run_stage(config: RolloutConfig, stage: str, *, progress: Progress | None = None) -> StageSummary:
-    """Run one stage of the configured rollout."""
+def run_stage(
+    config: RolloutConfig,
+    stage: str,
+    *,
+    progress: Progress | None = None,
+    on_mismatch: MismatchPolicy = MismatchPolicy.REFUSE,
+) -> StageSummary:
+    """Run one stage of the configured rollout (``on_mismatch``: lines of another run, see each stage)."""
     runner = STAGE_RUNNERS.get(stage)
     if runner is None:
         raise InputError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_RUNNERS)}")
-    return runner(config, progress=progress or NullProgress())
+    return runner(config, progress=progress or NullProgress(), on_mismatch=on_mismatch)

@@ -14,7 +14,9 @@ from patchline.core.batch import ResponseLine
 from patchline.core.custom_id import decode_pass_id
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import MismatchPolicy, body_settings, check_answers_match
 from patchline.core.jsonl import LineReport
+from patchline.core.layout import rollout_step_file
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.parallel import imap_bounded
@@ -29,7 +31,12 @@ from patchline.workflows.rollout.common import (
     step_template,
 )
 from patchline.workflows.rollout.config import RolloutConfig, build_request
-from patchline.workflows.rollout.outputs import KeyedRewrite, iter_latest_responses, latest_line_numbers
+from patchline.workflows.rollout.outputs import (
+    KeyedRewrite,
+    check_kept_requests,
+    iter_latest_responses,
+    latest_line_numbers,
+)
 from patchline.workflows.rollout.records import FailureReason
 from patchline.workflows.rollout.repofiles import RepoFiles, resolve_found_files
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
@@ -153,6 +160,11 @@ class LatestAnswers:
     def __len__(self) -> int:
         return len(self._wanted)
 
+    @property
+    def custom_ids(self) -> frozenset[str]:
+        """The custom_ids answered (latest line each), within the range."""
+        return frozenset(self._wanted)
+
     def __iter__(self) -> Iterator[Answer]:
         for line in iter_latest_responses(self._store, self._name, self._wanted, report=self._report):
             yield Answer.of(line)
@@ -179,8 +191,14 @@ def _items(config: RolloutConfig, template: PromptTemplate, answers: LatestAnswe
         yield Step2Item(config, template, answer, instance_of(index, answer.custom_id, config.passk))
 
 
-def run_step2(config: RolloutConfig, *, progress: Progress | None = None) -> StageSummary:
-    """Write the step-2 request file from the step-1 output; failed answers become failure records."""
+def run_step2(
+    config: RolloutConfig, *, progress: Progress | None = None, on_mismatch: MismatchPolicy = MismatchPolicy.REFUSE
+) -> StageSummary:
+    """Write the step-2 request file from the step-1 output; failed answers become failure records.
+
+    Answers made for other requests than the run's step-1 request file (beside ``--output_file``) are
+    refused, as are kept request lines of another run (``on_mismatch`` says otherwise).
+    """
     config.require("input_file", "output_file")
     progress = progress or NullProgress()
     template = step_template(config, 2)
@@ -189,7 +207,18 @@ def run_step2(config: RolloutConfig, *, progress: Progress | None = None) -> Sta
     summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())])
     report = LineReport()
     in_store, in_name = open_artifact(config.input_file or "")
+    check_answers_match(in_store, in_name, out_store, rollout_step_file("requests", 1), policy=on_mismatch)
     answers = iter_answers(in_store, in_name, config, report=report)
+    check_kept_requests(
+        out_store,
+        out_name,
+        this_run=answers.custom_ids,
+        covers_all=config.id_range().is_all,
+        expected=lambda custom_id: body_settings(
+            build_request(custom_id, "", temperature=pass_temperature(config, custom_id), config=config).body
+        ),
+        policy=on_mismatch,
+    )
     progress.start(STAGE, total=len(answers))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
         results = imap_bounded(

@@ -17,8 +17,15 @@ from typing import IO
 from patchline.core.custom_id import decode_pass_id
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import MismatchPolicy, check_answers_match
 from patchline.core.jsonl import LineReport, dumps_line
-from patchline.core.layout import PREDICTIONS, rollout_output, rollout_processed, rollout_processed_tests
+from patchline.core.layout import (
+    PREDICTIONS,
+    rollout_output,
+    rollout_processed,
+    rollout_processed_tests,
+    rollout_step_file,
+)
 from patchline.core.predictions import Prediction
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.store import ArtifactStore, open_artifact
@@ -170,14 +177,24 @@ def _items(config: RolloutConfig, answers: Iterable[Answer], report: LineReport)
         )
 
 
-def run_step3(config: RolloutConfig, *, progress: Progress | None = None) -> StageSummary:
-    """Process the step-2 output into ``--save_dir``: samples, failures, then the aggregate files."""
+def run_step3(
+    config: RolloutConfig, *, progress: Progress | None = None, on_mismatch: MismatchPolicy = MismatchPolicy.REFUSE
+) -> StageSummary:
+    """Process the step-2 output into ``--save_dir``: samples, failures, then the aggregate files.
+
+    Answers made for other requests than the run's request files in ``--save_dir`` (step 2's, and
+    step 1's for the TestWriter's ``--step1_file``) are refused unless ``on_mismatch`` accepts them.
+    """
     config.require("input_file", "save_dir")
     progress = progress or NullProgress()
     store = ArtifactStore(config.save_dir or "")
     summary = StageSummary(STAGE)
     report = LineReport()
     in_store, in_name = open_artifact(config.input_file or "")
+    check_answers_match(in_store, in_name, store, rollout_step_file("requests", 2), policy=on_mismatch)
+    if config.kind == "testwriter" and config.step1_file:
+        step1_store, step1_name = open_artifact(config.step1_file)
+        check_answers_match(step1_store, step1_name, store, rollout_step_file("requests", 1), policy=on_mismatch)
     answers = iter_answers(in_store, in_name, config, report=report)
     progress.start(STAGE, total=len(answers))
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
