@@ -60,12 +60,14 @@ def _repair(args: argparse.Namespace) -> int:
     policy = mismatch_policy(args)
     with cli_progress() as progress:
         if args.batch_gen:
-            summary_lines = generate_requests(settings, progress=progress, on_mismatch=policy).describe()
+            generated = generate_requests(settings, progress=progress, on_mismatch=policy)
+            summary_lines, failure = generated.describe(), generated.nothing_done(settings)
         else:
-            summary_lines = process_responses(
-                settings, args.batch_output, progress=progress, on_mismatch=policy
-            ).describe()
+            processed = process_responses(settings, args.batch_output, progress=progress, on_mismatch=policy)
+            summary_lines, failure = processed.describe(), processed.nothing_done(args.batch_output)
     print("\n".join(summary_lines))
+    if failure is not None:
+        raise failure
     return 0
 
 

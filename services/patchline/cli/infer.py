@@ -119,12 +119,15 @@ def executor_settings_from_args(args: argparse.Namespace, **overrides: object) -
     return ExecutorSettings(**values)  # type: ignore[arg-type]
 
 
-def write_summary(summary: ExecutionSummary, destination: str | None) -> None:
-    """Print the summary line; also write it as JSON to ``destination`` when given (atomically)."""
+def write_summary(summary: ExecutionSummary, destination: str | None, *, input_file: str) -> None:
+    """Print the summary line (and write it as JSON to ``destination``); raise when the run answered nothing."""
     print(f"patchline infer: {summary.describe()}")
     if destination:
         store, name = open_artifact(destination)
         store.write_text(name, json.dumps(summary.to_dict(), indent=2) + "\n")
+    failure = summary.nothing_done(input_file)
+    if failure is not None:
+        raise failure
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -139,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
             settings=settings,
             progress=progress,
         )
-    write_summary(summary, args.summary_json)
+    write_summary(summary, args.summary_json, input_file=args.input_file)
     return 0
 
 
@@ -192,7 +195,7 @@ def _serve_and_run(args: argparse.Namespace) -> int:
             log_path=args.sglang_log,
             startup_timeout_s=args.startup_timeout,
         )
-    write_summary(summary, args.summary_json)
+    write_summary(summary, args.summary_json, input_file=args.input_file)
     return 0
 
 

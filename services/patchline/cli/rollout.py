@@ -80,9 +80,13 @@ def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
         if len(stages) != 1:
             raise InputError(f"give the stage once, as --stage or positionally ({', '.join(STAGES)})")
         config = _config(kind, args)
+        stage = stages.pop()
         with cli_progress() as progress:
-            summary = run_stage(config, stages.pop(), progress=progress, on_mismatch=mismatch_policy(args))
+            summary = run_stage(config, stage, progress=progress, on_mismatch=mismatch_policy(args))
         print(summary.describe())
+        failure = summary.nothing_done(args.dataset if stage == "gen_step1" else args.input_file)
+        if failure is not None:
+            raise failure
         return 0
 
     return handle

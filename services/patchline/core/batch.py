@@ -321,12 +321,15 @@ def iter_responses(
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
     on_error: Callable[[MalformedLineError], None] | None = None,
+    first_line_no: int = 1,
 ) -> Iterator[ResponseLine]:
     """Stream the response lines of a file in file order (several lines per custom_id are normal).
 
     Lines written by other tools with ``"response": null`` are read as transport failures (status 0).
+    ``first_line_no`` numbers the lines in errors when ``lines`` starts inside a file.
     """
-    for numbered in iter_jsonl(lines, source=source, policy=policy, on_error=on_error):
+    numbered_lines = iter_jsonl(lines, source=source, policy=policy, on_error=on_error, first_line_no=first_line_no)
+    for numbered in numbered_lines:
         record = numbered.record
         if record.get("response") is None:
             record = {**record, "response": {"status_code": 0, "body": {}}}

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from patchline.core.batch import body_usage, is_reasoning_only_answer
-from patchline.core.errors import InputError
+from patchline.core.errors import InputError, PatchlineError, UnavailableError
 from patchline.core.fingerprint import REQUEST_FINGERPRINT, SETTINGS_FINGERPRINT
 from patchline.gateway.settings import Price
 
@@ -34,6 +34,8 @@ class ExecutionSummary:
     retries: int
     malformed_input_lines: int
     output_uri: str
+    first_failure: str = ""  # "custom_id: status: code: message" of the first request that failed
+    first_failure_status: int | None = None  # its status code (0: no HTTP answer)
 
     @property
     def tokens_per_s(self) -> float:
@@ -51,6 +53,19 @@ class ExecutionSummary:
         out["tokens_per_s"] = round(self.tokens_per_s, 3)
         out["requests_per_s"] = round(self.requests_per_s, 3)
         return out
+
+    def nothing_done(self, input_uri: str) -> PatchlineError | None:
+        """Why this run answered nothing (no request, or every request failed), as the error to exit with."""
+        if not self.total:
+            why = f"{self.malformed_input_lines} unreadable line(s)" if self.malformed_input_lines else "it is empty"
+            return InputError(f"{input_uri}: no request to send ({why})")
+        if self.failed and not self.succeeded:
+            kind = UnavailableError if self.first_failure_status == 0 else PatchlineError
+            return kind(
+                f"all {self.failed} requests sent failed (first: {self.first_failure}); the failures are recorded in "
+                f"{self.output_uri}"
+            )
+        return None
 
     def describe(self) -> str:
         """One human line for logs and the CLI."""
@@ -124,6 +139,8 @@ class Accounting:
         self.attempts = 0
         self.retries = 0
         self.malformed_input_lines = 0
+        self.first_failure = ""
+        self.first_failure_status: int | None = None
         self._cost = 0.0
         self._priced = False
 
@@ -169,4 +186,6 @@ class Accounting:
             retries=self.retries,
             malformed_input_lines=self.malformed_input_lines,
             output_uri=self._output_uri,
+            first_failure=self.first_failure,
+            first_failure_status=self.first_failure_status,
         )

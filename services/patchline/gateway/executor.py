@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
@@ -280,10 +281,20 @@ class _Run:
     def _account(self, batch: list[Finished]) -> None:
         totals: dict[str, float] = {}
         for f in batch:
+            if not f.ok and not self._accounting.first_failure:
+                self._accounting.first_failure = _failure_text(f.record)
+                self._accounting.first_failure_status = int(f.record["response"]["status_code"])
             counters = self._accounting.record(ok=f.ok, body=f.body, model=f.model, attempts=f.attempts)
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value
         self._progress.advance(len(batch), **totals)
+
+
+def _failure_text(record: dict[str, Any]) -> str:
+    """``custom_id: status: code: message`` of a failed response line (its message cut to 200 characters)."""
+    error = record.get("error") or {}
+    status = record["response"]["status_code"]
+    return f"{record['custom_id']}: {status}: {error.get('code', '')}: {str(error.get('message', ''))[:200]}"
 
 
 def count_request_lines(store: ArtifactStore, name: str) -> int | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from patchline.core import layout
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
+from patchline.core.errors import InputError, PatchlineError, PreconditionError
 from patchline.core.fingerprint import MismatchPolicy, check_answers_match
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
@@ -22,7 +23,7 @@ from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.config import RepairSettings
 from patchline.workflows.agentless.instance import InstanceOutcome, process_instance
 from patchline.workflows.agentless.outputs import OutputWriters
-from patchline.workflows.agentless.records import EditLocsCount, LocRecord, iter_loc_records
+from patchline.workflows.agentless.records import EditLocsCount, LocRecord, SampleStatus, iter_loc_records
 from patchline.workflows.agentless.requests import write_run_files
 from patchline.workflows.agentless.responses import ResponseIndex, SampleAnswer
 from patchline.workflows.agentless.sources import RepoSource
@@ -89,6 +90,21 @@ class ProcessSummary:
         if self.bad_lines or self.foreign_ids:
             lines.append(f"bad lines skipped: {self.bad_lines}; custom_ids not of the form id|i: {self.foreign_ids}")
         return lines
+
+    def nothing_done(self, batch_output: str) -> PatchlineError | None:
+        """Why this run made nothing of the answers (None when it did), as the error to exit with."""
+        if not self.response_lines:
+            return InputError(f"{batch_output}: no response line to process (the file is empty)")
+        if not self.instances:
+            return InputError(f"none of the loc file's instances is in the dataset ({len(self.not_in_dataset)} not)")
+        answered = self.samples - self.statuses.get(SampleStatus.NOT_REQUESTED, 0)
+        answered -= self.statuses.get(SampleStatus.MISSING_RESPONSE, 0)
+        if answered and not self.patches and self.statuses.get(SampleStatus.NO_EDITS, 0) == answered:
+            return PreconditionError(
+                f"none of the {answered} answers in {batch_output} holds a SEARCH/REPLACE edit: is it the response "
+                "file of these repair requests?"
+            )
+        return None
 
 
 def _run_instance(job: InstanceJob) -> InstanceOutcome:

@@ -19,7 +19,7 @@ from patchline.core import layout
 from patchline.core.batch import RequestLine, thinking_body_keys
 from patchline.core.custom_id import encode_sample_id
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
-from patchline.core.errors import PatchlineError
+from patchline.core.errors import InputError, PatchlineError
 from patchline.core.fingerprint import MismatchPolicy
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
@@ -65,6 +65,20 @@ class BatchGenSummary:
         if self.bad_lines:
             lines.append(f"bad input lines skipped: {self.bad_lines}")
         return lines
+
+    def nothing_done(self, settings: RepairSettings) -> PatchlineError | None:
+        """Why no request is in the file after this run (None when there are requests), as the error to exit with."""
+        if self.written or self.already_present:
+            return None
+        if not self.instances:
+            return InputError(f"{settings.loc_file}: no loc record to build requests from ({self.bad_lines} bad lines)")
+        if len(self.skipped.get("not_in_dataset", [])) == self.instances:
+            return InputError(
+                f"none of the {self.instances} instances of {settings.loc_file} is in {settings.dataset} "
+                f"(split {settings.split}): is it the loc file of this dataset?"
+            )
+        reasons = ", ".join(f"{reason}={len(ids)}" for reason, ids in sorted(self.skipped.items()))
+        return PatchlineError(f"no request written: every instance was skipped ({reasons})")
 
 
 @dataclass(frozen=True, slots=True)

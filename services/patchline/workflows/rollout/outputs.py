@@ -49,7 +49,7 @@ def iter_latest_responses(
     for line_no, raw in enumerate(store.iter_lines(name), start=1):
         if line_no not in lines:
             continue
-        for response in iter_responses([raw], source=f"{source}:{line_no}", on_error=report):
+        for response in iter_responses([raw], source=source, on_error=report, first_line_no=line_no):
             if wanted.get(response.custom_id) == line_no:
                 yield response
 

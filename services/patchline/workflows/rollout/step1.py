@@ -145,7 +145,7 @@ def run_step1(
         policy=on_mismatch,
     )
     fail_store = save_store(config)
-    summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())])
+    summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())], unit="instances")
     progress.start(STAGE, total=len(selected))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
         results = imap_bounded(

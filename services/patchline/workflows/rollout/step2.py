@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from patchline.core.batch import ResponseLine
-from patchline.core.custom_id import decode_pass_id
+from patchline.core.custom_id import SAMPLE_SEPARATOR, decode_pass_id
 from patchline.core.datasets import SWEbenchInstance, load_swebench_index
 from patchline.core.errors import InputError
 from patchline.core.fingerprint import MismatchPolicy, body_settings, check_answers_match
@@ -37,7 +37,7 @@ from patchline.workflows.rollout.outputs import (
     iter_latest_responses,
     latest_line_numbers,
 )
-from patchline.workflows.rollout.records import FailureReason
+from patchline.workflows.rollout.records import FailureReason, FailureRecord
 from patchline.workflows.rollout.repofiles import RepoFiles, resolve_found_files
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
 from patchline.workflows.templates import PromptTemplate
@@ -53,6 +53,7 @@ __all__ = [
     "iter_answers",
     "run_step2",
     "test_file_choice",
+    "unknown_instance",
 ]
 
 STAGE = "proc_step1_gen_step2"
@@ -119,7 +120,7 @@ def build_step2_request(item: Step2Item) -> ItemResult:
     answer, config, custom_id = item.answer, item.config, item.answer.custom_id
     result = ItemResult(reasoning_only=int(answer.reasoning_only))
     if item.instance is None:
-        result.failures.append(failure(custom_id, FailureReason.INSTANCE_NOT_FOUND, STAGE, "not in the dataset"))
+        result.failures.append(unknown_instance(custom_id, config.passk, STAGE))
         return result
     if not answer.ok:
         result.failures.append(failure(custom_id, FailureReason.STEP1_REQUEST_FAILED, STAGE, answer.status))
@@ -175,6 +176,20 @@ def iter_answers(
 ) -> LatestAnswers:
     """The latest answer of each custom_id in ``--start_file/--end_file`` (how many: ``len()``), in file order."""
     return LatestAnswers(store, name, config, report)
+
+
+def unknown_instance(custom_id: str, passk: int | None, stage: str) -> FailureRecord:
+    """The failure of an answer whose custom_id names no dataset instance: a malformed id, or a missing instance."""
+    _, separator, sample = custom_id.rpartition(SAMPLE_SEPARATOR)
+    if separator and sample.isdigit():
+        detail = f"{custom_id!r} is an Agentless sample id (instance|sample), not a rollout one (instance[__passK])"
+        return failure(custom_id, FailureReason.BAD_CUSTOM_ID, stage, detail)
+    decoded = decode_pass_id(custom_id, passk=passk)
+    if passk is not None and decoded.k >= passk:
+        detail = f"{custom_id!r} names pass {decoded.k}, but --passk is {passk}"
+        return failure(custom_id, FailureReason.BAD_CUSTOM_ID, stage, detail)
+    detail = f"instance {decoded.instance_id!r} is not in the dataset"
+    return failure(custom_id, FailureReason.INSTANCE_NOT_FOUND, stage, detail)
 
 
 def instance_of(index: Mapping[str, SWEbenchInstance], custom_id: str, passk: int | None) -> SWEbenchInstance | None:

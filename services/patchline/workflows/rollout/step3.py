@@ -43,7 +43,7 @@ from patchline.workflows.rollout.records import (
 )
 from patchline.workflows.rollout.samples import SampleWriter, iter_samples
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
-from patchline.workflows.rollout.step2 import Answer, instance_of, iter_answers
+from patchline.workflows.rollout.step2 import Answer, instance_of, iter_answers, unknown_instance
 from patchline.workflows.rollout.testwriter import TestWriterFailure, reproduction_from_answers
 
 __all__ = ["STAGE", "Step3Item", "process_step3_item", "rebuild_aggregates", "run_step3"]
@@ -130,7 +130,7 @@ def process_step3_item(item: Step3Item) -> ItemResult:
     custom_id = item.answer.custom_id
     result = ItemResult(reasoning_only=int(item.answer.reasoning_only))
     if item.instance is None:
-        result.failures.append(failure(custom_id, FailureReason.INSTANCE_NOT_FOUND, STAGE, "not in the dataset"))
+        result.failures.append(unknown_instance(custom_id, item.config.passk, STAGE))
         return result
     if not item.answer.ok:
         result.failures.append(failure(custom_id, FailureReason.STEP2_REQUEST_FAILED, STAGE, item.answer.status))
@@ -147,6 +147,7 @@ def process_step3_item(item: Step3Item) -> ItemResult:
         result.failures.append(failure(custom_id, exc.reason, STAGE, exc.details, **exc.extra))
         return result
     result.lines.append((custom_id, dumps_line(sample)))
+    result.without_edits = int(sample.edits_found == 0)
     return result
 
 
