@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from patchline.cli.progress import cli_progress
-from patchline.core.errors import InputError
+from patchline.core.errors import InputError, PatchlineError
 from patchline.core.settings import api_keys_from_env, env_value
 from patchline.gateway import ExecutorSettings
 from patchline.workflows.editbench import (
@@ -44,7 +44,14 @@ def _build_prompts(args: argparse.Namespace) -> int:
         f"{summary.save_path}: {summary.written} written, {summary.already_there} already there, "
         f"{len(summary.failed)} skipped, {summary.bad_lines} bad input lines"
     )
-    return 1 if summary.failed and not summary.written and not summary.already_there else 0
+    if not summary.written and not summary.already_there:
+        if summary.failed:
+            first_id, reason = summary.failed[0]
+            raise PatchlineError(
+                f"no infbench record written: all {len(summary.failed)} instances skipped (first: {first_id}: {reason})"
+            )
+        raise InputError(f"{args.dataset_name}: no bench line to build prompts from ({summary.bad_lines} bad lines)")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
