@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 
 from patchline.cli.app import main
-from tests.unit.workflows.agentless.helpers import Scenario, build_scenario, success
+from tests.unit.workflows.agentless.helpers import Scenario, success
 
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
-    built = build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-    monkeypatch.setenv("PROJECT_FILE_LOC", str(built.structures))
-    return built
+@pytest.fixture(autouse=True)
+def _structures_from_the_environment(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROJECT_FILE_LOC", str(scenario.structures))
 
 
 def _repair(scenario: Scenario, *extra: str, loc: Path | None = None, dataset: Path | None = None) -> int:

@@ -19,7 +19,6 @@ from patchline.workflows.agentless import RepairSettings, generate_requests, pro
 from tests.unit.workflows.agentless.helpers import (
     GOLD_INSTANCES,
     Scenario,
-    build_scenario,
     oracle_answer,
     success,
     write_responses,
@@ -28,11 +27,6 @@ from tests.unit.workflows.agentless.helpers import (
 pytestmark = pytest.mark.unit
 
 A, B = GOLD_INSTANCES
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
 
 
 def _settings(scenario: Scenario, **changes: object) -> RepairSettings:

@@ -12,14 +12,9 @@ from patchline.core.batch import ResponseLine
 from patchline.core.errors import PreconditionError
 from patchline.core.fingerprint import REQUEST_FINGERPRINT, MismatchPolicy, request_fingerprint
 from patchline.workflows.agentless import RepairSettings, generate_requests, process_responses
-from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, build_scenario, oracle_answer
+from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, oracle_answer
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
 
 
 def _settings(scenario: Scenario, **changes: object) -> RepairSettings:

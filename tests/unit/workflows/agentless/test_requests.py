@@ -15,11 +15,6 @@ from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, bui
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def scenario(tmp_path: Path, shared_data: Path) -> Scenario:
-    return build_scenario(tmp_path, shared_data / "swebench_verified" / "swe_bench_verified.jsonl", git=False)
-
-
 def _settings(scenario: Scenario, **changes: object) -> RepairSettings:
     base = RepairSettings(
         loc_file=str(scenario.loc_file),
