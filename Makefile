@@ -3,23 +3,46 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(HASH)
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(HASH)
 PYTEST_ARGS ?=
+# uv installs the pinned dependencies in seconds where pip takes minutes; pip is the fallback where uv has no
+# build for the platform. Either way every version comes from pyproject.toml.
+UV_VERSION := 0.13.8
+say = @echo "patchline install: $(1)"
 
 .PHONY: install demo test lint format proto bench chart crds clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(BIN)/python:
+	$(call say,creating $(VENV) with $(shell $(PYTHON) --version 2>&1))
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(call say,getting the installer uv $(UV_VERSION) from PyPI: pip is used if it cannot be had)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) || true
+
+# $(call pip_install,ARGS): uv if it is there, else pip (quiet, after a line saying so).
+pip_install = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --python $(BIN)/python $(1); \
+	else echo "patchline install: uv unavailable, using pip (slower)"; $(BIN)/python -m pip install --quiet $(1); fi
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/uv
+	$(call say,installing patchline and its pinned dependencies: what make demo and the patchline command use)
+	@$(call pip_install,-e .)
+	rm -f $(VENV)/.installed-runtime-* && touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
+	$(call say,installing the development tools for make test: pytest and ruff and mypy and the test servers)
+	@$(call pip_install,-e '.[dev]')
 	# The SWE-bench harness's predictions loader, for the tests that check predictions.jsonl with it. Its
 	# declared dependencies (modal, docker, ghapi, unpinned) are not needed by the loader: leave them out.
-	$(BIN)/python -m pip install --quiet --no-deps swebench==5.0.2
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@$(call pip_install,--no-deps swebench==5.0.2)
+	rm -f $(filter-out $(RUNTIME_STAMP),$(wildcard $(VENV)/.installed-*)) && touch $(STAMP)
+	$(call say,done: $(VENV) is ready)
 
 install: $(STAMP)  ## create .venv and install patchline with its dev tools
 
-demo: $(STAMP)  ## run the main job end to end on the embedded default (local files, oracle model server)
+demo: $(RUNTIME_STAMP)  ## run the main job end to end on the embedded default (local files, oracle model server)
 	$(BIN)/python -m patchline.demo
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and buf's lint rules on the protos

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from patchline.cli.flags import ModelFlags
+from patchline.cli.parser import add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import project_file_loc_from_env
@@ -37,7 +38,7 @@ def _settings(args: argparse.Namespace) -> AgentlessStage:
         )
     structure_dir = project_file_loc_from_env()
     fixed = {"repositories": {"structure_dir": structure_dir}} if structure_dir else {}
-    return FLAGS.build(args, **fixed)
+    return FLAGS.build(args, on_mismatch=mismatch_policy(args), **fixed)
 
 
 def _repair(args: argparse.Namespace) -> int:
@@ -49,11 +50,14 @@ def _repair(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with cli_progress() as progress:
         if args.batch_gen:
-            summary_lines = generate_requests(settings, args.output_folder, progress=progress).describe()
+            generated = generate_requests(settings, args.output_folder, progress=progress)
+            summary_lines, failure = generated.describe(), generated.nothing_done(settings)
         else:
-            summary = process_responses(settings, args.output_folder, args.batch_output, progress=progress)
-            summary_lines = summary.describe()
+            processed = process_responses(settings, args.output_folder, args.batch_output, progress=progress)
+            summary_lines, failure = processed.describe(), processed.nothing_done(args.batch_output)
     print("\n".join(summary_lines))
+    if failure is not None:
+        raise failure
     return 0
 
 
@@ -111,4 +115,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="a sample whose response line is larger fails as answer_too_large",
     )
     FLAGS.add(repair, "--item-timeout", field="workflow.item_timeout_seconds", help="seconds one instance may take")
+    add_mismatch_arguments(
+        repair, what="the request file (--batch_gen) or this run's answers (--process_batch)", existing="lines"
+    )
     repair.set_defaults(handler=_repair)

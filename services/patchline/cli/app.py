@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from patchline import __version__
 from patchline.cli.logs import configure_logging
+from patchline.cli.parser import PatchlineParser, verbosity
 from patchline.core.errors import (
     ArtifactNotFoundError,
     InputError,
@@ -122,10 +123,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     with their help line): the groups pull in heavy libraries (datasets, scipy, grpc) that a command of
     another group never needs, and importing them all took seconds per command.
     """
-    parser = argparse.ArgumentParser(prog="patchline", description="Batch LLM inference for code-repair research.")
+    parser = PatchlineParser(
+        prog="patchline",
+        description="Batch LLM inference for code-repair research.",
+        epilog="Every multi-word flag takes either spelling (--num_workers or --num-workers); abbreviations are "
+        "refused.",
+        root=True,
+    )
     parser.add_argument("--version", action="version", version=f"patchline {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     names = {group.name for group in GROUPS}
     chosen = next((arg for arg in argv if arg in names), None) if argv is not None else None
@@ -142,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     redactor = Redactor(configured_secrets())
-    configure_logging(verbosity=args.verbose, fmt=args.log_format, redactor=redactor)
+    configure_logging(verbosity=verbosity(args), fmt=args.log_format, redactor=redactor)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.parse_args([*arguments, "--help"])

@@ -7,11 +7,13 @@ import argparse
 from patchline.cli.flags import ModelFlags
 from patchline.cli.infer import EXECUTOR_FLAGS
 from patchline.cli.progress import cli_progress
-from patchline.core.errors import InputError
+from patchline.core.errors import InputError, PatchlineError
 from patchline.core.settings import api_keys_from_env, env_value
 from patchline.core.spec import EditBenchStage, ModelEndpoints
 from patchline.pipeline.editbench import RunOptions, run_matrix
 from patchline.workflows.editbench import (
+    ExistingMerged,
+    MergeOutput,
     build_infbench,
     compat_save_path,
     load_sampled_ids,
@@ -31,13 +33,21 @@ def _build_prompts(args: argparse.Namespace) -> int:
     save_path = compat_save_path(args.save_path, settings.workflow) if args.compat_save_path else args.save_path
     with cli_progress() as progress:
         summary = build_infbench(settings, save_path, cache_root=args.cache_root, progress=progress)
-    for instance_id, reason in summary.failed:
-        print(f"skipped {instance_id}: {reason}")
+    # Each skipped instance was logged as a warning when it happened: the summary counts them.
     print(
         f"{summary.save_path}: {summary.written} written, {summary.already_there} already there, "
         f"{len(summary.failed)} skipped, {summary.bad_lines} bad input lines"
     )
-    return 1 if summary.failed and not summary.written and not summary.already_there else 0
+    if not summary.written and not summary.already_there:
+        if summary.failed:
+            first_id, reason = summary.failed[0]
+            raise PatchlineError(
+                f"no infbench record written: all {len(summary.failed)} instances skipped (first: {first_id}: {reason})"
+            )
+        raise InputError(
+            f"{settings.dataset.source}: no bench line to build prompts from ({summary.bad_lines} bad lines)"
+        )
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -65,21 +75,45 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if any(s.failed for s in summaries) else 0
 
 
+def _existing(args: argparse.Namespace) -> ExistingMerged:
+    if args.overwrite:
+        return ExistingMerged.OVERWRITE
+    return ExistingMerged.MERGE if args.merge_existing else ExistingMerged.REFUSE
+
+
+def _describe_merge(out: MergeOutput) -> str:
+    before = f" (had {out.previous_records} records)" if out.action in ("replaced", "merged") else ""
+    return f"{out.name}: {out.action}{before}: {out.records} records from {len(out.sources)} files, {out.repos} repos"
+
+
 def _merge_results(args: argparse.Namespace) -> int:
     """Per-repository result files -> all-task-instances_{run_id}.jsonl."""
     outputs = merge_results(
-        args.root, args.model_name, temperature=args.temperature, n=args.n, run_id=args.run_id, repos=args.repos
+        args.root,
+        args.model_name,
+        temperature=args.temperature,
+        n=args.n,
+        run_id=args.run_id,
+        repos=args.repos,
+        existing=_existing(args),
     )
     for out in outputs:
-        print(f"{out.name}: {out.records} records from {len(out.sources)} files, {out.repos} repos")
+        print(_describe_merge(out))
     return 0
 
 
 def _merge_infbench(args: argparse.Namespace) -> int:
     """Per-repository infbench files of one condition -> all-task-instances_{condition}.jsonl."""
-    out = merge_infbench(args.root, args.condition, repos=args.repos)
-    print(f"{out.name}: {out.records} records from {len(out.sources)} files, {out.repos} repos")
+    print(_describe_merge(merge_infbench(args.root, args.condition, repos=args.repos, existing=_existing(args))))
     return 0
+
+
+def _add_existing_flags(parser: argparse.ArgumentParser) -> None:
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--overwrite", action="store_true", help="replace a merged file that differs")
+    choice.add_argument(
+        "--merge-existing", action="store_true", help="merge into an existing merged file (its other records kept)"
+    )
 
 
 def _add_build(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,11 +158,13 @@ def _add_merges(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--run-id", "--run_id", dest="run_id", default=None)
     p.add_argument("--repos", nargs="+", default=None)
     p.add_argument("--root", default=".", help="project root holding experiment_results/")
+    _add_existing_flags(p)
     p.set_defaults(handler=_merge_results)
     q = commands.add_parser("merge-infbench", help="merge per-repository infbench files of one condition")
     q.add_argument("--condition", required=True, help="run id, e.g. 0.2 or 0.2_bm25_5")
     q.add_argument("--repos", nargs="+", default=None)
     q.add_argument("--root", default=".", help="project root holding crawled_data/infbench/")
+    _add_existing_flags(q)
     q.set_defaults(handler=_merge_infbench)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from patchline.cli.flags import ModelFlags
+from patchline.cli.parser import PatchlineParser, add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
@@ -73,6 +74,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
         field="thinking_processor",
         help="SGLang thinking-budget logit processor for thinking_budget (needs --enable-custom-logit-processor)",
     )
+    add_mismatch_arguments(parser, what="the output", existing="answers")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT")
     parser.add_argument("--price-table", type=Path, default=None, help="JSON {model: [in_per_mtok, out_per_mtok]}")
     parser.add_argument("--summary-json", default=None, help="write the run summary to this file (path or URI)")
@@ -108,17 +110,21 @@ def metrics_address(args: argparse.Namespace) -> tuple[str, int] | None:
     return ("127.0.0.1", args.metrics_port) if args.metrics_port is not None else None
 
 
-def write_summary(summary: ExecutionSummary, destination: str | None) -> None:
-    """Print the summary line; also write it as JSON to ``destination`` when given (atomically)."""
+def write_summary(summary: ExecutionSummary, destination: str | None, *, input_file: str) -> None:
+    """Print the summary line (and write it as JSON to ``destination``); raise when the run answered nothing."""
     print(f"patchline infer: {summary.describe()}")
     if destination:
         store, name = open_artifact(destination)
         store.write_text(name, json.dumps(summary.to_dict(), indent=2) + "\n")
+    failure = summary.nothing_done(input_file)
+    if failure is not None:
+        raise failure
 
 
 def _finish(summary: ExecutionSummary, args: argparse.Namespace, settings: ExecutorSettings) -> int:
-    """Report the run; a deadline that left requests unfinished makes the command fail (after the report)."""
-    write_summary(summary, args.summary_json)
+    """Report the run; a deadline that left requests unfinished, or a run that answered nothing, makes the
+    command fail (after the report)."""
+    write_summary(summary, args.summary_json, input_file=args.input_file)
     summary.raise_for_deadline(settings.deadline_seconds)
     return 0
 
@@ -135,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
             settings=settings,
             progress=progress,
             metrics_address=metrics_address(args),
+            on_mismatch=mismatch_policy(args),
         )
     return _finish(summary, args, settings)
 
@@ -153,7 +160,7 @@ def _add_process_batch_requests(commands: argparse._SubParsersAction[argparse.Ar
     parser.set_defaults(handler=_run)
 
 
-class _PassThroughParser(argparse.ArgumentParser):
+class _PassThroughParser(PatchlineParser):
     """Keeps the arguments it does not know in ``args.passthrough`` (SGLang's flags) instead of failing on them."""
 
     def parse_known_args(  # type: ignore[override]
@@ -191,6 +198,7 @@ def _serve_and_run(args: argparse.Namespace) -> int:
             log_path=args.sglang_log,
             startup_timeout_s=args.startup_timeout,
             metrics_address=metrics_address(args),
+            on_mismatch=mismatch_policy(args),
         )
     return _finish(summary, args, settings)
 

@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 
 from patchline.cli.flags import ModelFlags
+from patchline.cli.parser import add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.spec import RolloutStage
@@ -59,10 +60,14 @@ def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
         stages = {s for s in (args.stage, args.stage_positional) if s}
         if len(stages) != 1:
             raise InputError(f"give the stage once, as --stage or positionally ({', '.join(STAGES)})")
-        settings = FLAGS.build(args, workflow={"type": kind})
+        settings = FLAGS.build(args, workflow={"type": kind}, on_mismatch=mismatch_policy(args))
+        stage = stages.pop()
         with cli_progress() as progress:
-            summary = run_stage(settings, stages.pop(), progress=progress)
+            summary = run_stage(settings, stage, progress=progress)
         print(summary.describe())
+        failure = summary.nothing_done(settings.dataset.source if stage == "gen_step1" else settings.input_file or "")
+        if failure is not None:
+            raise failure
         return 0
 
     return handle
@@ -74,4 +79,5 @@ def register(parser: argparse.ArgumentParser) -> None:
     for kind in KINDS:
         sub = commands.add_parser(kind, help=_HELP[kind], description=_HELP[kind])
         _add_arguments(sub)
+        add_mismatch_arguments(sub, what="the request file (stages 1 and 2)", existing="lines or answers")
         sub.set_defaults(handler=_handler(kind))

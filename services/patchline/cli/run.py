@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from patchline.cli.parser import add_mismatch_arguments
 from patchline.cli.progress import cli_progress
 from patchline.core.spec import load_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
@@ -25,12 +26,17 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="send inference to this OpenAI-compatible URL instead of the manifest's engine",
     )
+    add_mismatch_arguments(parser, what="each stage's output", existing="lines")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the manifest; print each stage and where the artifacts are."""
     manifest = load_manifest(args.manifest)
+    if args.on_mismatch is not None:  # the flag overrides the manifest's spec.onMismatch
+        manifest = manifest.model_copy(
+            update={"spec": manifest.spec.model_copy(update={"on_mismatch": args.on_mismatch})}
+        )
     settings = RunnerSettings(base=args.base, via=args.via, endpoint_override=args.endpoint)
     with cli_progress() as progress:
         report = asyncio.run(run_manifest(manifest, settings, progress=progress))

@@ -234,6 +234,7 @@ def _hub_rows(name: str, split: str) -> Iterator[Any]:
         raise InputError(f"{name!r} is neither a .json/.jsonl/.parquet file nor a Hugging Face dataset name")
     import datasets  # heavy import: only when a hub dataset is asked for
 
+    _leave_output_to_the_root_handlers(("datasets", "huggingface_hub"))
     try:
         dataset = datasets.load_dataset(name, split=split)
     except FileNotFoundError as exc:
@@ -243,6 +244,22 @@ def _hub_rows(name: str, split: str) -> Iterator[Any]:
     except (ConnectionError, OSError) as exc:
         raise UnavailableError(f"cannot load Hugging Face dataset {name!r}: {exc}") from exc
     yield from dataset
+
+
+def _leave_output_to_the_root_handlers(library_loggers: Iterable[str]) -> None:
+    """Remove the stderr handler each of these libraries puts on its logger when imported.
+
+    Their records also reach the handlers the entry point configured on the root logger, so each of
+    their warnings (the hub's retries) was printed twice. Without root handlers (patchline used as a
+    library with no logging set up) their own handlers stay: they are then the only output.
+    """
+    if not logging.getLogger().handlers:
+        return
+    for name in library_loggers:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if type(handler) is logging.StreamHandler:
+                logger.removeHandler(handler)
 
 
 def _numbered_swebench(

@@ -219,6 +219,20 @@ class ArtifactStore:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rmdir(self.path(name) + PARTS_SUFFIX)
 
+    def move_aside(self, name: str) -> str | None:
+        """Rename a file (its parts sealed first) to ``{name}.replaced-{UTC time}``; None if there was none.
+
+        For starting an output over on request: the old content is kept under a name no reader of
+        ``*.jsonl`` picks up, never deleted.
+        """
+        if not self.exists(name):
+            return None
+        self.seal(name)
+        aside = f"{name}.replaced-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+        self.fs.mv(self.path(name), self.path(aside))
+        self.fs.invalidate_cache(posixpath.dirname(self.path(name)))
+        return aside
+
     def delete(self, name: str) -> None:
         """Remove a file and its parts if present."""
         with os_errors(self.uri(name)):

@@ -47,10 +47,32 @@ def is_temp_name(name: str) -> bool:
     return name.endswith(TEMP_SUFFIX) or bool(_LEGACY.match(name))
 
 
+_NEW_FILE_MODE = 0o666  # what open() asks for; the process umask takes its bits away
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells it (Linux), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def locked_temp(folder: str, target_name: str) -> tuple[IO[bytes], str]:
-    """A new temporary file in ``folder`` for writing ``target_name``, open for writing and locked."""
+    """A new temporary file in ``folder`` for writing ``target_name``, open for writing and locked.
+
+    Its mode is what an appended file would get (``0666 & ~umask``), not mkstemp's 0600: it becomes the
+    artifact, and a harness running as another user must be able to read predictions.
+    """
     shown = target_name.encode("utf-8")[:_SHOWN_NAME_BYTES].decode("utf-8", "ignore")
     fd, path = tempfile.mkstemp(dir=folder, prefix=f".{shown}.{_HOST}-{os.getpid()}-", suffix=TEMP_SUFFIX)
+    os.fchmod(fd, _NEW_FILE_MODE & ~_umask())
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a file made just now: nobody else can hold it
     return os.fdopen(fd, "wb"), path

@@ -10,7 +10,8 @@ from types import MappingProxyType
 from typing import Any
 
 from patchline.core.batch import body_usage, is_reasoning_only_answer
-from patchline.core.errors import DeadlineExceededError, InputError
+from patchline.core.errors import DeadlineExceededError, InputError, PatchlineError, UnavailableError
+from patchline.core.fingerprint import REQUEST_FINGERPRINT, SETTINGS_FINGERPRINT
 from patchline.core.jsonl import load_json
 from patchline.gateway.settings import Price
 
@@ -35,6 +36,8 @@ class ExecutionSummary:
     malformed_input_lines: int
     output_uri: str
     expired: int = 0  # requests recorded as failed because the run's deadline passed (within ``failed``)
+    first_failure: str = ""  # "custom_id: status: code: message" of the first request that failed
+    first_failure_status: int | None = None  # its status code (0: no HTTP answer)
 
     @property
     def tokens_per_s(self) -> float:
@@ -60,6 +63,19 @@ class ExecutionSummary:
                 f"the deadline of {deadline_s or 0:g} s passed: {self.expired} unfinished requests were recorded "
                 f"in {self.output_uri} as failed (deadline); rerun the command to send them"
             )
+
+    def nothing_done(self, input_uri: str) -> PatchlineError | None:
+        """Why this run answered nothing (no request, or every request failed), as the error to exit with."""
+        if not self.total:
+            why = f"{self.malformed_input_lines} unreadable line(s)" if self.malformed_input_lines else "it is empty"
+            return InputError(f"{input_uri}: no request to send ({why})")
+        if self.failed and not self.succeeded:
+            kind = UnavailableError if self.first_failure_status == 0 else PatchlineError
+            return kind(
+                f"all {self.failed} requests sent failed (first: {self.first_failure}); the failures are recorded in "
+                f"{self.output_uri}"
+            )
+        return None
 
     def describe(self) -> str:
         """One human line for logs and the CLI."""
@@ -95,9 +111,26 @@ def parse_price_table(text: str, *, source: str = "price table") -> Mapping[str,
     return MappingProxyType(table)
 
 
-def line_stats(*, latency_s: float, attempts: int, endpoint_index: int | None) -> dict[str, Any]:
-    """The ``patchline`` field added to each response line (no URL: it may carry credentials)."""
-    return {"latency_s": round(latency_s, 4), "attempts": attempts, "endpoint_index": endpoint_index}
+def line_stats(
+    *,
+    latency_s: float,
+    attempts: int,
+    endpoint_index: int | None,
+    request_fingerprint: str = "",
+    settings_fingerprint: str = "",
+) -> dict[str, Any]:
+    """The ``patchline`` field added to each response line (no URL: it may carry credentials).
+
+    The fingerprints say which request, sent with which settings, the line answers
+    (:mod:`patchline.core.fingerprint`).
+    """
+    return {
+        "latency_s": round(latency_s, 4),
+        "attempts": attempts,
+        "endpoint_index": endpoint_index,
+        REQUEST_FINGERPRINT: request_fingerprint,
+        SETTINGS_FINGERPRINT: settings_fingerprint,
+    }
 
 
 class Accounting:
@@ -118,6 +151,8 @@ class Accounting:
         self.retries = 0
         self.malformed_input_lines = 0
         self.expired = 0
+        self.first_failure = ""
+        self.first_failure_status: int | None = None
         self._cost = 0.0
         self._priced = False
 
@@ -167,4 +202,6 @@ class Accounting:
             malformed_input_lines=self.malformed_input_lines,
             output_uri=self._output_uri,
             expired=self.expired,
+            first_failure=self.first_failure,
+            first_failure_status=self.first_failure_status,
         )

@@ -16,12 +16,15 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
+from patchline.core.fingerprint import FingerprintMismatchError, request_fingerprint
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys, StorageConfig
+from patchline.core.spec import DEFAULT_MISMATCH_POLICY, MismatchPolicy
 from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
 from patchline.gateway.endpoints import EndpointPool
@@ -30,7 +33,7 @@ from patchline.gateway.http import HttpClient, open_http_client
 from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
-from patchline.gateway.output import ResumeState, compact_output, scan_output
+from patchline.gateway.output import ResumeState, check_resume, compact_output, scan_output
 from patchline.gateway.sender import DEADLINE_CODE, Finished, Sender
 from patchline.gateway.settings import ExecutorSettings, ModelEndpoints
 
@@ -62,11 +65,14 @@ async def execute_file(
     progress: Progress | None = None,
     storage: StorageConfig | None = None,
     metrics_address: tuple[str, int] | None = None,
+    on_mismatch: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
 ) -> ExecutionSummary:
     """Send every request of ``input_file`` that has no final line in ``output_file`` yet; return the summary.
 
     ``endpoints`` is where requests go (plain base URLs: sent as written); ``storage`` configures object
     storage for URIs given as strings; ``metrics_address`` (host, port) serves Prometheus metrics meanwhile.
+    ``on_mismatch`` says what to do with final lines in the output made for other requests (another run,
+    other settings): refuse before sending anything, start the output over, or take them.
     """
     s = settings or ExecutorSettings()
     to = endpoints if isinstance(endpoints, ModelEndpoints) else ModelEndpoints(urls=list(endpoints))
@@ -83,14 +89,7 @@ async def execute_file(
     )
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
-    resume = await asyncio.to_thread(scan_output, target.store, target.name, keep_final_ids=False)
-    if resume.lines:
-        log.info(
-            "%s: resuming: %d requests already final, %d to retry",
-            target.store.uri(target.name),
-            resume.final,
-            resume.retryable,
-        )
+    resume, total = await asyncio.to_thread(_resume_state, source, target, to, on_mismatch)
     accounting = Accounting(prices=s.prices, output_uri=target.store.uri(target.name))
     with ExecutorMetrics(accounting) as metrics:
         if metrics_address is not None:
@@ -105,7 +104,7 @@ async def execute_file(
         try:
             ring = KeyRing(keys or ApiKeys())
             sender = Sender(pool=pool, keys=ring, settings=s, target=to, metrics=metrics, deadline_at=deadline_at)
-            run = _Run(source, target, s, sender, accounting, progress, resume, ring.redactor)
+            run = _Run(source, target, s, sender, accounting, progress, resume, total, ring.redactor)
             await run.execute(client)
         finally:
             await client.aclose()
@@ -127,6 +126,45 @@ async def execute_file(
     return summary
 
 
+def _resume_state(
+    source: Artifact, target: Artifact, to: ModelEndpoints, on_mismatch: MismatchPolicy
+) -> tuple[ResumeState, int | None]:
+    """What the output already holds for these requests, and how many requests there are (None: not counted).
+
+    A final line made for another request than the input's (another run's, or with other settings) is
+    not done: the run is refused before anything is sent, unless the settings say to start the output
+    over or to take such lines anyway (:class:`MismatchPolicy`).
+    """
+    output = target.store.uri(target.name)
+    if on_mismatch is MismatchPolicy.RESTART:
+        aside = target.store.move_aside(target.name)
+        if aside is not None:
+            log.warning("%s: starting over (--restart); the old output is kept as %s", output, target.store.uri(aside))
+    resume = scan_output(target.store, target.name, keep_final_ids=False)
+    if not resume.final:
+        return resume, count_request_lines(source.store, source.name)
+    fingerprint = Sender.fingerprint_of(to)
+    check = check_resume(resume, source.store, source.name, settings_fingerprint=fingerprint)
+    if check.mismatch is not None and on_mismatch is MismatchPolicy.REFUSE:
+        raise FingerprintMismatchError(
+            f"{output}: {check.mismatch.count} answer(s) there were made for other requests than "
+            f"{source.store.uri(source.name)} holds (first: {check.mismatch.first_id!r}), by another run or with "
+            "other settings; --restart starts the output over (the old file is kept aside), --accept-existing "
+            "takes those answers anyway"
+        )
+    if check.mismatch is not None:
+        log.warning("%s: taking %d answer(s) made for other requests (--accept-existing)", output, check.mismatch.count)
+    if check.unverified:
+        log.warning(
+            "%s: %d answer(s) carry no request fingerprint (another tool or an older patchline wrote them): "
+            "taken as answers to these requests",
+            output,
+            check.unverified,
+        )
+    log.info("%s: resuming: %d requests already final, %d to retry", output, resume.final, resume.retryable)
+    return resume, check.requests
+
+
 def run_file(
     input_file: Target,
     output_file: Target,
@@ -137,6 +175,7 @@ def run_file(
     progress: Progress | None = None,
     storage: StorageConfig | None = None,
     metrics_address: tuple[str, int] | None = None,
+    on_mismatch: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
 ) -> ExecutionSummary:
     """Blocking form of :func:`execute_file` for the CLI and synchronous workflows (runs its own loop)."""
     return run_blocking(
@@ -149,6 +188,7 @@ def run_file(
             progress=progress,
             storage=storage,
             metrics_address=metrics_address,
+            on_mismatch=on_mismatch,
         ),
         name="run_file",
         async_name="execute_file",
@@ -174,8 +214,10 @@ class _Run:
         accounting: Accounting,
         progress: Progress,
         resume: ResumeState,
+        total: int | None,
         redactor: Redactor,
     ) -> None:
+        self._total = total
         self._source = source
         self._target = target
         self._settings = settings
@@ -184,7 +226,7 @@ class _Run:
         self._progress = progress
         self._resume = resume
         self._redactor = redactor
-        self._todo: asyncio.Queue[RawRequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._todo: asyncio.Queue[tuple[RawRequestLine, str] | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
     async def execute(self, client: HttpClient) -> None:
@@ -194,7 +236,7 @@ class _Run:
             part_lines=self._settings.part_lines,
             part_seconds=self._settings.part_seconds,
         )
-        self._progress.start(f"infer {self._source.name}", total=None)
+        self._progress.start(f"infer {self._source.name}", total=self._total)
         writer = asyncio.create_task(self._write(appender), name="patchline-writer")
         workers = [
             asyncio.create_task(self._work(client), name=f"patchline-worker-{i}")
@@ -219,16 +261,27 @@ class _Run:
         source = self._source
         lines = _Requests(source.store, source.name, self._on_bad_line)
         chunk_size = self._settings.read_chunk_lines
+        reported_bad = 0
         while chunk := await asyncio.to_thread(lines.next_chunk, chunk_size):
-            for request in chunk:
+            reported_bad = self._advance_bad_lines(reported_bad)
+            for item in chunk:
                 self._accounting.total += 1
-                if self._resume.is_done(request.custom_id):
+                if self._resume.is_done(item[0].custom_id):
                     self._accounting.skipped += 1
                     self._progress.advance(1, skipped=1)
                     continue
-                await self._todo.put(request)
+                await self._todo.put(item)
+        self._advance_bad_lines(reported_bad)
+
+    def _advance_bad_lines(self, reported: int) -> int:
+        """Count the bad input lines found since ``reported`` into the progress; returns the new count."""
+        bad = self._accounting.malformed_input_lines
+        if bad > reported:
+            self._progress.advance(bad - reported, bad_lines=bad - reported)
+        return bad
 
     def _on_bad_line(self, error: MalformedLineError) -> None:
+        # Called in the reader thread: the progress is told on the loop, with the next chunk's requests.
         self._accounting.malformed_input_lines += 1
         log.warning("not sent: %s", error)
 
@@ -256,8 +309,8 @@ class _Run:
                 )
 
     async def _work(self, client: HttpClient) -> None:
-        while (request := await self._todo.get()) is not None:
-            await self._finished.put(await self._sender.send(request, client))
+        while (item := await self._todo.get()) is not None:
+            await self._finished.put(await self._sender.send(item[0], client, fingerprint=item[1]))
 
     async def _write(self, appender: Appender) -> None:
         ended = False
@@ -277,12 +330,34 @@ class _Run:
     def _account(self, batch: list[Finished]) -> None:
         totals: dict[str, float] = {}
         for f in batch:
+            if not f.ok and not self._accounting.first_failure:
+                self._accounting.first_failure = _failure_text(f.record)
+                self._accounting.first_failure_status = int(f.record["response"]["status_code"])
             counters = self._accounting.record(
                 ok=f.ok, body=f.body, model=f.model, attempts=f.attempts, expired=f.expired
             )
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value
         self._progress.advance(len(batch), **totals)
+
+
+def _failure_text(record: dict[str, Any]) -> str:
+    """``custom_id: status: code: message`` of a failed response line (its message cut to 200 characters)."""
+    error = record.get("error") or {}
+    status = record["response"]["status_code"]
+    return f"{record['custom_id']}: {status}: {error.get('code', '')}: {str(error.get('message', ''))[:200]}"
+
+
+def count_request_lines(store: ArtifactStore, name: str) -> int | None:
+    """The number of non-blank lines of a local request file; None on object storage.
+
+    Reading a local file once more costs a small fraction of sending it, and gives the progress its
+    total; a remote file is not downloaded an extra time for that.
+    """
+    if not store.is_local:
+        return None
+    with store.open_read(name) as handle:
+        return sum(1 for line in handle if not line.isspace())
 
 
 def _append_all(appender: Appender, batch: list[Finished], redactor: Redactor) -> None:
@@ -295,6 +370,7 @@ class _Requests:
 
     A repeated custom_id is reported and not sent (two answers would compete). The ids seen so far are
     kept as digests (:class:`IdMap`), not strings, so memory stays flat for inputs of millions of lines.
+    Each request comes with its fingerprint, hashed here in the reader's thread, off the event loop.
     """
 
     def __init__(self, store: ArtifactStore, name: str, on_error: Callable[[MalformedLineError], None]) -> None:
@@ -305,16 +381,16 @@ class _Requests:
             store.iter_lines(name), source=self._source, on_error=on_error
         )
 
-    def next_chunk(self, size: int) -> list[RawRequestLine]:
-        """Up to ``size`` new requests; an empty list only at the end of the input."""
-        chunk: list[RawRequestLine] = []
+    def next_chunk(self, size: int) -> list[tuple[RawRequestLine, str]]:
+        """Up to ``size`` new requests with their fingerprints; an empty list only at the end of the input."""
+        chunk: list[tuple[RawRequestLine, str]] = []
         for line_no, request in self._lines:
             if self._seen.put(request.custom_id, 1) is not None:
                 self._on_error(
                     RecordError(self._source, line_no, "custom_id", f"duplicate custom_id {request.custom_id!r}")
                 )
                 continue
-            chunk.append(request)
+            chunk.append((request, request_fingerprint(request.url, memoryview(request.body))))
             if len(chunk) >= size:
                 break
         return chunk

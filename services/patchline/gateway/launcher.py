@@ -30,7 +30,14 @@ from patchline.core.sglang_args import require_model, sglang_launch_args
 from patchline.gateway.accounting import ExecutionSummary
 from patchline.gateway.eventloop import run_blocking
 from patchline.gateway.executor import Target, execute_file
-from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints, ThinkingProcessor
+from patchline.gateway.settings import (
+    DEFAULT_MISMATCH_POLICY,
+    EngineFlavor,
+    ExecutorSettings,
+    MismatchPolicy,
+    ModelEndpoints,
+    ThinkingProcessor,
+)
 
 __all__ = ["LOG_TAIL_LINES", "SGLangServer", "free_port", "log_tail", "serve_and_execute_file", "serve_and_run_file"]
 
@@ -227,6 +234,7 @@ async def serve_and_execute_file(
     log_path: Path | None = None,
     startup_timeout_s: float = 1800.0,
     metrics_address: tuple[str, int] | None = None,
+    on_mismatch: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
 ) -> ExecutionSummary:
     """Start SGLang with ``sglang_args``, run the executor over ``input_file`` against it, stop SGLang.
 
@@ -245,6 +253,7 @@ async def serve_and_execute_file(
             settings=settings,
             progress=progress or NullProgress(),
             metrics_address=metrics_address,
+            on_mismatch=on_mismatch,
         )
 
 
@@ -261,6 +270,7 @@ def serve_and_run_file(
     log_path: Path | None = None,
     startup_timeout_s: float = 1800.0,
     metrics_address: tuple[str, int] | None = None,
+    on_mismatch: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
 ) -> ExecutionSummary:
     """Blocking form of :func:`serve_and_execute_file` for the CLI (runs its own event loop)."""
     return run_blocking(
@@ -276,6 +286,7 @@ def serve_and_run_file(
             log_path=log_path,
             startup_timeout_s=startup_timeout_s,
             metrics_address=metrics_address,
+            on_mismatch=on_mismatch,
         ),
         name="serve_and_run_file",
         async_name="serve_and_execute_file",

@@ -1,7 +1,9 @@
-"""The output file as the state of a batch: what is already done, and folding it to one line per custom_id.
+"""The output file as the state of a batch: what is already done, whether it answers these requests, folding.
 
-Both functions stream the file (local or object storage, parts included) and run in a worker thread:
-they hold one small entry per custom_id (a digest in an :class:`IdMap`, or an int), never the lines.
+The functions stream the files (local or object storage, parts included) and run in a worker thread:
+they hold one small entry per custom_id (a digest and fingerprint in an :class:`IdMap`, or an int),
+never the lines. A final line counts as done only for the request it was made for: :func:`check_resume`
+compares the fingerprints the output's lines carry with the requests of the input.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from patchline.core.batch import iter_responses
+from patchline.core.batch import iter_raw_requests, iter_responses
 from patchline.core.errors import MalformedLineError
+from patchline.core.fingerprint import Mismatch, combined_tag, line_fingerprints, request_fingerprint
 from patchline.core.jsonl import iter_jsonl
 from patchline.core.store import ArtifactStore
 from patchline.gateway.idmap import IdMap
 
-__all__ = ["CompactionReport", "ResumeState", "compact_output", "scan_output"]
+__all__ = ["CompactionReport", "ResumeCheck", "ResumeState", "check_resume", "compact_output", "scan_output"]
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ _FINAL, _RETRYABLE = 1, 0
 class ResumeState:
     """What a previous run left: per custom_id whether its latest line is final, and some counts."""
 
-    ids: IdMap  # custom_id -> 1 (latest line final) or 0 (latest line a retryable failure)
+    ids: IdMap  # custom_id -> 1 (latest line final) or 0 (retryable), tagged with the line's fingerprints
     final_ids: frozenset[str]  # the final custom_ids as strings (empty unless asked for: they cost memory)
     final: int
     retryable: int
@@ -37,6 +40,20 @@ class ResumeState:
     def is_done(self, custom_id: str) -> bool:
         """True when the latest line of ``custom_id`` is final: a rerun must not send it again."""
         return self.final > 0 and self.ids.get(custom_id) == _FINAL
+
+    @classmethod
+    def empty(cls) -> ResumeState:
+        """The state of an output that is not there."""
+        return cls(ids=IdMap(), final_ids=frozenset(), final=0, retryable=0, lines=0, bad_lines=0)
+
+
+@dataclass(frozen=True)
+class ResumeCheck:
+    """The input compared with the output's final lines: the request count, and lines made for other requests."""
+
+    requests: int
+    mismatch: Mismatch | None
+    unverified: int  # final lines without fingerprints (other tools, older patchline): taken as they are
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,8 @@ def scan_output(store: ArtifactStore, name: str, *, keep_final_ids: bool = True)
     lines = 0
     for line in iter_responses(store.iter_lines(name, missing_ok=True), source=store.uri(name), on_error=report):
         lines += 1
-        ids.put(line.custom_id, _FINAL if line.is_final else _RETRYABLE)
+        tag = combined_tag(*line_fingerprints(line.model_extra or {}))
+        ids.put(line.custom_id, _FINAL if line.is_final else _RETRYABLE, tag)
     if report.count:
         log.warning("%s: %d unreadable line(s) ignored (e.g. %s)", store.uri(name), report.count, report.first)
     final = ids.count(_FINAL)
@@ -70,6 +88,29 @@ def scan_output(store: ArtifactStore, name: str, *, keep_final_ids: bool = True)
     return ResumeState(
         ids=ids, final_ids=final_ids, final=final, retryable=len(ids) - final, lines=lines, bad_lines=report.count
     )
+
+
+def check_resume(resume: ResumeState, store: ArtifactStore, name: str, *, settings_fingerprint: str) -> ResumeCheck:
+    """Compare each request of the input with the final line its custom_id has in the output (one pass).
+
+    A final line whose fingerprints differ from the request's (with the executor settings that shape
+    what is sent) answers another request: another run's, or this run's with other settings.
+    """
+    total = mismatched = unverified = 0
+    first = ""
+    source = store.uri(name)
+    for _, request in iter_raw_requests(store.iter_lines(name), source=source, on_error=_QuietReport()):
+        total += 1
+        if resume.ids.get(request.custom_id) != _FINAL:
+            continue
+        stored = resume.ids.tag(request.custom_id)
+        if stored == 0:
+            unverified += 1
+        elif stored != combined_tag(request_fingerprint(request.url, memoryview(request.body)), settings_fingerprint):
+            mismatched += 1
+            first = first or request.custom_id
+    mismatch = Mismatch(mismatched, first) if mismatched else None
+    return ResumeCheck(requests=total, mismatch=mismatch, unverified=unverified)
 
 
 def _final_ids(store: ArtifactStore, name: str, ids: IdMap) -> Iterator[str]:

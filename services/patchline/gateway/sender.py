@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from patchline.core.batch import RawRequestLine, response_record
+from patchline.core.fingerprint import settings_fingerprint
 from patchline.core.jsonl import json_bytes, parse_json
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
@@ -23,7 +24,7 @@ from patchline.gateway.retry import RetryPolicy, parse_retry_after
 from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints
 from patchline.gateway.thinking import prepare_body
 
-__all__ = ["DEADLINE_CODE", "Finished", "Sender"]
+__all__ = ["DEADLINE_CODE", "Finished", "Sender", "payload_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,15 @@ class _Outcome:
         return self.error is None and 200 <= self.status < 300
 
 
+def payload_settings(target: ModelEndpoints) -> dict[str, Any]:
+    """What changes the bytes sent for a request (see :meth:`Sender._payload`): it is fingerprinted."""
+    return {
+        "model_override": target.model,
+        "engine": target.flavor.value,
+        "thinking_processor": target.thinking_processor.value if target.thinking_processor else None,
+    }
+
+
 class Sender:
     """Sends request lines; holds the endpoints, keys and policy of one run (clients are passed per call)."""
 
@@ -103,9 +113,19 @@ class Sender:
             cap_s=settings.backoff_cap_seconds,
             retry_after_cap_s=settings.retry_after_cap_seconds,
         )
+        self.settings_fingerprint = self.fingerprint_of(target)
 
-    async def send(self, request: RawRequestLine, client: HttpClient) -> Finished:
-        """Send until a success, a permanent failure, the last attempt or the deadline; never raises for HTTP."""
+    @staticmethod
+    def fingerprint_of(target: ModelEndpoints) -> str:
+        """The settings fingerprint the lines of a run sent to ``target`` carry."""
+        return settings_fingerprint(payload_settings(target))
+
+    async def send(self, request: RawRequestLine, client: HttpClient, *, fingerprint: str = "") -> Finished:
+        """Send until a success, a permanent failure, the last attempt or the deadline; never raises for HTTP.
+
+        ``fingerprint`` is the request's (:func:`patchline.core.fingerprint.request_fingerprint`), recorded in
+        the line with the settings' so a rerun can tell this answer from one to another request.
+        """
         payload, model = self._payload(request)
         custom_id = request.custom_id
         started = time.monotonic()
@@ -139,7 +159,13 @@ class Sender:
             metrics.in_flight -= 1
         latency = time.monotonic() - started
         metrics.observe_latency(latency)
-        stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint_index)
+        stats = line_stats(
+            latency_s=latency,
+            attempts=attempt,
+            endpoint_index=endpoint_index,
+            request_fingerprint=fingerprint,
+            settings_fingerprint=self.settings_fingerprint,
+        )
         record = response_record(
             custom_id,
             status_code=outcome.status,

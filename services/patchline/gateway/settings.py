@@ -6,6 +6,22 @@ here so gateway code and its callers import them from the package they configure
 
 from __future__ import annotations
 
-from patchline.core.spec.executor import EngineFlavor, ExecutorSettings, ModelEndpoints, Price, ThinkingProcessor
+from patchline.core.spec.executor import (
+    DEFAULT_MISMATCH_POLICY,
+    EngineFlavor,
+    ExecutorSettings,
+    MismatchPolicy,
+    ModelEndpoints,
+    Price,
+    ThinkingProcessor,
+)
 
-__all__ = ["EngineFlavor", "ExecutorSettings", "ModelEndpoints", "Price", "ThinkingProcessor"]
+__all__ = [
+    "DEFAULT_MISMATCH_POLICY",
+    "EngineFlavor",
+    "ExecutorSettings",
+    "MismatchPolicy",
+    "ModelEndpoints",
+    "Price",
+    "ThinkingProcessor",
+]

@@ -92,7 +92,9 @@ def planned_stages(plan: Sequence[PlanItem], *, seen: Sequence[str] = ()) -> lis
 
 def inference_stage(name: str, *, input_uri: str, output_uri: str, run: Rollout | InferenceRun) -> StagePlan:
     """An inference stage with the spec's executor settings (endpoints are added when the model is up)."""
-    settings = InferenceStage(input=input_uri, output=output_uri, executor=run.spec.executor)
+    settings = InferenceStage(
+        input=input_uri, output=output_uri, executor=run.spec.executor, on_mismatch=run.spec.on_mismatch
+    )
     return StagePlan(name, INFERENCE_OPERATION, "gateway", settings)
 
 
@@ -121,6 +123,7 @@ def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> l
         sampling=spec.sampling or Sampling(),
         model=spec.engine.model_name,
         batch_output=responses,
+        on_mismatch=spec.on_mismatch,
     )
     return [
         StagePlan("build_requests", "agentless.build_requests", "prompts", settings),
@@ -139,6 +142,7 @@ def _rollout(rollout: Rollout, workflow: RolloutWorkflow, run_uri: str) -> list[
         sampling=spec.sampling or Sampling(),
         model=spec.engine.model_name,
         save_dir=run_uri,
+        on_mismatch=spec.on_mismatch,
     )
     requests1, output1 = (f"{run_uri}/{layout.rollout_step_file(kind, 1)}" for kind in ("requests", "output"))
     requests2, output2 = (f"{run_uri}/{layout.rollout_step_file(kind, 2)}" for kind in ("requests", "output"))

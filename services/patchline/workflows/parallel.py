@@ -7,6 +7,7 @@ past ``timeout`` yields an :class:`ItemFailure` instead of a result: one item ne
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import signal
 import threading
@@ -61,6 +62,20 @@ def _outcome(item: T, future: Future[R]) -> R | ItemFailure[T]:
     return ItemFailure(item, kind, f"{type(error).__name__}: {error}")
 
 
+# A worker process costs about a second to start (a Python, then the workflow's imports): with fewer
+# items than this per worker, the pool costs more than it saves.
+_ITEMS_PER_WORKER = 4
+
+
+def _sized_to_the_work(items: Iterable[T], workers: int) -> tuple[Iterator[T], int]:
+    """(the same items, a worker count the work pays for): reads at most ``workers * 4`` items ahead."""
+    iterator = iter(items)
+    if workers <= 1:
+        return iterator, workers
+    head = list(itertools.islice(iterator, workers * _ITEMS_PER_WORKER))
+    return itertools.chain(head, iterator), max(1, min(workers, len(head) // _ITEMS_PER_WORKER))
+
+
 def imap_bounded(
     fn: Callable[[T], R],
     items: Iterable[T],
@@ -71,12 +86,15 @@ def imap_bounded(
 ) -> Iterator[tuple[T, R | ItemFailure[T]]]:
     """Yield ``(item, fn(item) or ItemFailure)`` in input order, running ``fn`` in worker processes.
 
-    ``fn`` must be a module-level function (it is pickled). With ``workers <= 1`` items run in this
+    ``fn`` must be a module-level function (it is pickled). The pool is sized to the work: one process
+    per 4 items at most (32 processes for 3 items took seconds to start), so a handful of items runs
+    here. With ``workers <= 1`` items run in this
     process, which keeps tracebacks simple for debugging, unless a time limit is set and this is not the
     main thread (a service's worker thread): SIGALRM only works in the main thread, so the item then runs
     in a one-process pool where the limit holds.
     """
     limit_needs_pool = bool(timeout) and threading.current_thread() is not threading.main_thread()
+    items, workers = _sized_to_the_work(items, workers)
     if workers <= 1 and not limit_needs_pool:
         for item in items:
             try:

@@ -65,3 +65,26 @@ def test_missing_input_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture
     )  # fmt: skip
     assert code == 3 and "nope.jsonl" in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()  # nothing created for a run that cannot start
+
+
+def test_a_run_that_answered_nothing_exits_non_zero_with_the_cause(
+    tmp_path: Path, fault_server: ServerFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    write_requests(tmp_path / "in.jsonl", ["a|0", "b|0", "c|0"])
+    argv = ["infer", "run", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")]
+    assert main([*argv, "--url", dead, "--max-attempts", "1", "--timeout", "5"]) == 5
+    captured = capsys.readouterr()
+    assert "0 succeeded, 3 failed" in captured.out
+    [error] = [line for line in captured.err.splitlines() if line.startswith("patchline: error:")]
+    assert "all 3 requests sent failed (first: " in error and ": 0: " in error and "out.jsonl" in error
+    (tmp_path / "empty.jsonl").write_text("")
+    empty = ["infer", "run", "--input", str(tmp_path / "empty.jsonl"), "--output", str(tmp_path / "o2.jsonl")]
+    assert main([*empty, "--url", fault_server().base_url]) == 2
+    assert "empty.jsonl: no request to send (it is empty)" in capsys.readouterr().err
+    server = fault_server(FaultPlan(forced={"a|0": "context_length"}))
+    assert main([*argv, "--url", server.base_url, "--timeout", "30"]) == 0  # b and c succeed: a useful run

@@ -64,6 +64,7 @@ FULL: dict[type[BaseModel], dict[str, Any]] = {
         "input": "in.jsonl",
         "output": "out.jsonl",
         "executor": EXECUTOR,
+        "on_mismatch": "accept",
         "endpoints": {
             "urls": ["http://127.0.0.1:1", "http://127.0.0.1:2"],
             "model": "served",
@@ -93,6 +94,7 @@ FULL: dict[type[BaseModel], dict[str, Any]] = {
         "sampling": SAMPLING,
         "model": "my-model",
         "batch_output": "responses.jsonl",
+        "on_mismatch": "restart",
     },
     RolloutStage: {
         "dataset": DATASET,
@@ -112,6 +114,7 @@ FULL: dict[type[BaseModel], dict[str, Any]] = {
         "output_file": "out.jsonl",
         "step1_file": "step1.jsonl",
         "save_dir": "save",
+        "on_mismatch": "accept",
     },
     EditBenchStage: {
         "dataset": DATASET,

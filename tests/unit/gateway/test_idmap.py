@@ -30,3 +30,13 @@ def test_ids_differing_in_one_character_are_distinct() -> None:
 def test_values_are_small() -> None:
     with pytest.raises(ValueError, match="0..127"):
         IdMap().put("x", 300)
+
+
+def test_tags_are_kept_with_their_ids_through_growth() -> None:
+    ids = IdMap(capacity=8)
+    assert ids.tag("nothing") == 0
+    for n in range(500):
+        ids.put(f"id-{n}", n % 2, tag=(n * 2654435761) % 2**64 or 1)
+    assert all(ids.tag(f"id-{n}") == ((n * 2654435761) % 2**64 or 1) for n in range(500))
+    ids.put("id-7", 1)
+    assert ids.tag("id-7") == 0 and ids.tag("never") == 0

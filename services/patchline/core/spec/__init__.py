@@ -19,7 +19,15 @@ from patchline.core.spec.engine import (
     PvcVolume,
     SGLangEngine,
 )
-from patchline.core.spec.executor import EngineFlavor, ExecutorSettings, ModelEndpoints, Price, ThinkingProcessor
+from patchline.core.spec.executor import (
+    DEFAULT_MISMATCH_POLICY,
+    EngineFlavor,
+    ExecutorSettings,
+    MismatchPolicy,
+    ModelEndpoints,
+    Price,
+    ThinkingProcessor,
+)
 from patchline.core.spec.kube import ResourceList, Resources, SecretKeyRef, Toleration
 from patchline.core.spec.loader import KINDS, Manifest, load_manifest, parse_manifest
 from patchline.core.spec.manifest import (
@@ -65,6 +73,7 @@ from patchline.core.spec.workflow import (
 __all__ = [
     "API_GROUP",
     "API_VERSION",
+    "DEFAULT_MISMATCH_POLICY",
     "DEFAULT_SGLANG_IMAGE",
     "FIRST_NONEMPTY",
     "KINDS",
@@ -90,6 +99,7 @@ __all__ = [
     "InferenceStage",
     "Manifest",
     "Metadata",
+    "MismatchPolicy",
     "ModelEndpoints",
     "ModelVolume",
     "OracleEngine",

@@ -15,7 +15,17 @@ from pydantic import AfterValidator, Field, model_validator
 
 from patchline.core.spec.base import SpecModel
 
-__all__ = ["EngineFlavor", "ExecutorSettings", "HttpUrls", "ModelEndpoints", "Price", "ThinkingProcessor"]
+__all__ = [
+    "DEFAULT_MISMATCH_POLICY",
+    "EngineFlavor",
+    "ExecutorSettings",
+    "HttpUrls",
+    "MismatchPolicy",
+    "ModelEndpoints",
+    "OnMismatch",
+    "Price",
+    "ThinkingProcessor",
+]
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -32,6 +42,29 @@ class ThinkingProcessor(enum.StrEnum):
 
     QWEN3 = "qwen3"
     DEEPSEEK_R1 = "deepseek-r1"
+
+
+class MismatchPolicy(enum.StrEnum):
+    """What a rerun does with lines already in its output that were made for other requests (another run's,
+    or with other settings): see ``patchline.core.fingerprint``."""
+
+    REFUSE = "refuse"  # stop before doing anything, naming the file and the first differing id
+    RESTART = "restart"  # start that output over (the old file is kept aside, never deleted)
+    ACCEPT = "accept"  # take the existing lines anyway, knowingly (counted in a warning)
+
+
+DEFAULT_MISMATCH_POLICY = MismatchPolicy.REFUSE
+"""What a rerun does unless told otherwise: nothing is mixed or thrown away without being asked."""
+
+OnMismatch = Annotated[
+    MismatchPolicy,
+    Field(
+        default=DEFAULT_MISMATCH_POLICY,
+        description="A rerun finding lines made for other requests or settings: refuse, restart (old file kept "
+        "aside), accept.",
+    ),
+]
+"""The ``onMismatch`` field of every resumable section (run specs and stages), defined once."""
 
 
 class Price(SpecModel):

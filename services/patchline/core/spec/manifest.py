@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from patchline.core.spec.base import SpecModel
 from patchline.core.spec.engine import Engine
-from patchline.core.spec.executor import ExecutorSettings
+from patchline.core.spec.executor import ExecutorSettings, OnMismatch
 from patchline.core.spec.kube import DNS_SUBDOMAIN
 from patchline.core.spec.status import InferenceRunStatus, RolloutStatus
 from patchline.core.spec.workflow import Workflow
@@ -99,6 +99,7 @@ class InferenceRunSpec(SpecModel):
     input: str = Field(min_length=1, description="Requests file (OpenAI batch lines): a path or URI.")
     output: str = Field(min_length=1, description="Responses file: a path or URI; an existing one is resumed.")
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
+    on_mismatch: OnMismatch
 
 
 class RolloutSpec(SpecModel):
@@ -113,6 +114,7 @@ class RolloutSpec(SpecModel):
         description="How the model samples; unset: Sampling's defaults (EditBench: the seed's per-model table).",
     )
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
+    on_mismatch: OnMismatch
     output: str | None = Field(
         default=None,
         description="Run root URI (`s3://bucket/runs/x` or a folder); relative: below the platform's store. "

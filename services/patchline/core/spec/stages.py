@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from patchline.core.spec.base import SpecModel
-from patchline.core.spec.executor import ExecutorSettings, ModelEndpoints
+from patchline.core.spec.executor import ExecutorSettings, ModelEndpoints, OnMismatch
 from patchline.core.spec.manifest import Dataset, Repositories, Sampling
 from patchline.core.spec.workflow import AgentlessWorkflow, EditBenchWorkflow, RolloutWorkflow
 
@@ -43,7 +43,13 @@ __all__ = [
 RolloutStep = Literal["gen_step1", "proc_step1_gen_step2", "proc_step2"]
 
 
-class InferenceStage(SpecModel):
+class _Resumable(SpecModel):
+    """A stage whose outputs a rerun resumes (every stage that writes requests or reads answers)."""
+
+    on_mismatch: OnMismatch
+
+
+class InferenceStage(_Resumable):
     """``gateway.execute``: a request file through the executor into a response file (resumed, never truncated)."""
 
     input: str = Field(min_length=1, description="Request lines (OpenAI batch format): a path or URI.")
@@ -60,7 +66,7 @@ def _needs_code(repositories: Repositories) -> Repositories:
     return repositories
 
 
-class AgentlessStage(SpecModel):
+class AgentlessStage(_Resumable):
     """Both Agentless operations: ``agentless.build_requests`` (``--batch_gen``) and ``agentless.process``."""
 
     dataset: Dataset = Field(
@@ -95,7 +101,7 @@ class AgentlessStage(SpecModel):
         return 0.0 if index == 0 else self.sampling.temperature
 
 
-class RolloutStage(SpecModel):
+class RolloutStage(_Resumable):
     """One BugFixer / TestWriter stage: ``rollout.gen_step1``, ``.proc_step1_gen_step2`` or ``.proc_step2``."""
 
     dataset: Dataset = Field(

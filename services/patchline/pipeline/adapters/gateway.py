@@ -27,6 +27,7 @@ async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
         keys=api_keys_from_env(variable=settings.endpoints.api_key_env),
         settings=settings.executor,
         progress=context.progress,
+        on_mismatch=settings.on_mismatch,
     )
     summary.raise_for_deadline(settings.executor.deadline_seconds)  # the job fails; a rerun resumes
     counts = {

@@ -303,10 +303,13 @@ class InferenceStage(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    ON_MISMATCH_FIELD_NUMBER: _builtins.int
     INPUT_FIELD_NUMBER: _builtins.int
     OUTPUT_FIELD_NUMBER: _builtins.int
     EXECUTOR_FIELD_NUMBER: _builtins.int
     ENDPOINTS_FIELD_NUMBER: _builtins.int
+    on_mismatch: _builtins.str
+    """A rerun finding lines made for other requests or settings: refuse, restart (old file kept aside), accept."""
     input: _builtins.str
     """Request lines (OpenAI batch format): a path or URI."""
     output: _builtins.str
@@ -322,21 +325,26 @@ class InferenceStage(_message.Message):
     def __init__(
         self,
         *,
+        on_mismatch: _builtins.str | None = ...,
         input: _builtins.str | None = ...,
         output: _builtins.str | None = ...,
         executor: Global___ExecutorSettings | None = ...,
         endpoints: Global___ModelEndpoints | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_input", b"_input", "_output", b"_output", "endpoints", b"endpoints", "executor", b"executor", "input", b"input", "output", b"output"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_input", b"_input", "_on_mismatch", b"_on_mismatch", "_output", b"_output", "endpoints", b"endpoints", "executor", b"executor", "input", b"input", "on_mismatch", b"on_mismatch", "output", b"output"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_input", b"_input", "_output", b"_output", "endpoints", b"endpoints", "executor", b"executor", "input", b"input", "output", b"output"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_input", b"_input", "_on_mismatch", b"_on_mismatch", "_output", b"_output", "endpoints", b"endpoints", "executor", b"executor", "input", b"input", "on_mismatch", b"on_mismatch", "output", b"output"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__input: _TypeAlias = _typing.Literal["input"]  # noqa: Y015
     _WhichOneofArgType__input: _TypeAlias = _typing.Literal["_input", b"_input"]  # noqa: Y015
+    _WhichOneofReturnType__on_mismatch: _TypeAlias = _typing.Literal["on_mismatch"]  # noqa: Y015
+    _WhichOneofArgType__on_mismatch: _TypeAlias = _typing.Literal["_on_mismatch", b"_on_mismatch"]  # noqa: Y015
     _WhichOneofReturnType__output: _TypeAlias = _typing.Literal["output"]  # noqa: Y015
     _WhichOneofArgType__output: _TypeAlias = _typing.Literal["_output", b"_output"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__input) -> _WhichOneofReturnType__input | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__on_mismatch) -> _WhichOneofReturnType__on_mismatch | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__output) -> _WhichOneofReturnType__output | None: ...
 
@@ -614,12 +622,15 @@ class AgentlessStage(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    ON_MISMATCH_FIELD_NUMBER: _builtins.int
     DATASET_FIELD_NUMBER: _builtins.int
     REPOSITORIES_FIELD_NUMBER: _builtins.int
     WORKFLOW_FIELD_NUMBER: _builtins.int
     SAMPLING_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
     BATCH_OUTPUT_FIELD_NUMBER: _builtins.int
+    on_mismatch: _builtins.str
+    """A rerun finding lines made for other requests or settings: refuse, restart (old file kept aside), accept."""
     model: _builtins.str
     """body.model of the requests."""
     batch_output: _builtins.str
@@ -643,6 +654,7 @@ class AgentlessStage(_message.Message):
     def __init__(
         self,
         *,
+        on_mismatch: _builtins.str | None = ...,
         dataset: Global___Dataset | None = ...,
         repositories: Global___Repositories | None = ...,
         workflow: Global___AgentlessWorkflow | None = ...,
@@ -650,18 +662,22 @@ class AgentlessStage(_message.Message):
         model: _builtins.str | None = ...,
         batch_output: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_batch_output", b"_batch_output", "_model", b"_model", "batch_output", b"batch_output", "dataset", b"dataset", "model", b"model", "repositories", b"repositories", "sampling", b"sampling", "workflow", b"workflow"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_batch_output", b"_batch_output", "_model", b"_model", "_on_mismatch", b"_on_mismatch", "batch_output", b"batch_output", "dataset", b"dataset", "model", b"model", "on_mismatch", b"on_mismatch", "repositories", b"repositories", "sampling", b"sampling", "workflow", b"workflow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_batch_output", b"_batch_output", "_model", b"_model", "batch_output", b"batch_output", "dataset", b"dataset", "model", b"model", "repositories", b"repositories", "sampling", b"sampling", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_batch_output", b"_batch_output", "_model", b"_model", "_on_mismatch", b"_on_mismatch", "batch_output", b"batch_output", "dataset", b"dataset", "model", b"model", "on_mismatch", b"on_mismatch", "repositories", b"repositories", "sampling", b"sampling", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__batch_output: _TypeAlias = _typing.Literal["batch_output"]  # noqa: Y015
     _WhichOneofArgType__batch_output: _TypeAlias = _typing.Literal["_batch_output", b"_batch_output"]  # noqa: Y015
     _WhichOneofReturnType__model: _TypeAlias = _typing.Literal["model"]  # noqa: Y015
     _WhichOneofArgType__model: _TypeAlias = _typing.Literal["_model", b"_model"]  # noqa: Y015
+    _WhichOneofReturnType__on_mismatch: _TypeAlias = _typing.Literal["on_mismatch"]  # noqa: Y015
+    _WhichOneofArgType__on_mismatch: _TypeAlias = _typing.Literal["_on_mismatch", b"_on_mismatch"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__batch_output) -> _WhichOneofReturnType__batch_output | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__model) -> _WhichOneofReturnType__model | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__on_mismatch) -> _WhichOneofReturnType__on_mismatch | None: ...
 
 Global___AgentlessStage: _TypeAlias = AgentlessStage  # noqa: Y015
 
@@ -744,6 +760,7 @@ class RolloutStage(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    ON_MISMATCH_FIELD_NUMBER: _builtins.int
     DATASET_FIELD_NUMBER: _builtins.int
     REPOSITORIES_FIELD_NUMBER: _builtins.int
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -753,6 +770,8 @@ class RolloutStage(_message.Message):
     OUTPUT_FILE_FIELD_NUMBER: _builtins.int
     STEP1_FILE_FIELD_NUMBER: _builtins.int
     SAVE_DIR_FIELD_NUMBER: _builtins.int
+    on_mismatch: _builtins.str
+    """A rerun finding lines made for other requests or settings: refuse, restart (old file kept aside), accept."""
     model: _builtins.str
     """body.model of the requests."""
     input_file: _builtins.str
@@ -782,6 +801,7 @@ class RolloutStage(_message.Message):
     def __init__(
         self,
         *,
+        on_mismatch: _builtins.str | None = ...,
         dataset: Global___Dataset | None = ...,
         repositories: Global___Repositories | None = ...,
         workflow: Global___RolloutWorkflow | None = ...,
@@ -792,14 +812,16 @@ class RolloutStage(_message.Message):
         step1_file: _builtins.str | None = ...,
         save_dir: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_input_file", b"_input_file", "_model", b"_model", "_output_file", b"_output_file", "_save_dir", b"_save_dir", "_step1_file", b"_step1_file", "dataset", b"dataset", "input_file", b"input_file", "model", b"model", "output_file", b"output_file", "repositories", b"repositories", "sampling", b"sampling", "save_dir", b"save_dir", "step1_file", b"step1_file", "workflow", b"workflow"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_input_file", b"_input_file", "_model", b"_model", "_on_mismatch", b"_on_mismatch", "_output_file", b"_output_file", "_save_dir", b"_save_dir", "_step1_file", b"_step1_file", "dataset", b"dataset", "input_file", b"input_file", "model", b"model", "on_mismatch", b"on_mismatch", "output_file", b"output_file", "repositories", b"repositories", "sampling", b"sampling", "save_dir", b"save_dir", "step1_file", b"step1_file", "workflow", b"workflow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_input_file", b"_input_file", "_model", b"_model", "_output_file", b"_output_file", "_save_dir", b"_save_dir", "_step1_file", b"_step1_file", "dataset", b"dataset", "input_file", b"input_file", "model", b"model", "output_file", b"output_file", "repositories", b"repositories", "sampling", b"sampling", "save_dir", b"save_dir", "step1_file", b"step1_file", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_input_file", b"_input_file", "_model", b"_model", "_on_mismatch", b"_on_mismatch", "_output_file", b"_output_file", "_save_dir", b"_save_dir", "_step1_file", b"_step1_file", "dataset", b"dataset", "input_file", b"input_file", "model", b"model", "on_mismatch", b"on_mismatch", "output_file", b"output_file", "repositories", b"repositories", "sampling", b"sampling", "save_dir", b"save_dir", "step1_file", b"step1_file", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__input_file: _TypeAlias = _typing.Literal["input_file"]  # noqa: Y015
     _WhichOneofArgType__input_file: _TypeAlias = _typing.Literal["_input_file", b"_input_file"]  # noqa: Y015
     _WhichOneofReturnType__model: _TypeAlias = _typing.Literal["model"]  # noqa: Y015
     _WhichOneofArgType__model: _TypeAlias = _typing.Literal["_model", b"_model"]  # noqa: Y015
+    _WhichOneofReturnType__on_mismatch: _TypeAlias = _typing.Literal["on_mismatch"]  # noqa: Y015
+    _WhichOneofArgType__on_mismatch: _TypeAlias = _typing.Literal["_on_mismatch", b"_on_mismatch"]  # noqa: Y015
     _WhichOneofReturnType__output_file: _TypeAlias = _typing.Literal["output_file"]  # noqa: Y015
     _WhichOneofArgType__output_file: _TypeAlias = _typing.Literal["_output_file", b"_output_file"]  # noqa: Y015
     _WhichOneofReturnType__save_dir: _TypeAlias = _typing.Literal["save_dir"]  # noqa: Y015
@@ -810,6 +832,8 @@ class RolloutStage(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__input_file) -> _WhichOneofReturnType__input_file | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__model) -> _WhichOneofReturnType__model | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__on_mismatch) -> _WhichOneofReturnType__on_mismatch | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__output_file) -> _WhichOneofReturnType__output_file | None: ...
     @_typing.overload

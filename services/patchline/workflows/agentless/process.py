@@ -13,14 +13,17 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from patchline.core import layout
 from patchline.core.datasets import SWEbenchInstance, selected_index
+from patchline.core.errors import InputError, PatchlineError, PreconditionError
+from patchline.core.fingerprint import check_answers_match
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.instance import InstanceOutcome, process_instance
 from patchline.workflows.agentless.outputs import OutputWriters
-from patchline.workflows.agentless.records import LocRecord, SampleStatus, iter_loc_records
+from patchline.workflows.agentless.records import EditLocsCount, LocRecord, SampleStatus, iter_loc_records
 from patchline.workflows.agentless.requests import write_run_files
 from patchline.workflows.agentless.responses import ResponseIndex, SampleAnswer
 from patchline.workflows.agentless.sources import RepoSource
@@ -59,6 +62,7 @@ class ProcessSummary:
     bad_lines: int = 0
     foreign_ids: int = 0
     predictions: int = 0
+    edit_locs: EditLocsCount = field(default_factory=EditLocsCount)
 
     def add(self, outcome: InstanceOutcome) -> None:
         """Count one processed instance."""
@@ -89,9 +93,25 @@ class ProcessSummary:
         lines += [f"instance failed: {iid}: {why}" for iid, why in sorted(self.failed_instances.items())[:20]]
         if self.not_in_dataset:
             lines.append(f"not in the dataset: {len(self.not_in_dataset)}: {', '.join(self.not_in_dataset[:10])}")
+        lines += self.edit_locs.describe()
         if self.bad_lines or self.foreign_ids:
             lines.append(f"bad lines skipped: {self.bad_lines}; custom_ids not of the form id|i: {self.foreign_ids}")
         return lines
+
+    def nothing_done(self, batch_output: str) -> PatchlineError | None:
+        """Why this run made nothing of the answers (None when it did), as the error to exit with."""
+        if not self.response_lines:
+            return InputError(f"{batch_output}: no response line to process (the file is empty)")
+        if not self.instances:
+            return InputError(f"none of the loc file's instances is in the dataset ({len(self.not_in_dataset)} not)")
+        answered = self.samples - self.statuses.get(SampleStatus.NOT_REQUESTED, 0)
+        answered -= self.statuses.get(SampleStatus.MISSING_RESPONSE, 0)
+        if answered and not self.patches and self.statuses.get(SampleStatus.NO_EDITS, 0) == answered:
+            return PreconditionError(
+                f"none of the {answered} answers in {batch_output} holds a SEARCH/REPLACE edit: is it the response "
+                "file of these repair requests?"
+            )
+        return None
 
 
 def _run_instance(job: InstanceJob) -> InstanceOutcome:
@@ -123,16 +143,23 @@ def _jobs(
 def process_responses(
     settings: AgentlessStage, output_folder: str, batch_output: str, *, progress: Progress | None = None
 ) -> ProcessSummary:
-    """Process every loc instance's answers from ``batch_output`` into the output folder's files."""
+    """Process every loc instance's answers from ``batch_output`` into the output folder's files.
+
+    When the output folder holds the run's ``requests-repair.jsonl``, answers made for other requests
+    (another run's response file) are refused unless ``on_mismatch`` accepts them.
+    """
     progress = progress or NullProgress()
     RepoSource.of(settings).check()
     store = ArtifactStore(output_folder)
+    answers_store, answers_name = open_artifact(batch_output)
+    check_answers_match(answers_store, answers_name, store, layout.agentless_requests(), policy=settings.on_mismatch)
     report = LineReport()
     loc_store, loc_name = open_artifact(settings.workflow.loc_file)
     locs = list({loc.instance_id: loc for loc in iter_loc_records(loc_store, loc_name, on_error=report)}.values())
     write_run_files(settings, store, locs)
     index = selected_index(settings.dataset)
-    summary = ProcessSummary(output_folder=store.root)
+    summary = ProcessSummary(output_folder=store.root, edit_locs=EditLocsCount.of(locs))
+    summary.edit_locs.warn(loc_store.uri(loc_name))
     responses = ResponseIndex.open(batch_output, max_answer_bytes=settings.workflow.max_answer_bytes)
     with responses, OutputWriters(store, settings) as writers:
         summary.response_lines, summary.foreign_ids = responses.lines, responses.foreign_ids

@@ -1,7 +1,8 @@
 """``--batch_gen``: the repair requests of every instance of a loc file, appended to ``requests-repair.jsonl``.
 
 Resumable: custom_ids already in the request file are not written again, and an instance whose
-samples are all there is not even prepared. An instance without usable context (no files found, no
+samples are all there is not even prepared; lines that other settings wrote are not taken for this
+run's (:mod:`.provenance`). An instance without usable context (no files found, no
 recognised location, no repository) gets no request; it is listed in the summary, never written as a
 placeholder line (the original's placeholder later crashes its reader).
 """
@@ -15,16 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from patchline.core import layout
-from patchline.core.batch import RequestLine, chat_body, iter_requests
+from patchline.core.batch import RequestLine, chat_body
 from patchline.core.custom_id import encode_sample_id
 from patchline.core.datasets import SWEbenchInstance, selected_index
-from patchline.core.errors import PatchlineError
+from patchline.core.errors import InputError, PatchlineError
 from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.agentless.prompt import open_instance_snapshot, prepare_instance, repair_template
-from patchline.workflows.agentless.records import LocRecord, iter_loc_records
+from patchline.workflows.agentless.provenance import existing_request_ids
+from patchline.workflows.agentless.records import EditLocsCount, LocRecord, iter_loc_records
 from patchline.workflows.agentless.sources import RepoSource
 from patchline.workflows.parallel import ItemFailure, imap_bounded
 
@@ -43,6 +45,7 @@ class BatchGenSummary:
     already_present: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)
     bad_lines: int = 0
+    edit_locs: EditLocsCount = field(default_factory=EditLocsCount)
 
     def skip(self, reason: str, instance_id: str) -> None:
         """Record that ``instance_id`` got no request, for ``reason``."""
@@ -57,9 +60,25 @@ class BatchGenSummary:
         for reason, ids in sorted(self.skipped.items()):
             shown = ", ".join(ids[:10]) + (f" (+{len(ids) - 10} more)" if len(ids) > 10 else "")
             lines.append(f"no request ({reason}): {len(ids)}: {shown}")
+        lines += self.edit_locs.describe()
         if self.bad_lines:
             lines.append(f"bad input lines skipped: {self.bad_lines}")
         return lines
+
+    def nothing_done(self, settings: AgentlessStage) -> PatchlineError | None:
+        """Why no request is in the file after this run (None when there are requests), as the error to exit with."""
+        if self.written or self.already_present:
+            return None
+        if not self.instances:
+            loc_file = settings.workflow.loc_file
+            return InputError(f"{loc_file}: no loc record to build requests from ({self.bad_lines} bad lines)")
+        if len(self.skipped.get("not_in_dataset", [])) == self.instances:
+            return InputError(
+                f"none of the {self.instances} instances of {settings.workflow.loc_file} is in "
+                f"{settings.dataset.source} (split {settings.dataset.split}): is it the loc file of this dataset?"
+            )
+        reasons = ", ".join(f"{reason}={len(ids)}" for reason, ids in sorted(self.skipped.items()))
+        return PatchlineError(f"no request written: every instance was skipped ({reasons})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +125,6 @@ def _prepare(job: _Job) -> _Prepared:
     return _Prepared(prepared.prompt, "" if prepared.prompt else "no_context")
 
 
-def _existing_ids(store: ArtifactStore, name: str, report: LineReport) -> set[str]:
-    lines = store.iter_lines(name, missing_ok=True)
-    return {request.custom_id for _, request in iter_requests(lines, source=store.uri(name), on_error=report)}
-
-
 def _jobs(
     locs: list[LocRecord],
     index: dict[str, SWEbenchInstance],
@@ -136,18 +150,29 @@ def _jobs(
 def generate_requests(
     settings: AgentlessStage, output_folder: str, *, progress: Progress | None = None
 ) -> BatchGenSummary:
-    """Append the missing repair requests of every loc instance to ``{output_folder}/requests-repair.jsonl``."""
+    """Append the missing repair requests of every loc instance to ``{output_folder}/requests-repair.jsonl``.
+
+    Requests already there count only if these settings wrote them (:mod:`.provenance`);
+    ``settings.on_mismatch`` says what to do with others (refuse, write the file over, keep them).
+    """
     progress = progress or NullProgress()
     RepoSource.of(settings).check()
     store = ArtifactStore(output_folder)
     report = LineReport()
     loc_store, loc_name = open_artifact(settings.workflow.loc_file)
     locs = list(iter_loc_records(loc_store, loc_name, on_error=report))
+    existing = existing_request_ids(
+        settings,
+        store,
+        body_of_sample=lambda sample: request_body(settings, "", sample),
+        policy=settings.on_mismatch,
+        report=report,
+    )
     write_run_files(settings, store, locs)
     index = selected_index(settings.dataset)
     name = layout.agentless_requests()
-    summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs))
-    existing = _existing_ids(store, name, report)
+    summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs), edit_locs=EditLocsCount.of(locs))
+    summary.edit_locs.warn(loc_store.uri(loc_name))
     progress.start("batch_gen", total=len(locs))
     with store.appender(name) as out:
         jobs = _jobs(locs, index, existing, settings, summary)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from patchline.workflows.editbench.context import BM25Retriever, Retriever
-from patchline.workflows.editbench.merge import MergeOutput, merge_infbench, merge_results, repo_of_instance
+from patchline.workflows.editbench.merge import (
+    ExistingMerged,
+    MergeOutput,
+    merge_infbench,
+    merge_results,
+    repo_of_instance,
+)
 from patchline.workflows.editbench.models import DEFAULT_CONFIG, MODEL_CONFIGS, ModelConfig, model_config
 from patchline.workflows.editbench.overflow import is_context_overflow
 from patchline.workflows.editbench.prompt import PromptTemplates, render_prompt, shrink_code_context
@@ -31,6 +37,7 @@ __all__ = [
     "BM25Retriever",
     "BuildSummary",
     "EditBenchRun",
+    "ExistingMerged",
     "HistorySplit",
     "MergeOutput",
     "ModelConfig",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from patchline.core.custom_id import decode_pass_id
-from patchline.core.errors import UnavailableError, UnsafePathError
+from patchline.core.errors import InputError, PatchlineError, PreconditionError, UnavailableError, UnsafePathError
 from patchline.core.layout import rollout_failures
 from patchline.core.progress import Progress
 from patchline.core.spec import RolloutStage
@@ -92,11 +92,16 @@ def failure(custom_id: str, reason: FailureReason, stage: str, details: str = ""
 
 @dataclass
 class ItemResult:
-    """What a worker made of one item: output lines keyed by custom_id, and failure records."""
+    """What a worker made of one item: output lines keyed by custom_id, and failure records.
+
+    ``without_edits`` counts written answers in which no edit was found at all (stage 3): when that is
+    every answer, the response file is likely of another kind (step-1 answers list files).
+    """
 
     lines: list[tuple[str, bytes]] = field(default_factory=list)
     failures: list[FailureRecord] = field(default_factory=list)
     reasoning_only: int = 0
+    without_edits: int = 0
 
 
 class RecordSink(Protocol):
@@ -122,7 +127,11 @@ class HasCustomIds(Protocol):
 
 @dataclass
 class StageSummary:
-    """What a stage did, for the CLI's summary line and for tests."""
+    """What a stage did, for the CLI's summary line and for tests.
+
+    ``items`` are what the stage works through (``unit``: instances in stage 1, answers later); ``written``
+    and the failures count custom_ids, which stage 1 has one per pass of an instance.
+    """
 
     stage: str
     items: int = 0
@@ -131,22 +140,48 @@ class StageSummary:
     reasoning_only: int = 0
     outputs: list[str] = field(default_factory=list)
     extra: dict[str, int] = field(default_factory=dict)
+    unit: str = "answers"
+    first_failure: str = ""
+    without_edits: int = 0
 
     @property
     def failed(self) -> int:
-        """How many items failed."""
+        """How many custom_ids failed."""
         return sum(self.failures.values())
 
     def describe(self) -> str:
-        """One line for the command line."""
+        """One line for the command line: items, then what became of their custom_ids."""
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.failures.items()))
-        extra = "".join(f" {k}={v}" for k, v in sorted(self.extra.items()))
-        text = f"{self.stage}: {self.items} items, {self.written} written, {self.failed} failed"
+        bad = self.extra.get("bad_input_lines", 0)
+        extra = "".join(f" {k}={v}" for k, v in sorted(self.extra.items()) if k != "bad_input_lines")
+        text = f"{self.stage}: {self.items} {self.unit}"
+        if bad:
+            text += f" (+{bad} unreadable input line{'s' if bad != 1 else ''}, skipped)"
+        if self.written + self.failed != self.items:
+            text += f", {self.written + self.failed} custom_ids"
+        text += f": {self.written} written, {self.failed} failed"
         if reasons:
             text += f" ({reasons})"
         if self.reasoning_only:
             text += f", {self.reasoning_only} answers were reasoning only"
         return text + extra + "".join(f"\n  -> {uri}" for uri in self.outputs)
+
+    def nothing_done(self, source: str) -> PatchlineError | None:
+        """Why this run produced nothing useful from ``source``, as the error to exit with (None when it did)."""
+        if not self.items and not self.failed:
+            return InputError(
+                f"{self.stage}: nothing to do: {source} gave no {self.unit} (empty, or outside --start_file/--end_file)"
+            )
+        if not self.written:
+            first = f"; first: {self.first_failure}" if self.first_failure else ""
+            reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.failures.items()))
+            return PatchlineError(f"{self.stage}: nothing written: all {self.failed} failed ({reasons}){first}")
+        if self.without_edits == self.written and self.stage == "proc_step2":
+            return PreconditionError(
+                f"{self.stage}: none of the {self.written} answers in {source} holds a SEARCH/REPLACE edit: is it "
+                "the step-2 response file? (step-1 answers list files)"
+            )
+        return None
 
 
 def drain(
@@ -175,7 +210,10 @@ def drain(
             failures.write(record.custom_id, record)
             outputs.touch(record.custom_id)
             summary.failures[record.reason.value] += 1
+            if not summary.first_failure:
+                summary.first_failure = f"{record.custom_id}: {record.reason.value}: {record.details}"[:300]
         summary.reasoning_only += outcome.reasoning_only
+        summary.without_edits += outcome.without_edits
         progress.advance(1, failed=len(outcome.failures))
 
 

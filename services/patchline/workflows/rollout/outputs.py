@@ -12,19 +12,20 @@ records and never duplicates them, and chunks run with ``--start_file/--end_file
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from typing import IO, Any
 
 from pydantic import BaseModel
 
-from patchline.core.batch import ResponseLine, iter_responses
+from patchline.core.batch import ResponseLine, iter_requests, iter_responses
+from patchline.core.fingerprint import FingerprintMismatchError, MismatchPolicy, body_settings
 from patchline.core.jsonl import LineReport, dumps_line, iter_jsonl, load_json
 from patchline.core.store import ArtifactStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KeyedRewrite", "iter_latest_responses", "latest_line_numbers"]
+__all__ = ["KeyedRewrite", "check_kept_requests", "iter_latest_responses", "latest_line_numbers"]
 
 
 def latest_line_numbers(store: ArtifactStore, name: str, *, report: LineReport | None = None) -> dict[str, int]:
@@ -47,7 +48,7 @@ def iter_latest_responses(
     for line_no, raw in enumerate(store.iter_lines(name), start=1):
         if line_no not in lines:
             continue
-        for response in iter_responses([raw], source=f"{source}:{line_no}", on_error=report):
+        for response in iter_responses([raw], source=source, on_error=report, first_line_no=line_no):
             if wanted.get(response.custom_id) == line_no:
                 yield response
 
@@ -104,3 +105,47 @@ class KeyedRewrite(AbstractContextManager["KeyedRewrite"]):
             custom_id = record.get("custom_id") if isinstance(record, dict) else None
             if isinstance(custom_id, str) and custom_id not in self.touched:
                 out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+
+
+def check_kept_requests(
+    store: ArtifactStore,
+    name: str,
+    *,
+    this_run: Collection[str],
+    covers_all: bool,
+    expected: Callable[[str], dict[str, Any]],
+    policy: MismatchPolicy,
+) -> None:
+    """Refuse to keep request lines another run wrote: what a :class:`KeyedRewrite` of this run would carry over.
+
+    ``this_run`` holds the custom_ids this run writes (their old lines are replaced anyway). Any other line
+    is kept: it is another run's when this run covers everything (``covers_all``: no id range, so it is
+    stale, e.g. a pass beyond ``--passk``), or when its body without the messages differs from
+    ``expected(custom_id)`` (another model, temperature, max_tokens). ``policy`` RESTART moves the file
+    aside first (nothing is kept), ACCEPT keeps such lines with a warning.
+    """
+    uri = store.uri(name)
+    if policy is MismatchPolicy.RESTART:
+        aside = store.move_aside(name)
+        if aside is not None:
+            log.warning("%s: writing the requests over (--restart); the old file is kept as %s", uri, store.uri(aside))
+        return
+    foreign: list[str] = []
+    for _, request in iter_requests(store.iter_lines(name, missing_ok=True), source=uri, on_error=_ignore):
+        custom_id = request.custom_id
+        if custom_id not in this_run and (covers_all or body_settings(request.body) != expected(custom_id)):
+            foreign.append(custom_id)
+    if not foreign:
+        return
+    if policy is MismatchPolicy.REFUSE:
+        reason = "not written by this run's settings" if not covers_all else "not among this run's requests"
+        raise FingerprintMismatchError(
+            f"{uri}: {len(foreign)} request(s) there would be kept although they are {reason} (first: "
+            f"{foreign[0]!r}): --restart writes the file over (the old one is kept aside), --accept-existing "
+            "keeps them"
+        )
+    log.warning("%s: keeping %d request(s) of another run (--accept-existing)", uri, len(foreign))
+
+
+def _ignore(error: object) -> None:
+    """Unreadable old lines are dropped by the rewrite (and logged there)."""

@@ -37,6 +37,7 @@ class FailureReason(enum.StrEnum):
     # Beyond the TestWriter's list: the BugFixer's counterparts and inputs that name no known instance.
     NO_FILES_FOUND = "no_files_found"
     INSTANCE_NOT_FOUND = "instance_not_found"
+    BAD_CUSTOM_ID = "bad_custom_id"  # not a rollout custom_id at all (an Agentless one, a pass beyond passk)
     STEP1_ANSWER_MISSING = "step1_answer_missing"
 
 

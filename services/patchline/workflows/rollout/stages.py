@@ -26,8 +26,13 @@ STAGE_RUNNERS: Mapping[str, StageRunner] = MappingProxyType(
 )
 
 
-def run_stage(config: RolloutStage, stage: str, *, progress: Progress | None = None) -> StageSummary:
-    """Run one stage of the configured rollout."""
+def run_stage(
+    config: RolloutStage,
+    stage: str,
+    *,
+    progress: Progress | None = None,
+) -> StageSummary:
+    """Run one stage of the configured rollout (``config.on_mismatch``: lines of another run, see each stage)."""
     runner = STAGE_RUNNERS.get(stage)
     if runner is None:
         raise InputError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_RUNNERS)}")

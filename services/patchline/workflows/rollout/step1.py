@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from patchline.core.custom_id import encode_pass_id
 from patchline.core.datasets import SWEbenchInstance, iter_selected
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import body_settings
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
 from patchline.core.store import open_artifact
@@ -29,12 +31,12 @@ from patchline.workflows.rollout.common import (
     step_template,
 )
 from patchline.workflows.rollout.config import build_request, id_range, problem_statement, require
-from patchline.workflows.rollout.outputs import KeyedRewrite
+from patchline.workflows.rollout.outputs import KeyedRewrite, check_kept_requests
 from patchline.workflows.rollout.records import FailureReason
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
 from patchline.workflows.templates import PromptTemplate
 
-__all__ = ["STAGE", "Step1Item", "build_step1_requests", "run_step1", "step1_prompt"]
+__all__ = ["STAGE", "Step1Item", "build_step1_requests", "request_settings", "run_step1", "step1_prompt"]
 
 STAGE = "gen_step1"
 
@@ -81,19 +83,26 @@ def _pass_ids(instance_id: str, passk: int) -> tuple[str, ...]:
     return tuple(encode_pass_id(instance_id, k, passk) for k in range(passk))
 
 
-def _items(config: RolloutStage, template: PromptTemplate) -> Iterator[Step1Item]:
+def _run_ids(config: RolloutStage) -> dict[str, tuple[str, ...]]:
+    """instance_id -> the custom_ids this run writes for it: every pass, within ``--start_file/--end_file``."""
     passk = config.sampling.samples
-    selected: set[str] | None = None
-    wanted = id_range(config)
-    if not wanted.is_all:
-        everything = (cid for inst in iter_selected(config.dataset) for cid in _pass_ids(inst.instance_id, passk))
-        selected = wanted.select(everything)
+    passes = {inst.instance_id: _pass_ids(inst.instance_id, passk) for inst in iter_selected(config.dataset)}
+    selected = id_range(config).select(cid for ids in passes.values() for cid in ids)
+    chosen = {iid: tuple(c for c in ids if c in selected) for iid, ids in passes.items()}
+    return {iid: ids for iid, ids in chosen.items() if ids}
+
+
+def _items(config: RolloutStage, template: PromptTemplate, selected: dict[str, tuple[str, ...]]) -> Iterator[Step1Item]:
     for instance in iter_selected(config.dataset):
-        ids = _pass_ids(instance.instance_id, passk)
-        if selected is not None:
-            ids = tuple(c for c in ids if c in selected)
+        ids = selected.get(instance.instance_id)
         if ids:
             yield _item(config, template, instance, ids)
+
+
+def request_settings(config: RolloutStage, custom_id: str) -> dict[str, Any]:
+    """The body (without messages) this config writes for ``custom_id``: what an existing line is compared by."""
+    temperature = pass_temperature(config, custom_id, passk=config.sampling.samples)
+    return body_settings(build_request(custom_id, "", temperature=temperature, settings=config).body)
 
 
 def _item(
@@ -111,18 +120,31 @@ def _item(
 
 
 def run_step1(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
-    """Write the step-1 request file (``--output_file``); instances without files become failure records."""
+    """Write the step-1 request file (``--output_file``); instances without files become failure records.
+
+    Lines of the file this run does not write are kept only if they are this run's kind of request
+    (:func:`check_kept_requests`; ``config.on_mismatch`` says otherwise).
+    """
     require(config, "output_file")
     progress = progress or NullProgress()
     template = step_template(config, 1)
     out_store, out_name = open_artifact(config.output_file or "")
+    selected = _run_ids(config)
+    check_kept_requests(
+        out_store,
+        out_name,
+        this_run={cid for ids in selected.values() for cid in ids},
+        covers_all=id_range(config).is_all,
+        expected=lambda custom_id: request_settings(config, custom_id),
+        policy=config.on_mismatch,
+    )
     fail_store = save_store(config)
-    summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())])
-    progress.start(STAGE)
+    summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())], unit="instances")
+    progress.start(STAGE, total=len(selected))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
         results = imap_bounded(
             build_step1_requests,
-            _items(config, template),
+            _items(config, template, selected),
             workers=config.workflow.num_workers,
             timeout=config.workflow.item_timeout_seconds,
         )

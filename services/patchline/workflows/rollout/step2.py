@@ -11,10 +11,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from patchline.core.batch import ResponseLine
-from patchline.core.custom_id import decode_pass_id
+from patchline.core.custom_id import SAMPLE_SEPARATOR, decode_pass_id
 from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import body_settings, check_answers_match
 from patchline.core.jsonl import LineReport
+from patchline.core.layout import rollout_step_file
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
@@ -30,8 +32,13 @@ from patchline.workflows.rollout.common import (
     step_template,
 )
 from patchline.workflows.rollout.config import build_request, declared_passk, id_range, problem_statement, require
-from patchline.workflows.rollout.outputs import KeyedRewrite, iter_latest_responses, latest_line_numbers
-from patchline.workflows.rollout.records import FailureReason
+from patchline.workflows.rollout.outputs import (
+    KeyedRewrite,
+    check_kept_requests,
+    iter_latest_responses,
+    latest_line_numbers,
+)
+from patchline.workflows.rollout.records import FailureReason, FailureRecord
 from patchline.workflows.rollout.repofiles import RepoFiles, resolve_found_files
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
 from patchline.workflows.templates import PromptTemplate
@@ -39,6 +46,7 @@ from patchline.workflows.templates import PromptTemplate
 __all__ = [
     "STAGE",
     "Answer",
+    "LatestAnswers",
     "Step2Item",
     "build_step2_request",
     "file_contents_block",
@@ -46,6 +54,7 @@ __all__ = [
     "iter_answers",
     "run_step2",
     "test_file_choice",
+    "unknown_instance",
 ]
 
 STAGE = "proc_step1_gen_step2"
@@ -112,7 +121,7 @@ def build_step2_request(item: Step2Item) -> ItemResult:
     answer, config, custom_id = item.answer, item.config, item.answer.custom_id
     result = ItemResult(reasoning_only=int(answer.reasoning_only))
     if item.instance is None:
-        result.failures.append(failure(custom_id, FailureReason.INSTANCE_NOT_FOUND, STAGE, "not in the dataset"))
+        result.failures.append(unknown_instance(custom_id, declared_passk(config), STAGE))
         return result
     if not answer.ok:
         result.failures.append(failure(custom_id, FailureReason.STEP1_REQUEST_FAILED, STAGE, answer.status))
@@ -141,15 +150,47 @@ def build_step2_request(item: Step2Item) -> ItemResult:
     return result
 
 
+class LatestAnswers:
+    """The latest answer of each custom_id in ``--start_file/--end_file``: sized, and streamed in file order."""
+
+    def __init__(self, store: ArtifactStore, name: str, config: RolloutStage, report: LineReport | None) -> None:
+        latest = latest_line_numbers(store, name, report=report)
+        selected = id_range(config).select(latest)
+        self._wanted = {custom_id: latest[custom_id] for custom_id in selected}
+        self._store, self._name, self._report = store, name, report
+
+    def __len__(self) -> int:
+        return len(self._wanted)
+
+    @property
+    def custom_ids(self) -> frozenset[str]:
+        """The custom_ids answered (latest line each), within the range."""
+        return frozenset(self._wanted)
+
+    def __iter__(self) -> Iterator[Answer]:
+        for line in iter_latest_responses(self._store, self._name, self._wanted, report=self._report):
+            yield Answer.of(line)
+
+
 def iter_answers(
     store: ArtifactStore, name: str, config: RolloutStage, *, report: LineReport | None = None
-) -> Iterator[Answer]:
-    """The latest answer of each custom_id in ``--start_file/--end_file``, streamed in file order."""
-    latest = latest_line_numbers(store, name, report=report)
-    selected = id_range(config).select(latest)
-    wanted = {custom_id: latest[custom_id] for custom_id in selected}
-    for line in iter_latest_responses(store, name, wanted, report=report):
-        yield Answer.of(line)
+) -> LatestAnswers:
+    """The latest answer of each custom_id in ``--start_file/--end_file`` (how many: ``len()``), in file order."""
+    return LatestAnswers(store, name, config, report)
+
+
+def unknown_instance(custom_id: str, passk: int | None, stage: str) -> FailureRecord:
+    """The failure of an answer whose custom_id names no dataset instance: a malformed id, or a missing instance."""
+    _, separator, sample = custom_id.rpartition(SAMPLE_SEPARATOR)
+    if separator and sample.isdigit():
+        detail = f"{custom_id!r} is an Agentless sample id (instance|sample), not a rollout one (instance[__passK])"
+        return failure(custom_id, FailureReason.BAD_CUSTOM_ID, stage, detail)
+    decoded = decode_pass_id(custom_id, passk=passk)
+    if passk is not None and decoded.k >= passk:
+        detail = f"{custom_id!r} names pass {decoded.k}, but --passk is {passk}"
+        return failure(custom_id, FailureReason.BAD_CUSTOM_ID, stage, detail)
+    detail = f"instance {decoded.instance_id!r} is not in the dataset"
+    return failure(custom_id, FailureReason.INSTANCE_NOT_FOUND, stage, detail)
 
 
 def instance_of(index: Mapping[str, SWEbenchInstance], custom_id: str, passk: int | None) -> SWEbenchInstance | None:
@@ -160,15 +201,18 @@ def instance_of(index: Mapping[str, SWEbenchInstance], custom_id: str, passk: in
     return index.get(custom_id)
 
 
-def _items(config: RolloutStage, template: PromptTemplate, report: LineReport) -> Iterator[Step2Item]:
+def _items(config: RolloutStage, template: PromptTemplate, answers: LatestAnswers) -> Iterator[Step2Item]:
     index = selected_index(config.dataset)
-    store, name = open_artifact(config.input_file or "")
-    for answer in iter_answers(store, name, config, report=report):
+    for answer in answers:
         yield Step2Item(config, template, answer, instance_of(index, answer.custom_id, declared_passk(config)))
 
 
 def run_step2(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
-    """Write the step-2 request file from the step-1 output; failed answers become failure records."""
+    """Write the step-2 request file from the step-1 output; failed answers become failure records.
+
+    Answers made for other requests than the run's step-1 request file (beside ``--output_file``) are
+    refused, as are kept request lines of another run (``config.on_mismatch`` says otherwise).
+    """
     require(config, "input_file", "output_file")
     progress = progress or NullProgress()
     template = step_template(config, 2)
@@ -176,11 +220,24 @@ def run_step2(config: RolloutStage, *, progress: Progress | None = None) -> Stag
     fail_store = save_store(config)
     summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())])
     report = LineReport()
-    progress.start(STAGE)
+    in_store, in_name = open_artifact(config.input_file or "")
+    check_answers_match(in_store, in_name, out_store, rollout_step_file("requests", 1), policy=config.on_mismatch)
+    answers = iter_answers(in_store, in_name, config, report=report)
+    check_kept_requests(
+        out_store,
+        out_name,
+        this_run=answers.custom_ids,
+        covers_all=id_range(config).is_all,
+        expected=lambda custom_id: body_settings(
+            build_request(custom_id, "", temperature=pass_temperature(config, custom_id), settings=config).body
+        ),
+        policy=config.on_mismatch,
+    )
+    progress.start(STAGE, total=len(answers))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
         results = imap_bounded(
             build_step2_request,
-            _items(config, template, report),
+            _items(config, template, answers),
             workers=config.workflow.num_workers,
             timeout=config.workflow.item_timeout_seconds,
         )

@@ -9,7 +9,7 @@ chunks run with ``--start_file/--end_file`` add up, without duplicated lines.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO
@@ -17,8 +17,15 @@ from typing import IO
 from patchline.core.custom_id import decode_pass_id
 from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.errors import InputError
+from patchline.core.fingerprint import check_answers_match
 from patchline.core.jsonl import LineReport, dumps_line
-from patchline.core.layout import PREDICTIONS, rollout_output, rollout_processed, rollout_processed_tests
+from patchline.core.layout import (
+    PREDICTIONS,
+    rollout_output,
+    rollout_processed,
+    rollout_processed_tests,
+    rollout_step_file,
+)
 from patchline.core.predictions import Prediction
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
@@ -37,7 +44,7 @@ from patchline.workflows.rollout.records import (
 )
 from patchline.workflows.rollout.samples import SampleWriter, iter_samples
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
-from patchline.workflows.rollout.step2 import Answer, instance_of, iter_answers
+from patchline.workflows.rollout.step2 import Answer, instance_of, iter_answers, unknown_instance
 from patchline.workflows.rollout.testwriter import TestWriterFailure, reproduction_from_answers
 
 __all__ = ["STAGE", "Step3Item", "process_step3_item", "rebuild_aggregates", "run_step3"]
@@ -124,7 +131,7 @@ def process_step3_item(item: Step3Item) -> ItemResult:
     custom_id = item.answer.custom_id
     result = ItemResult(reasoning_only=int(item.answer.reasoning_only))
     if item.instance is None:
-        result.failures.append(failure(custom_id, FailureReason.INSTANCE_NOT_FOUND, STAGE, "not in the dataset"))
+        result.failures.append(unknown_instance(custom_id, declared_passk(item.config), STAGE))
         return result
     if not item.answer.ok:
         result.failures.append(failure(custom_id, FailureReason.STEP2_REQUEST_FAILED, STAGE, item.answer.status))
@@ -141,6 +148,7 @@ def process_step3_item(item: Step3Item) -> ItemResult:
         result.failures.append(failure(custom_id, exc.reason, STAGE, exc.details, **exc.extra))
         return result
     result.lines.append((custom_id, dumps_line(sample)))
+    result.without_edits = int(sample.edits_found == 0)
     return result
 
 
@@ -152,15 +160,13 @@ def _step1_answers(config: RolloutStage, wanted: set[str], report: LineReport) -
     return {a.custom_id: a for a in iter_answers(store, name, config, report=report) if a.custom_id in wanted}
 
 
-def _items(config: RolloutStage, report: LineReport) -> Iterator[Step3Item]:
+def _items(config: RolloutStage, answers: Iterable[Answer], report: LineReport) -> Iterator[Step3Item]:
     index = selected_index(config.dataset)
-    store, name = open_artifact(config.input_file or "")
-    answers = iter_answers(store, name, config, report=report)
     if config.kind == "testwriter":
         # The step-1 answers of the selected ids are needed per item: file lists, small by nature.
         selected = list(answers)
         step1 = _step1_answers(config, {a.custom_id for a in selected}, report)
-        answers = iter(selected)
+        answers = selected
     else:
         step1 = {}
     for answer in answers:
@@ -174,17 +180,27 @@ def _items(config: RolloutStage, report: LineReport) -> Iterator[Step3Item]:
 
 
 def run_step3(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
-    """Process the step-2 output into ``--save_dir``: samples, failures, then the aggregate files."""
+    """Process the step-2 output into ``--save_dir``: samples, failures, then the aggregate files.
+
+    Answers made for other requests than the run's request files in ``--save_dir`` (step 2's, and
+    step 1's for the TestWriter's ``--step1_file``) are refused unless ``config.on_mismatch`` accepts them.
+    """
     require(config, "input_file", "save_dir")
     progress = progress or NullProgress()
     store = ArtifactStore(config.save_dir or "")
     summary = StageSummary(STAGE)
     report = LineReport()
-    progress.start(STAGE)
+    in_store, in_name = open_artifact(config.input_file or "")
+    check_answers_match(in_store, in_name, store, rollout_step_file("requests", 2), policy=config.on_mismatch)
+    if config.kind == "testwriter" and config.step1_file:
+        step1_store, step1_name = open_artifact(config.step1_file)
+        check_answers_match(step1_store, step1_name, store, rollout_step_file("requests", 1), policy=config.on_mismatch)
+    answers = iter_answers(in_store, in_name, config, report=report)
+    progress.start(STAGE, total=len(answers))
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
         results = imap_bounded(
             process_step3_item,
-            _items(config, report),
+            _items(config, answers, report),
             workers=config.workflow.num_workers,
             timeout=config.workflow.item_timeout_seconds,
         )

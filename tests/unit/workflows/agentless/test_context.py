@@ -8,7 +8,7 @@ import pytest
 
 from patchline.core.repos import DirSnapshot, split_lines
 from patchline.workflows.agentless.context import ContextOptions, build_context, render_context, render_segment
-from patchline.workflows.agentless.records import LocRecord
+from patchline.workflows.agentless.records import EditLocsOrigin, LocRecord
 from tests.unit.workflows.agentless.helpers import find_loc, installed_path
 
 pytestmark = pytest.mark.unit
@@ -33,8 +33,17 @@ def loc_7490(shared_data: Path) -> LocRecord:
     return LocRecord.model_validate(record)
 
 
+def test_the_shipped_record_reads_its_locations_from_raw_output_loc(repo: Path, loc_7490: LocRecord) -> None:
+    assert loc_7490.edit_locs_origin == EditLocsOrigin.RAW_OUTPUT_LOC
+    assert set(FILES) <= set(loc_7490.found_edit_locs or {}) <= set(loc_7490.found_files)
+    context = build_context(loc_7490, DirSnapshot(repo), ContextOptions(top_n=None, loc_interval=True))
+    assert context.files and "\n...\n" in render_context(context)
+
+
 def test_without_edit_locations_every_file_is_shown_whole(repo: Path, loc_7490: LocRecord) -> None:
-    context = build_context(loc_7490, DirSnapshot(repo), ContextOptions(top_n=None))
+    bare = LocRecord.model_validate(loc_7490.model_dump(exclude={"raw_output_loc", "found_edit_locs"}))
+    assert bare.edit_locs_origin == EditLocsOrigin.NONE
+    context = build_context(bare, DirSnapshot(repo), ContextOptions(top_n=None))
     assert [f.path for f in context.files] == list(FILES)  # the real found_files, all installed
     rendered = render_context(context)
     assert rendered.startswith(f"### {FILES[0]}\n")

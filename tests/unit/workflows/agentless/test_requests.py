@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from patchline.core.spec import AgentlessStage
 from patchline.workflows.agentless import generate_requests
-from tests.unit.workflows.agentless.helpers import GOLD_INSTANCES, Scenario, output_folder, repair_settings
+from tests.unit.workflows.agentless.helpers import (
+    GOLD_INSTANCES,
+    Scenario,
+    build_scenario,
+    output_folder,
+    repair_settings,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -120,3 +126,49 @@ def test_prompt_template_override(scenario: Scenario, tmp_path: Path) -> None:
     )
     content = _lines(scenario.root / "out" / "requests-repair.jsonl")[0]["body"]["messages"][0]["content"]  # type: ignore[index]
     assert content.startswith("ISSUE:\n") and "FILES:\n### sympy/" in content
+
+
+def _shipped_loc(shared_data: Path, instance_id: str) -> dict[str, object]:
+    path = shared_data / "locagent_swe_reflexion" / "loc_outputs_mrr_deepseekv3.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["instance_id"] == instance_id:
+            return record  # type: ignore[no-any-return]
+    raise AssertionError(f"{instance_id} is not in {path}")
+
+
+def test_the_shipped_locagent_file_gives_windows_not_whole_files(
+    tmp_path: Path, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    instance_id = "sympy__sympy-19254"
+    scenario = build_scenario(
+        tmp_path, shared_data / "swebench_lite" / "swe_bench_lite_test.jsonl", instance_ids=[instance_id], git=False
+    )
+    record = _shipped_loc(shared_data, instance_id)
+    assert "found_edit_locs" not in record and record["raw_output_loc"]
+    scenario.loc_file.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    summary = generate_requests(
+        _settings(scenario, workflow__context_window=10, sampling__samples=1),
+        output_folder(scenario),
+    )
+    assert summary.written == 1
+    assert "edit locations read from raw_output_loc: 1" in summary.describe()
+    prompt = _lines(scenario.root / "out" / "requests-repair.jsonl")[0]["body"]["messages"][0]["content"]  # type: ignore[index]
+    whole = (scenario.repo / "sympy/polys/factortools.py").read_text(encoding="utf-8")
+    assert "\n...\n" in prompt and len(prompt) < len(whole) / 2  # windows around the locations
+    [used] = _lines(scenario.root / "out" / "used_locs.jsonl")
+    assert list(used["found_edit_locs"]) == ["sympy/polys/factortools.py"]  # type: ignore[call-overload]
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_records_without_any_edit_locations_are_counted_and_warned_about(
+    scenario: Scenario, caplog: pytest.LogCaptureFixture
+) -> None:
+    summary = generate_requests(
+        _settings(scenario, sampling__samples=1), output_folder(scenario)
+    )  # the scenario's loc file has empty locations
+    assert summary.written == 2
+    assert summary.edit_locs.without == list(GOLD_INSTANCES)
+    assert f"no edit locations, files shown whole: 2: {', '.join(GOLD_INSTANCES)}" in summary.describe()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("2 of 2 instance(s) have no edit locations" in w and "--loc_interval" in w for w in warnings)

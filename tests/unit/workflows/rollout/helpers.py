@@ -33,3 +33,17 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The records of a JSONL file."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def answers_for(requests_file: Path, content: str) -> list[str]:
+    """Success lines for every request of a request file, carrying its fingerprint as the executor writes it."""
+    from patchline.core.batch import iter_raw_requests
+    from patchline.core.fingerprint import REQUEST_FINGERPRINT, request_fingerprint
+
+    lines = []
+    with requests_file.open("rb") as handle:
+        for _, request in iter_raw_requests(handle, source=str(requests_file)):
+            stats = {REQUEST_FINGERPRINT: request_fingerprint(request.url, memoryview(request.body))}
+            body = {"model": "m", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+            lines.append(ResponseLine.success(request.custom_id, body, patchline=stats).model_dump_json())
+    return lines

@@ -64,3 +64,19 @@ def test_drain_records_timeouts_and_crashes_per_custom_id(tmp_path: Path) -> Non
     reasons = {f["custom_id"]: f["reason"] for f in read_jsonl(tmp_path / "failures.jsonl")}
     assert reasons == {"x": "timeout", "y": "exception", "z": "exception"}
     assert summary.items == 3 and summary.written == 1 and summary.failed == 3
+
+
+def test_errors_of_the_latest_lines_name_their_real_line(tmp_path: Path) -> None:
+    from patchline.core.jsonl import LineReport
+    from patchline.workflows.rollout.outputs import iter_latest_responses, latest_line_numbers
+
+    path = tmp_path / "batch_output_step1.jsonl"
+    good = '{"custom_id": "a", "response": {"status_code": 200, "body": {}}, "error": null}'
+    bad = '{"custom_id": "b", "response": {"status_code": "two hundred", "body": {}}, "error": null}'
+    path.write_text(f"{good}\n{good}\n{bad}\n")
+    store = ArtifactStore(str(tmp_path))
+    report = LineReport()
+    wanted = latest_line_numbers(store, path.name, report=report)
+    assert [r.custom_id for r in iter_latest_responses(store, path.name, wanted, report=report)] == ["a"]
+    [error] = report.errors
+    assert str(error).startswith(f"{path}:3: response.status_code")
