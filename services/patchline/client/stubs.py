@@ -6,6 +6,7 @@ the operator, a researcher's own tooling) loads no servicer and none of the doma
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from types import MappingProxyType
@@ -14,6 +15,7 @@ from typing import Any
 import grpc
 
 from patchline.client.messages import start_job_request, to_message
+from patchline.core.errors import UnavailableError
 from patchline.core.spec import InferenceStage, StageSettings
 from patchline.rpc.v1 import (
     common_pb2,
@@ -27,7 +29,14 @@ from patchline.rpc.v1 import (
     retrieval_pb2_grpc,
 )
 
-__all__ = ["CHANNEL_OPTIONS", "DEFAULT_DEADLINE", "MAX_MESSAGE_BYTES", "SERVICE_NAMES", "ServiceClient"]
+__all__ = [
+    "CHANNEL_OPTIONS",
+    "CONNECT_TIMEOUT",
+    "DEFAULT_DEADLINE",
+    "MAX_MESSAGE_BYTES",
+    "SERVICE_NAMES",
+    "ServiceClient",
+]
 
 # Explicit limits: messages carry URIs and settings, so 16 MiB is generous and still bounded.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -65,6 +74,7 @@ CHANNEL_OPTIONS = (
     ("grpc.service_config", json.dumps(_RETRY_CONFIG)),
 )
 DEFAULT_DEADLINE = 30.0
+CONNECT_TIMEOUT = 5.0  # how long a caller that needs the server now waits for its channel to connect
 
 
 class ServiceClient:
@@ -88,6 +98,19 @@ class ServiceClient:
     async def close(self) -> None:
         """Close the channel."""
         await self._channel.close()
+
+    async def wait_until_reachable(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Connect now; UnavailableError in one line when nothing answers at the target within ``timeout``.
+
+        Calls wait for a server that is starting (``wait_for_ready``); a user who points ``--via`` at the wrong
+        address should hear so in seconds, not as a deadline traceback.
+        """
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), timeout)
+        except TimeoutError:
+            raise UnavailableError(
+                f"nothing answers at {self.target} (waited {timeout:g} s): is `patchline serve` running there?"
+            ) from None
 
     def _stub(self, service: str) -> Any:
         stubs = {"prompts": self.prompts, "patches": self.patches, "gateway": self.gateway, "retrieval": self.retrieval}

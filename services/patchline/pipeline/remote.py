@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import grpc
+
 from patchline.client import ServiceClient, artifacts_of, job_phase, progress_of
+from patchline.core.errors import InputError, UnavailableError
 from patchline.core.progress import Progress
 from patchline.core.spec import Phase, StageSettings
 from patchline.pipeline.driver import StageOutcome
@@ -22,7 +25,24 @@ async def run_remote_stage(
     deadline: float,
 ) -> StageOutcome:
     """Run one stage on the services at ``target``; a rerun re-attaches to the same job id."""
+    try:
+        return await _run(target, job_id, stage, settings, run_uri, progress, deadline)
+    except grpc.aio.AioRpcError as exc:  # the server's refusal (or a lost connection) in one line
+        kind = InputError if exc.code() is grpc.StatusCode.INVALID_ARGUMENT else UnavailableError
+        raise kind(f"{stage.name} on {target}: {exc.code().name}: {exc.details()}") from None
+
+
+async def _run(
+    target: str,
+    job_id: str,
+    stage: StagePlan,
+    settings: StageSettings,
+    run_uri: str,
+    progress: Progress,
+    deadline: float,
+) -> StageOutcome:
     async with ServiceClient(target) as client:
+        await client.wait_until_reachable()
         await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
         progress.start(f"{stage.name} ({target})", None)
         final: common_pb2.Job | None = None
