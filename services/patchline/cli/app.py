@@ -29,6 +29,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("editbench", "patchline.cli.editbench", "EditBench prompt building, inference and merging"),
     ("infer", "patchline.cli.infer", "run request files against models (executor, SGLang, Batch API)"),
     ("oracle", "patchline.cli.oracle", "the gold-answer OpenAI-compatible server"),
+    ("llamacpp", "patchline.cli.llamacpp", "a llama.cpp model server on CPU (xllamacpp)"),
     ("retrieval", "patchline.cli.retrieval", "BM25 search over a repository snapshot"),
     ("repos", "patchline.cli.repos", "repository snapshots and Agentless structure JSON"),
     ("serve", "patchline.cli.serve", "the four gRPC services"),

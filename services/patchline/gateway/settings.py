@@ -17,6 +17,7 @@ class Engine(enum.Enum):
 
     OPENAI = "openai"  # any OpenAI-compatible endpoint: the body is sent as written
     SGLANG = "sglang"  # SGLang: thinking keys are mapped to what SGLang honours (see patchline.gateway.thinking)
+    LLAMACPP = "llamacpp"  # llama.cpp's server: the body is sent as written
 
 
 class ThinkingProcessor(enum.Enum):

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from patchline.core.spec.base import API_GROUP, API_VERSION, SpecModel, StatusModel
 from patchline.core.spec.engine import (
+    DEFAULT_LLAMACPP_IMAGE,
+    DEFAULT_LLAMACPP_MODEL_NAME,
     DEFAULT_SGLANG_IMAGE,
     SGLANG_VERSION,
     EndpointEngine,
     Engine,
     HfCacheVolume,
     HostPathVolume,
+    LlamaCppEngine,
     ModelVolume,
     OracleEngine,
     PvcVolume,
+    ServedEngine,
     SGLangEngine,
 )
 from patchline.core.spec.kube import ResourceList, Resources, SecretKeyRef, Toleration
@@ -57,6 +61,8 @@ from patchline.core.spec.workflow import (
 __all__ = [
     "API_GROUP",
     "API_VERSION",
+    "DEFAULT_LLAMACPP_IMAGE",
+    "DEFAULT_LLAMACPP_MODEL_NAME",
     "DEFAULT_SGLANG_IMAGE",
     "INFERENCE_STAGES",
     "KINDS",
@@ -75,6 +81,7 @@ __all__ = [
     "InferenceRun",
     "InferenceRunSpec",
     "InferenceRunStatus",
+    "LlamaCppEngine",
     "Manifest",
     "Metadata",
     "ModelVolume",
@@ -91,6 +98,7 @@ __all__ = [
     "SGLangEngine",
     "Sampling",
     "SecretKeyRef",
+    "ServedEngine",
     "SpecModel",
     "StageStatus",
     "StatusModel",
