@@ -67,6 +67,13 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
         default=_DEFAULTS.affinity,
         help="send every sample of one instance to the same endpoint (prefix-cache reuse)",
     )
+    parser.add_argument(
+        "--prompt-grouping",
+        action=argparse.BooleanOptionalAction,
+        default=_DEFAULTS.prompt_grouping,
+        help="send the samples of one prompt one after another to one endpoint, so each finds the prompt in "
+        "the server's prefix cache; concurrency across prompts (default: on)",
+    )
     parser.add_argument("--compact", action="store_true", help="fold the output to one line per custom_id at the end")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT")
     parser.add_argument("--price-table", type=Path, default=None, help="JSON {model: [in_per_mtok, out_per_mtok]}")
@@ -107,6 +114,7 @@ def executor_settings_from_args(args: argparse.Namespace, **overrides: object) -
         "backoff_cap_s": args.backoff_cap,
         "model_override": args.model,
         "affinity": args.affinity,
+        "prompt_grouping": args.prompt_grouping,
         "compact": args.compact,
         "metrics_port": args.metrics_port,
         "prices": prices,

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
 
-from patchline.core.batch import body_usage, is_reasoning_only_answer
+from patchline.core.batch import body_usage, cached_prompt_tokens, is_reasoning_only_answer
 from patchline.core.errors import InputError
 from patchline.gateway.settings import Price
 
@@ -33,6 +33,12 @@ class ExecutionSummary:
     retries: int
     malformed_input_lines: int
     output_uri: str
+    cached_tokens: int = 0  # prompt tokens the servers reported as read from their prefix cache
+
+    @property
+    def cached_share(self) -> float:
+        """Share of the prompt tokens served from the servers' prefix caches (0 when none were reported)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens > 0 else 0.0
 
     @property
     def tokens_per_s(self) -> float:
@@ -48,6 +54,7 @@ class ExecutionSummary:
         """A JSON-ready dictionary, derived rates included."""
         out = asdict(self)
         out["tokens_per_s"] = round(self.tokens_per_s, 3)
+        out["cached_share"] = round(self.cached_share, 4)
         out["requests_per_s"] = round(self.requests_per_s, 3)
         return out
 
@@ -57,7 +64,8 @@ class ExecutionSummary:
         return (
             f"{self.succeeded} succeeded, {self.failed} failed, {self.skipped} already done"
             f" ({self.total} requests); {self.reasoning_only} reasoning-only answers; "
-            f"{self.prompt_tokens}+{self.completion_tokens} tokens in {self.seconds:.1f} s "
+            f"{self.prompt_tokens}+{self.completion_tokens} tokens ({self.cached_tokens} prompt tokens cached) "
+            f"in {self.seconds:.1f} s "
             f"({self.tokens_per_s:.0f} tok/s, {self.requests_per_s:.1f} req/s); {self.retries} retries{cost}"
         )
 
@@ -84,9 +92,17 @@ def parse_price_table(text: str, *, source: str = "price table") -> Mapping[str,
     return MappingProxyType(table)
 
 
-def line_stats(*, latency_s: float, attempts: int, endpoint_index: int | None) -> dict[str, Any]:
-    """The ``patchline`` field added to each response line (no URL: it may carry credentials)."""
-    return {"latency_s": round(latency_s, 4), "attempts": attempts, "endpoint_index": endpoint_index}
+def line_stats(
+    *, latency_s: float, attempts: int, endpoint_index: int | None, cached_tokens: int | None = None
+) -> dict[str, Any]:
+    """The ``patchline`` field added to each response line (no URL: it may carry credentials).
+
+    ``cached_tokens``: prompt tokens the server read from its prefix cache, when it said.
+    """
+    stats: dict[str, Any] = {"latency_s": round(latency_s, 4), "attempts": attempts, "endpoint_index": endpoint_index}
+    if cached_tokens is not None:
+        stats["cached_tokens"] = cached_tokens
+    return stats
 
 
 class Accounting:
@@ -103,6 +119,7 @@ class Accounting:
         self.reasoning_only = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.cached_tokens = 0
         self.attempts = 0
         self.retries = 0
         self.malformed_input_lines = 0
@@ -118,6 +135,7 @@ class Accounting:
         completion = usage.get("completion_tokens", 0)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+        self.cached_tokens += cached_prompt_tokens(body) or 0
         price = self._prices.get(model or "")
         if price is not None:
             self._priced = True
@@ -151,4 +169,5 @@ class Accounting:
             retries=self.retries,
             malformed_input_lines=self.malformed_input_lines,
             output_uri=self._output_uri,
+            cached_tokens=self.cached_tokens,
         )

@@ -6,8 +6,11 @@ flush on object storage). Kill it at any moment and rerun the same command: noth
 unfinished work is repeated.
 
 Flow: a reader pulls chunks of parsed lines from a worker thread (a file read never blocks the loop) into
-a bounded queue; ``concurrency`` workers send them through one HTTP client of the run
+a bounded queue of lanes; ``concurrency`` workers send them through one HTTP client of the run
 (:mod:`patchline.gateway.http`); a single writer appends the finished lines, in batches, from a worker thread.
+With prompt grouping (the default) a lane holds every pending request of one prompt and its worker sends
+them one after another, so each sample after the first finds the prompt in the server's cache
+(:mod:`patchline.gateway.grouping`); without it every request is a lane of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
 from patchline.gateway.endpoints import EndpointPool
 from patchline.gateway.eventloop import run_blocking
+from patchline.gateway.grouping import Lane, prompt_key
 from patchline.gateway.http import HttpClient, open_http_client
 from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
@@ -76,6 +80,7 @@ async def execute_file(
         cooldown_after=s.cooldown_after_failures,
         cooldown_base_s=s.cooldown_base_s,
         cooldown_cap_s=s.cooldown_cap_s,
+        load_factor=s.affinity_load_factor,
     )
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
@@ -167,7 +172,8 @@ class _Run:
         self._accounting = accounting
         self._progress = progress
         self._resume = resume
-        self._todo: asyncio.Queue[RawRequestLine | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._todo: asyncio.Queue[Lane | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._lanes: dict[str, Lane] = {}  # prompt key -> its lane, while the lane is queued or being sent
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
     async def execute(self, client: HttpClient) -> None:
@@ -208,15 +214,35 @@ class _Run:
                     self._accounting.skipped += 1
                     self._progress.advance(1, skipped=1)
                     continue
-                await self._todo.put(request)
+                await self._enqueue(request)
+
+    async def _enqueue(self, request: RawRequestLine) -> None:
+        """Add the request to its prompt's lane while that lane is pending, else queue a new lane."""
+        limit = self._settings.concurrency
+        if not self._settings.prompt_grouping:
+            await self._todo.put(Lane(None, request, limit=limit))
+            return
+        key = prompt_key(request)
+        lane = self._lanes.get(key)
+        if lane is not None:
+            await lane.wait_for_space()
+            if self._lanes.get(key) is lane:  # still pending after the wait: its worker will send this too
+                lane.add(request)
+                return
+        lane = self._lanes[key] = Lane(key, request, limit=limit)
+        await self._todo.put(lane)
 
     def _on_bad_line(self, error: MalformedLineError) -> None:
         self._accounting.malformed_input_lines += 1
         log.warning("not sent: %s", error)
 
     async def _work(self, client: HttpClient) -> None:
-        while (request := await self._todo.get()) is not None:
-            await self._finished.put(await self._sender.send(request, client))
+        while (lane := await self._todo.get()) is not None:
+            while lane.pending:
+                finished = await self._sender.send(lane.take(), client, lane=lane)
+                await self._finished.put(finished)
+            if lane.key is not None and self._lanes.get(lane.key) is lane:
+                del self._lanes[lane.key]  # no await since the last check: nothing was added meanwhile
 
     async def _write(self, appender: Appender) -> None:
         ended = False

@@ -11,10 +11,11 @@ from typing import Any
 
 import msgspec
 
-from patchline.core.batch import RawRequestLine, response_record
+from patchline.core.batch import RawRequestLine, cached_prompt_tokens, response_record
 from patchline.core.jsonl import json_bytes, parse_json
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
+from patchline.gateway.grouping import Lane
 from patchline.gateway.http import HttpClient, TransportFailure
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
@@ -95,8 +96,11 @@ class Sender:
             retry_after_cap_s=settings.retry_after_cap_s,
         )
 
-    async def send(self, request: RawRequestLine, client: HttpClient) -> Finished:
-        """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble."""
+    async def send(self, request: RawRequestLine, client: HttpClient, *, lane: Lane | None = None) -> Finished:
+        """Send until a success, a permanent failure, or the last attempt; never raises for HTTP trouble.
+
+        ``lane``: the request's prompt group; its key chooses the replica, which it then keeps.
+        """
         payload, model = self._payload(request)
         custom_id = request.custom_id
         started = time.monotonic()
@@ -106,10 +110,15 @@ class Sender:
         try:
             while True:
                 attempt += 1
-                endpoint = self._pool.acquire(custom_id)
+                if lane is None:
+                    endpoint = self._pool.acquire(custom_id)
+                else:
+                    endpoint = self._pool.acquire(custom_id, key=lane.key, prefer=lane.endpoint)
                 url = join_url(endpoint.base_url, request.url)
                 outcome = await self._attempt(client, url, payload)
                 self._pool.release(endpoint, healthy=outcome.healthy)
+                if lane is not None:
+                    lane.endpoint = endpoint.index if outcome.healthy else None
                 metrics.count_attempt(endpoint.index, outcome.status)
                 if outcome.ok or not self._policy.should_retry(outcome.status, attempt):
                     break
@@ -121,7 +130,12 @@ class Sender:
             metrics.in_flight -= 1
         latency = time.monotonic() - started
         metrics.observe_latency(latency)
-        stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint.index)
+        stats = line_stats(
+            latency_s=latency,
+            attempts=attempt,
+            endpoint_index=endpoint.index,
+            cached_tokens=cached_prompt_tokens(outcome.body),
+        )
         record = response_record(
             custom_id,
             status_code=outcome.status,

@@ -69,6 +69,11 @@ class ExecutorSettings:
     read_chunk_lines: int = 512
     # Send plain-http endpoints through httpx too (https:// ones always are): slower, for comparisons.
     force_httpx: bool = False
+    # Prompt-cache-aware sending (patchline.gateway.grouping): the requests of one prompt go one after
+    # another to one replica (chosen by a hash of the prompt), concurrency spread across prompts.
+    prompt_grouping: bool = True
+    # Bounded-load affinity: a replica takes a new prompt while it has at most this factor of the mean load.
+    affinity_load_factor: float = 1.25
 
     def __post_init__(self) -> None:
         checks = (
@@ -83,6 +88,7 @@ class ExecutorSettings:
             (self.part_lines >= 1 and self.part_seconds > 0, "part size limits must be positive"),
             (self.read_chunk_lines >= 1, "read chunk must be >= 1 line"),
             (self.metrics_port is None or 0 <= self.metrics_port <= 65535, "metrics port out of range"),
+            (self.affinity_load_factor >= 1.0, "the affinity load factor must be >= 1"),
         )
         for ok, message in checks:
             if not ok:

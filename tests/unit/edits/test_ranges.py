@@ -158,7 +158,8 @@ def test_clean_mode_equals_compat_mode_without_its_artefacts_on_real_files() -> 
     compared = 0
     for _name, content in real_python_files(40, seed=5):
         lines = content.split("\n")
-        if len(lines) < 30 or not content.endswith("\n") or "\r" in content:
+        # A file ending in blank lines loses all of them in compat mode, not only the final newline.
+        if len(lines) < 30 or not content.endswith("\n") or content.endswith("\n\n") or "\r" in content:
             continue
         edits, ranges = _random_case(content, rng)
         inner = [(max(2, s), min(e, len(lines) - 3)) for s, e in ranges if max(2, s) <= min(e, len(lines) - 3)]

@@ -129,11 +129,10 @@ class LlamaCppEngine(SpecModel):
     )
     served_model_name: str | None = Field(
         default=None,
-        min_length=1,
         description="Model name the server lists and requests carry; default: the GGUF's file name without "
         "`.gguf` (`SmolLM2-135M-Instruct` for the default model).",
     )
-    replicas: int = Field(default=1, ge=1, le=64, description="Server processes (pods on a cluster).")
+    replicas: int = Field(default=1, ge=1, le=256, description="Server processes (pods on a cluster).")
     slots: int = Field(
         default=4, ge=1, le=256, description="Requests each replica decodes at once (llama.cpp's parallel slots)."
     )
@@ -160,7 +159,7 @@ class LlamaCppEngine(SpecModel):
         default=None, description="Where a `model` outside the image comes from; none: the image provides it."
     )
     startup_timeout_seconds: int = Field(
-        default=300, ge=10, description="How long the server may take to load the model before it counts as failed."
+        default=300, ge=60, description="How long the server may take to load the model before it counts as failed."
     )
     keep_server: bool = Field(default=False, description="Keep the server running after the run finishes.")
 
