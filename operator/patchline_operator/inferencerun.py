@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 
 from patchline.core.errors import InputError, PatchlineError
-from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, SGLangEngine, parse_manifest
+from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, ServedEngine, parse_manifest
 from patchline.pipeline.plan import plan_inference_run
 from patchline.servers.client import inference_request
 from patchline_operator.jobs import (
@@ -66,7 +66,7 @@ async def fail(rt: Runtime, body: Mapping[str, Any], reason: str, message: str) 
 async def start_provisioning(rt: Runtime, run: InferenceRun, body: Mapping[str, Any]) -> None:
     """Create (or adopt) the SGLang server and report phase Provisioning."""
     namespace = body["metadata"]["namespace"]
-    await ensure_server(rt.kube, run, body, namespace)
+    await ensure_server(rt.kube, run, body, namespace, config=rt.config)
     old = current_status(body)
     if old.phase != Phase.PENDING:
         return
@@ -79,15 +79,15 @@ async def start_provisioning(rt: Runtime, run: InferenceRun, body: Mapping[str, 
 
 async def _target(rt: Runtime, run: InferenceRun, body: Mapping[str, Any]) -> ModelTarget | None:
     namespace = body["metadata"]["namespace"]
-    if isinstance(run.spec.engine, SGLangEngine):
-        await ensure_server(rt.kube, run, body, namespace)
+    if isinstance(run.spec.engine, ServedEngine):
+        await ensure_server(rt.kube, run, body, namespace, config=rt.config)
     return await model_target(rt.kube, run, namespace, rt.config)
 
 
 def _progressed(old: InferenceRunStatus, run: InferenceRun, target: ModelTarget, state: Any) -> InferenceRunStatus:
     new = old.model_copy(deep=True)
     new.model, new.endpoints, new.progress = target.model, list(target.urls), progress_of(state)
-    if isinstance(run.spec.engine, SGLangEngine):
+    if isinstance(run.spec.engine, ServedEngine):
         new.conditions = with_condition(new.conditions, ConditionType.SERVER_READY, True, "PodsReady")
     if is_succeeded(state):
         new.phase, new.message = Phase.SUCCEEDED, state.message or new.progress.summary
@@ -133,7 +133,7 @@ async def reconcile_inference_run(rt: Runtime, body: Mapping[str, Any]) -> bool:
     if not new.phase.is_final:
         return False
     engine = run.spec.engine
-    if isinstance(engine, SGLangEngine) and not engine.keep_server:
+    if isinstance(engine, ServedEngine) and not engine.keep_server:
         await delete_server(rt.kube, run, meta["namespace"])
     return True
 
@@ -147,8 +147,8 @@ async def inference_run_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> N
     except InputError as exc:
         await fail(rt, body, "InvalidSpec", str(exc))
         raise kopf.PermanentError(str(exc)) from exc
-    if isinstance(run.spec.engine, SGLangEngine):  # status is left to the daemon: one writer, in order
-        await ensure_server(rt.kube, run, body, body["metadata"]["namespace"])
+    if isinstance(run.spec.engine, ServedEngine):  # status is left to the daemon: one writer, in order
+        await ensure_server(rt.kube, run, body, body["metadata"]["namespace"], config=rt.config)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
@@ -174,5 +174,5 @@ async def inference_run_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> N
         run = load_run(body)
     except InputError:
         return  # an invalid run never got a server
-    if isinstance(run.spec.engine, SGLangEngine):
+    if isinstance(run.spec.engine, ServedEngine):
         await delete_server(rt.kube, run, meta["namespace"])

