@@ -1,0 +1,128 @@
+"""The real-model demo: the demo's instances through Agentless repair by a real 135 M model on CPU (llama.cpp).
+
+Same inputs as the oracle demo (released code bases from PyPI, structure files), a localisation taken
+from each gold patch (the files it touches, a line per hunk), and ``engine: llamacpp``: patchline starts
+two llama.cpp processes serving SmolLM2-135M-Instruct and stops them after the run. The result is a
+table with one row per sample: its verdict, and why a sample has no usable patch. Expect few patches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+from unidiff.patch import PatchSet
+
+from patchline.core import layout
+from patchline.core.datasets import iter_swebench
+from patchline.core.progress import NullProgress, Progress
+from patchline.core.spec import Rollout, parse_manifest
+from patchline.core.store import ArtifactStore
+from patchline.demo.releases import Release
+from patchline.demo.run import InstanceCheck, check_patch, prepare_inputs
+from patchline.pipeline.runner import RunnerSettings, run_manifest
+
+__all__ = ["STATUS_REASONS", "RealDemoResult", "SampleRow", "run_real_demo"]
+
+# A processed sample's status -> what it means for the user reading the table. Read-only.
+STATUS_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "ok": "a patch",
+        "no_edits": "the answer holds no SEARCH/REPLACE edit",
+        "not_applied": "the edits' SEARCH text is not in the file",
+        "syntax_error": "the edited file no longer parses",
+        "blank_lines_only": "the edits only change blank lines",
+        "reasoning_only": "the answer is reasoning only",
+        "request_failed": "the request failed",
+        "missing_response": "no response line",
+        "not_requested": "not requested",
+        "no_context": "no code context for the prompt",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One sample of the run: its status, patch size, and (for a patch) whether it applies."""
+
+    instance_id: str
+    sample: int
+    status: str
+    patch_lines: int
+    detail: str
+
+
+@dataclass
+class RealDemoResult:
+    """Where the run is, and a row per sample."""
+
+    run_uri: str
+    predictions: str
+    rows: list[SampleRow]
+
+
+def oracle_locations(dataset: Path, target: Path) -> None:
+    """A loc file from the gold patches: the files each touches, ``line: N`` at each hunk's first change."""
+    with target.open("w", encoding="utf-8") as out:
+        for instance in iter_swebench(str(dataset)):
+            files = [f for f in PatchSet(instance.patch) if not f.is_added_file]
+            locs = {f.path: ["\n".join(f"line: {h.source_start + 3}" for h in f)] for f in files}
+            record = {
+                "instance_id": instance.instance_id,
+                "found_files": [f.path for f in files],
+                "found_edit_locs": locs,
+            }
+            out.write(json.dumps(record) + "\n")
+
+
+def _manifest(workdir: Path, dataset: Path, structures: Path, loc_file: Path) -> dict[str, object]:
+    text = resources.files("patchline.demo").joinpath("agentless-real.yaml").read_text(encoding="utf-8")
+    manifest: dict[str, object] = yaml.safe_load(text)
+    spec = manifest["spec"]
+    assert isinstance(spec, dict)
+    spec["dataset"]["source"] = str(dataset)
+    spec["repositories"]["structureDir"] = str(structures)
+    spec["workflow"]["locFile"] = str(loc_file)
+    spec["output"] = str(workdir / "run")
+    return manifest
+
+
+def _rows(
+    store: ArtifactStore, samples: int, releases: Mapping[str, Release], gold: Mapping[str, str]
+) -> list[SampleRow]:
+    rows: list[SampleRow] = []
+    for sample in range(samples):
+        for line in store.iter_lines(layout.agentless_processed(sample), missing_ok=True):
+            record = json.loads(line)
+            iid, status, patch = record["instance_id"], record.get("status") or "", record.get("model_patch") or ""
+            detail = STATUS_REASONS.get(status, status)
+            if patch:
+                check: InstanceCheck = check_patch(iid, patch, gold[iid], releases[iid])
+                detail = check.detail
+            rows.append(SampleRow(iid, sample, status, patch.count("\n"), detail))
+    return sorted(rows, key=lambda r: (r.instance_id, r.sample))
+
+
+def run_real_demo(workdir: Path, *, cache: Path, progress: Progress | None = None) -> RealDemoResult:
+    """Prepare the demo's inputs, run the Agentless Rollout on llama.cpp, and describe every sample."""
+    progress = progress or NullProgress()
+    workdir.mkdir(parents=True, exist_ok=True)
+    dataset, structures, releases = prepare_inputs(workdir, cache, progress)
+    loc_file = workdir / "oracle_loc.jsonl"
+    oracle_locations(dataset, loc_file)
+    manifest_path = workdir / "agentless-real-demo.yaml"
+    manifest_path.write_text(yaml.safe_dump(_manifest(workdir, dataset, structures, loc_file), sort_keys=False))
+    rollout = parse_manifest(yaml.safe_load(manifest_path.read_text()), source=str(manifest_path))
+    if not isinstance(rollout, Rollout):
+        raise TypeError("the real-model demo manifest is a Rollout")
+    report = asyncio.run(run_manifest(rollout, RunnerSettings(base=str(workdir)), progress=progress))
+    store = ArtifactStore(report.run_uri)
+    gold = {i.instance_id: i.patch for i in iter_swebench(str(dataset))}
+    rows = _rows(store, rollout.spec.sampling.samples, releases, gold)
+    return RealDemoResult(report.run_uri, store.uri(layout.PREDICTIONS), rows)
