@@ -12,7 +12,6 @@ import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -25,7 +24,7 @@ from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import Rollout, parse_manifest
 from patchline.core.store import ArtifactStore
 from patchline.demo.releases import Release
-from patchline.demo.run import InstanceCheck, check_patch, prepare_inputs
+from patchline.demo.run import InstanceCheck, check_patch, demo_manifest, prepare_inputs
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
 __all__ = ["STATUS_REASONS", "RealDemoResult", "SampleRow", "run_real_demo"]
@@ -81,18 +80,6 @@ def oracle_locations(dataset: Path, target: Path) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def _manifest(workdir: Path, dataset: Path, structures: Path, loc_file: Path) -> dict[str, object]:
-    text = resources.files("patchline.demo").joinpath("agentless-real.yaml").read_text(encoding="utf-8")
-    manifest: dict[str, object] = yaml.safe_load(text)
-    spec = manifest["spec"]
-    assert isinstance(spec, dict)
-    spec["dataset"]["source"] = str(dataset)
-    spec["repositories"]["structureDir"] = str(structures)
-    spec["workflow"]["locFile"] = str(loc_file)
-    spec["output"] = str(workdir / "run")
-    return manifest
-
-
 def _rows(
     store: ArtifactStore, samples: int, releases: Mapping[str, Release], gold: Mapping[str, str]
 ) -> list[SampleRow]:
@@ -117,7 +104,8 @@ def run_real_demo(workdir: Path, *, cache: Path, progress: Progress | None = Non
     loc_file = workdir / "oracle_loc.jsonl"
     oracle_locations(dataset, loc_file)
     manifest_path = workdir / "agentless-real-demo.yaml"
-    manifest_path.write_text(yaml.safe_dump(_manifest(workdir, dataset, structures, loc_file), sort_keys=False))
+    manifest = demo_manifest("agentless-real.yaml", workdir, dataset, structures, locFile=str(loc_file))
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     rollout = parse_manifest(yaml.safe_load(manifest_path.read_text()), source=str(manifest_path))
     if not isinstance(rollout, Rollout):
         raise TypeError("the real-model demo manifest is a Rollout")

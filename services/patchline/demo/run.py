@@ -27,7 +27,7 @@ from patchline.demo.releases import GIT, Release, fetch_release, git_commit_tree
 from patchline.edits import apply_unified_diff
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
-__all__ = ["DEMO_RELEASES", "DemoResult", "InstanceCheck", "check_patch", "prepare_inputs", "run_demo"]
+__all__ = ["DEMO_RELEASES", "DemoResult", "InstanceCheck", "check_patch", "demo_manifest", "prepare_inputs", "run_demo"]
 
 # instance id -> (package, version) whose source distribution the gold patch applies to.
 DEMO_RELEASES = {
@@ -58,13 +58,15 @@ class DemoResult:
     checks: list[InstanceCheck] = field(default_factory=list)
 
 
-def _manifest(workdir: Path, dataset: Path, structures: Path) -> dict[str, object]:
-    template = resources.files("patchline.demo").joinpath("rollout.yaml").read_text(encoding="utf-8")
-    manifest: dict[str, object] = yaml.safe_load(template)
+def demo_manifest(template: str, workdir: Path, dataset: Path, structures: Path, **workflow: str) -> dict[str, object]:
+    """The packaged manifest ``template`` with the demo's paths (and ``workflow`` fields) filled in."""
+    text = resources.files("patchline.demo").joinpath(template).read_text(encoding="utf-8")
+    manifest: dict[str, object] = yaml.safe_load(text)
     spec = manifest["spec"]
     assert isinstance(spec, dict)
     spec["dataset"]["source"] = str(dataset)
     spec["repositories"]["structureDir"] = str(structures)
+    spec["workflow"].update(workflow)
     spec["output"] = str(workdir / "run")
     return manifest
 
@@ -123,7 +125,8 @@ def run_demo(workdir: Path, *, cache: Path, progress: Progress | None = None) ->
     workdir.mkdir(parents=True, exist_ok=True)
     dataset, structures, releases = prepare_inputs(workdir, cache, progress)
     manifest_path = workdir / "bugfixer-demo.yaml"
-    manifest_path.write_text(yaml.safe_dump(_manifest(workdir, dataset, structures), sort_keys=False))
+    manifest = demo_manifest("rollout.yaml", workdir, dataset, structures)
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     rollout = parse_manifest(yaml.safe_load(manifest_path.read_text()), source=str(manifest_path))
     report = asyncio.run(run_manifest(rollout, RunnerSettings(base=str(workdir)), progress=progress))
     store = ArtifactStore(report.run_uri)

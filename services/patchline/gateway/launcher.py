@@ -194,17 +194,7 @@ def serve_and_run_file(
     startup_timeout_s: float = 1800.0,
 ) -> ExecutionSummary:
     """Blocking form of :func:`serve_and_execute_file` for the CLI (runs its own event loop)."""
-    return run_blocking(
-        serve_and_execute_file(
-            input_file,
-            output_file,
-            sglang_args=sglang_args,
-            keys=keys,
-            settings=settings,
-            progress=progress,
-            log_path=log_path,
-            startup_timeout_s=startup_timeout_s,
-        ),
-        name="serve_and_run_file",
-        async_name="serve_and_execute_file",
+    server = SGLangServer(sglang_args, log_path=log_path, startup_timeout_s=startup_timeout_s)
+    return run_on_servers(
+        ServerGroup([server]), input_file, output_file, keys=keys, settings=settings, progress=progress
     )
