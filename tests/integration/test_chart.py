@@ -64,7 +64,7 @@ def test_make_chart_check_passes(helm: FetchedHelm) -> None:
         "ClusterKopfPeering",
         "ServiceMonitor",
     ]
-    assert report.custom_resources == len(list((REPO / "k8s" / "examples").glob("*.yaml"))) == 5
+    assert report.custom_resources == len(list((REPO / "k8s" / "examples").glob("*.yaml"))) == 6
 
 
 def test_services_run_one_each_with_grpc_probes_and_a_locked_down_pod(
