@@ -12,8 +12,10 @@ Run: ``.venv/bin/python bench/realmodel.py`` (about 15 minutes on two cores; ``-
 3. The same requests through smg (``smg==1.13.0``, ``--policy cache_aware``) in front of two replicas, sent
    by the executor without its grouping: a cache-aware gateway is the other way to get prefix reuse.
 
-Each arm gets freshly started replicas, so no arm reads another's cache. Prompts are the first lines of
-distinct modules of the standard library, so they are real text of similar lengths.
+Each arm gets freshly started replicas, so no arm reads another's cache, and by default no host-RAM prompt
+cache (``--cache-ram-mib 0``): 30 short prompts would all fit in it, the prompts of a real batch do not, and
+only the slots' own caches are left to reuse a prefix. Prompts are the first lines of distinct modules of the
+standard library, so they are real text of similar lengths.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ from patchline.gateway.managed import free_port
 MODEL = "SmolLM2-135M-Instruct"
 
 
-def _engine(replicas: int, slots: int) -> LlamaCppEngine:
+def _engine(replicas: int, slots: int, cache_ram_mib: int) -> LlamaCppEngine:
     # One thread per replica: llama.cpp's threads spin while they wait, so more threads than free cores
     # make it far slower on a shared machine, not faster.
     return LlamaCppEngine(
-        type="llamacpp", replicas=replicas, slots=slots, ctx_per_slot=2048, threads=1, cache_ram_mib=512
+        type="llamacpp", replicas=replicas, slots=slots, ctx_per_slot=2048, threads=1, cache_ram_mib=cache_ram_mib
     )
 
 
@@ -148,7 +150,7 @@ async def _overhead(args: argparse.Namespace, folder: Path) -> str:
     # later round does not profit from an earlier one's cache.
     lines = _lines(_prompts(args.overhead_requests, 400), 1, args.max_tokens, cache_prompt=False)
     ratios: list[float] = []
-    async with llamacpp_servers(_engine(1, args.concurrency)) as urls:
+    async with llamacpp_servers(_engine(1, args.concurrency, 0)) as urls:
         await _bare(lines[:2], urls[0], 2)  # warm-up: the first requests after a start are slower
         for round_ in range(args.rounds):
             bare_s, bare_tokens = await _bare(lines, urls[0], args.concurrency)
@@ -170,11 +172,12 @@ async def _orders(args: argparse.Namespace, folder: Path) -> dict[str, Execution
     }
     results: dict[str, ExecutionSummary] = {}
     for name, (arm_lines, settings) in arms.items():
-        async with llamacpp_servers(_engine(2, args.slots)) as urls:
+        async with llamacpp_servers(_engine(2, args.slots, args.cache_ram_mib)) as urls:
             results[name] = await _patchline(arm_lines, urls, folder, name.replace(" ", "-"), **settings)
         print(f"  {name}: {_share(results[name])}")
     if not args.no_smg:
-        async with llamacpp_servers(_engine(2, args.slots)) as urls, _smg(urls) as gateway:
+        engine = _engine(2, args.slots, args.cache_ram_mib)
+        async with llamacpp_servers(engine) as urls, _smg(urls) as gateway:
             results["smg cache_aware"] = await _patchline(
                 lines, [gateway], folder, "smg", concurrency=args.concurrency, prompt_grouping=False
             )
@@ -185,9 +188,11 @@ async def _orders(args: argparse.Namespace, folder: Path) -> dict[str, Execution
 async def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="patchline-realmodel-") as tmp:
         folder = Path(tmp)
-        print("1. executor overhead against a bare client (1 replica)")
-        overhead = await _overhead(args, folder)
-        print(f"  {overhead}")
+        overhead = "executor/bare: not measured"
+        if not args.no_overhead:
+            print("1. executor overhead against a bare client (1 replica)")
+            overhead = await _overhead(args, folder)
+            print(f"  {overhead}")
         print(f"2. {args.instances} prompts x {args.samples} samples on 2 replicas")
         results = await _orders(args, folder)
     grouped = results["grouped"]
@@ -210,6 +215,13 @@ def main() -> int:
     parser.add_argument("--overhead-requests", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="bare / patchline rounds of the overhead arm")
     parser.add_argument("--no-smg", action="store_true", help="leave out the smg arm")
+    parser.add_argument("--no-overhead", action="store_true", help="leave out the executor-vs-bare-client arm")
+    parser.add_argument(
+        "--cache-ram-mib",
+        type=int,
+        default=0,
+        help="host-RAM prompt cache per replica (default 0: a real batch's prompts do not fit in it either)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.instances, args.samples, args.overhead_requests, args.prompt_chars = 4, 3, 8, 600
