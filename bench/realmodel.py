@@ -193,10 +193,14 @@ async def _main(args: argparse.Namespace) -> int:
             print("1. executor overhead against a bare client (1 replica)")
             overhead = await _overhead(args, folder)
             print(f"  {overhead}")
-        print(f"2. {args.instances} prompts x {args.samples} samples on 2 replicas")
-        results = await _orders(args, folder)
-    grouped = results["grouped"]
+        results: dict[str, ExecutionSummary] = {}
+        if not args.no_orders:
+            print(f"2. {args.instances} prompts x {args.samples} samples on 2 replicas")
+            results = await _orders(args, folder)
     print(f"\nrealmodel bench: {overhead}")
+    if not results:
+        return 0
+    grouped = results["grouped"]
     for name, summary in results.items():
         ratio = summary.seconds / grouped.seconds if grouped.seconds else 0.0
         print(f"  {name:<16} {_share(summary)}; wall {ratio:.2f}x the grouped order's")
@@ -216,6 +220,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="bare / patchline rounds of the overhead arm")
     parser.add_argument("--no-smg", action="store_true", help="leave out the smg arm")
     parser.add_argument("--no-overhead", action="store_true", help="leave out the executor-vs-bare-client arm")
+    parser.add_argument("--no-orders", action="store_true", help="leave out the sending-order arms (and smg)")
     parser.add_argument(
         "--cache-ram-mib",
         type=int,

@@ -126,8 +126,13 @@ class Accounting:
         self._cost = 0.0
         self._priced = False
 
-    def record(self, *, ok: bool, body: dict[str, Any], model: str | None, attempts: int) -> dict[str, float]:
-        """Count one finished request (``body``: the server's answer); returns the progress increments."""
+    def record(
+        self, *, ok: bool, body: dict[str, Any], model: str | None, attempts: int, cached_tokens: int | None = None
+    ) -> dict[str, float]:
+        """Count one finished request (``body``: the server's answer); returns the progress increments.
+
+        ``cached_tokens``: the body's cached prompt tokens when the caller has read them already.
+        """
         self.attempts += attempts
         self.retries += attempts - 1
         usage = body_usage(body)
@@ -135,7 +140,7 @@ class Accounting:
         completion = usage.get("completion_tokens", 0)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
-        self.cached_tokens += cached_prompt_tokens(body) or 0
+        self.cached_tokens += (cached_tokens if cached_tokens is not None else cached_prompt_tokens(body)) or 0
         price = self._prices.get(model or "")
         if price is not None:
             self._priced = True

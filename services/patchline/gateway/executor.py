@@ -262,7 +262,9 @@ class _Run:
     def _account(self, batch: list[Finished]) -> None:
         totals: dict[str, float] = {}
         for f in batch:
-            counters = self._accounting.record(ok=f.ok, body=f.body, model=f.model, attempts=f.attempts)
+            counters = self._accounting.record(
+                ok=f.ok, body=f.body, model=f.model, attempts=f.attempts, cached_tokens=f.cached_tokens
+            )
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value
         self._progress.advance(len(batch), **totals)

@@ -48,6 +48,7 @@ class Finished:
     ok: bool
     model: str | None
     attempts: int
+    cached_tokens: int | None = None  # prompt tokens the server read from its cache, when it said
 
     @property
     def body(self) -> dict[str, Any]:
@@ -130,12 +131,8 @@ class Sender:
             metrics.in_flight -= 1
         latency = time.monotonic() - started
         metrics.observe_latency(latency)
-        stats = line_stats(
-            latency_s=latency,
-            attempts=attempt,
-            endpoint_index=endpoint.index,
-            cached_tokens=cached_prompt_tokens(outcome.body),
-        )
+        cached = cached_prompt_tokens(outcome.body)
+        stats = line_stats(latency_s=latency, attempts=attempt, endpoint_index=endpoint.index, cached_tokens=cached)
         record = response_record(
             custom_id,
             status_code=outcome.status,
@@ -144,7 +141,7 @@ class Sender:
             error=outcome.error,
             patchline=stats,
         )
-        return Finished(record=record, ok=outcome.ok, model=model, attempts=attempt)
+        return Finished(record=record, ok=outcome.ok, model=model, attempts=attempt, cached_tokens=cached)
 
     def _payload(self, request: RawRequestLine) -> tuple[bytes, str | None]:
         """The bytes to send and the request's model (for prices): the body as written unless it must change."""
