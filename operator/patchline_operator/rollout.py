@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from patchline.core.errors import InputError, PatchlineError
-from patchline.core.spec import ConditionType, Phase, Rollout, RolloutStatus, SGLangEngine, parse_manifest
+from patchline.core.spec import ConditionType, Phase, Rollout, RolloutStatus, ServedEngine, parse_manifest
 from patchline.pipeline.driver import DriveResult, drive
 from patchline.pipeline.plan import plan_rollout, planned_stages
 from patchline_operator.backend import ClusterBackend, StatusBook, child_name
@@ -73,14 +73,14 @@ async def reconcile_rollout(rt: Runtime, body: Mapping[str, Any]) -> bool:
     except InputError as exc:
         await fail_rollout(rt, body, "InvalidSpec", str(exc))
         return True
-    set_conditions(new, server=isinstance(rollout.spec.engine, SGLangEngine))
+    set_conditions(new, server=isinstance(rollout.spec.engine, ServedEngine))
     await publish(rt.kube, REF, body, old, new)
     if new.current_stage != old.current_stage and new.current_stage:
         kopf.info(as_body(body), reason="Stage", message=f"stage {new.current_stage} started")
     if not new.phase.is_final:
         return False
     engine = rollout.spec.engine
-    if isinstance(engine, SGLangEngine) and not engine.keep_server:
+    if isinstance(engine, ServedEngine) and not engine.keep_server:
         await delete_server(rt.kube, rollout, body["metadata"]["namespace"])
     return True
 
@@ -95,8 +95,8 @@ async def rollout_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     except InputError as exc:
         await fail_rollout(rt, body, "InvalidSpec", str(exc))
         raise kopf.PermanentError(str(exc)) from exc
-    if isinstance(rollout.spec.engine, SGLangEngine):
-        await ensure_server(rt.kube, rollout, body, body["metadata"]["namespace"])
+    if isinstance(rollout.spec.engine, ServedEngine):
+        await ensure_server(rt.kube, rollout, body, body["metadata"]["namespace"], config=rt.config)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
@@ -130,5 +130,5 @@ async def rollout_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
             )
         else:
             await rt.cancel(stage.name, stage.service, meta)
-    if isinstance(rollout.spec.engine, SGLangEngine):
+    if isinstance(rollout.spec.engine, ServedEngine):
         await delete_server(rt.kube, rollout, meta["namespace"])

@@ -1,6 +1,7 @@
-"""The model a run talks to on a cluster: its own SGLang server (Deployment + Services), an endpoint, or the oracle.
+"""The model a run talks to on a cluster: its own SGLang or llama.cpp server (Deployment + Services), an endpoint,
+or the oracle.
 
-The SGLang objects are created or adopted by derived names (``builders.server_name``), so asking again -
+The server objects are created or adopted by derived names (``builders.server_name``), so asking again -
 every tick, or after an operator restart - never makes a second server. Ready pods are read from the
 headless Service's EndpointSlices: one URL per ready address, with the slice's port.
 """
@@ -21,7 +22,7 @@ from patchline.core.spec import (
     OracleEngine,
     Rollout,
     SecretKeyRef,
-    SGLangEngine,
+    ServedEngine,
 )
 from patchline_operator.builders import (
     SGLANG_PORT,
@@ -29,7 +30,7 @@ from patchline_operator.builders import (
     headless_service_name,
     ready_addresses,
     server_name,
-    sglang_objects,
+    server_objects,
 )
 from patchline_operator.config import OperatorConfig
 from patchline_operator.kube import KubeApi
@@ -50,13 +51,16 @@ def key_env_name(ref: SecretKeyRef) -> str:
     return f"PATCHLINE_KEY_{clean}"
 
 
-async def ensure_server(kube: KubeApi, run: Run, owner: Mapping[str, Any], namespace: str) -> int:
+async def ensure_server(
+    kube: KubeApi, run: Run, owner: Mapping[str, Any], namespace: str, *, config: OperatorConfig | None = None
+) -> int:
     """Create (or find) the run's Deployment, Service and headless Service, owned by ``owner``.
 
-    Returns how many objects were created now (0 when they all existed).
+    ``config`` gives the llama.cpp image for specs that name none. Returns how many objects were
+    created now (0 when they all existed).
     """
     created = 0
-    for obj in sglang_objects(run):
+    for obj in server_objects(run, llamacpp_image=config.llamacpp_image if config else None):
         kopf.adopt(obj, owner=as_body(owner))
         _, new = await kube.create_or_get(obj, namespace)
         created += new
@@ -65,11 +69,12 @@ async def ensure_server(kube: KubeApi, run: Run, owner: Mapping[str, Any], names
 
 async def delete_server(kube: KubeApi, run: Run, namespace: str) -> int:
     """Delete the run's server objects (an owner-reference GC would too; this frees the GPUs now)."""
-    name = server_name(run.metadata.name)
+    kind = run.spec.engine.type
+    name = server_name(run.metadata.name, kind)
     deleted = [
         await kube.delete_if_exists("apps/v1", "Deployment", namespace, name),
         await kube.delete_if_exists("v1", "Service", namespace, name),
-        await kube.delete_if_exists("v1", "Service", namespace, headless_service_name(run.metadata.name)),
+        await kube.delete_if_exists("v1", "Service", namespace, headless_service_name(run.metadata.name, kind)),
     ]
     return sum(deleted)
 
@@ -86,10 +91,11 @@ def slice_urls(endpoint_slices: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 async def model_target(kube: KubeApi, run: Run, namespace: str, config: OperatorConfig) -> ModelEndpoints | None:
-    """The run's model endpoints now; None while its SGLang server has no ready pod."""
+    """The run's model endpoints now; None while its own server (SGLang or llama.cpp) has no ready pod."""
     engine = run.spec.engine
-    if isinstance(engine, SGLangEngine):
-        urls = slice_urls(await kube.endpoint_slices(namespace, headless_service_name(run.metadata.name)))
+    if isinstance(engine, ServedEngine):
+        headless = headless_service_name(run.metadata.name, engine.type)
+        urls = slice_urls(await kube.endpoint_slices(namespace, headless))
         return engine.model_endpoints(urls) if urls else None
     if isinstance(engine, EndpointEngine):
         key_env = engine.api_key_env or (key_env_name(engine.api_key_secret_ref) if engine.api_key_secret_ref else None)

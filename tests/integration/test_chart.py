@@ -64,7 +64,7 @@ def test_make_chart_check_passes(helm: FetchedHelm) -> None:
         "ClusterKopfPeering",
         "ServiceMonitor",
     ]
-    assert report.custom_resources == len(list((REPO / "k8s" / "examples").glob("*.yaml"))) == 5
+    assert report.custom_resources == len(list((REPO / "k8s" / "examples").glob("*.yaml"))) == 6
 
 
 def test_services_run_one_each_with_grpc_probes_and_a_locked_down_pod(
@@ -127,6 +127,18 @@ def test_operator_is_namespaced_by_default_and_cluster_wide_on_request(
     assert "--all-namespaces" in args and "--peering=patchline-research" in args and "--standalone" not in args
     (peering,) = _of_kind(wide, "ClusterKopfPeering")
     assert peering["metadata"]["name"] == "patchline-research"
+
+
+def test_the_operator_is_told_the_llamacpp_image(helm: FetchedHelm, helm_home: dict[str, str]) -> None:
+    def image_env(*extra: str) -> str:
+        docs = _render(helm, helm_home, *extra)
+        operator = next(d for d in _of_kind(docs, "Deployment") if d["metadata"]["name"] == "patchline-operator")
+        env = {e["name"]: e for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+        value: str = env["PATCHLINE_LLAMACPP_IMAGE"]["value"]
+        return value
+
+    assert image_env("--set", "image.tag=9.9") == "ghcr.io/patchline/patchline:9.9"  # the chart's own image
+    assert image_env("--set", "llamacpp.image=registry.lab/llama:2") == "registry.lab/llama:2"
 
 
 def test_storage_credentials_come_from_a_secret(helm: FetchedHelm, helm_home: dict[str, str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -29,81 +30,35 @@ log = logging.getLogger("patchline")
 Register = Callable[[argparse.ArgumentParser], None]
 
 
-# Each group's `register`, imported only when its group runs: the groups pull in heavy libraries (datasets,
-# scipy, grpc) that a command of another group never needs, and importing them all took seconds per command.
-def _agentless() -> Register:
-    from patchline.cli import agentless
-
-    return agentless.register
-
-
-def _rollout() -> Register:
-    from patchline.cli import rollout
-
-    return rollout.register
-
-
-def _editbench() -> Register:
-    from patchline.cli import editbench
-
-    return editbench.register
-
-
-def _infer() -> Register:
-    from patchline.cli import infer
-
-    return infer.register
-
-
-def _oracle() -> Register:
-    from patchline.cli import oracle
-
-    return oracle.register
-
-
-def _retrieval() -> Register:
-    from patchline.cli import retrieval
-
-    return retrieval.register
-
-
-def _repos() -> Register:
-    from patchline.cli import repos
-
-    return repos.register
-
-
-def _serve() -> Register:
-    from patchline.cli import serve
-
-    return serve.register
-
-
-def _run() -> Register:
-    from patchline.cli import run
-
-    return run.register
-
-
 @dataclass(frozen=True)
 class CommandGroup:
-    """A ``patchline`` subcommand group: its name, one-line help and where its ``register`` comes from."""
+    """A ``patchline`` subcommand group: its name, one-line help and the module whose ``register`` adds it.
+
+    The module is imported only when its group runs: the groups pull in heavy libraries (datasets, scipy,
+    grpc) that a command of another group never needs, and importing them all took seconds per command.
+    """
 
     name: str
     help: str
-    load: Callable[[], Register]
+    module: str
+
+    def load(self) -> Register:
+        """The group's ``register(parser)``."""
+        register: Register = importlib.import_module(self.module).register
+        return register
 
 
 GROUPS: tuple[CommandGroup, ...] = (
-    CommandGroup("agentless", "Agentless batch repair (seed-compatible `repair`)", _agentless),
-    CommandGroup("rollout", "BugFixer / TestWriter 3-stage batch rollouts", _rollout),
-    CommandGroup("editbench", "EditBench prompt building, inference and merging", _editbench),
-    CommandGroup("infer", "run request files against models (executor, SGLang, Batch API)", _infer),
-    CommandGroup("oracle", "the gold-answer OpenAI-compatible server", _oracle),
-    CommandGroup("retrieval", "BM25 search over a repository snapshot", _retrieval),
-    CommandGroup("repos", "repository snapshots and Agentless structure JSON", _repos),
-    CommandGroup("serve", "the four gRPC services", _serve),
-    CommandGroup("run", "run an InferenceRun or Rollout manifest", _run),
+    CommandGroup("agentless", "Agentless batch repair (seed-compatible `repair`)", "patchline.cli.agentless"),
+    CommandGroup("rollout", "BugFixer / TestWriter 3-stage batch rollouts", "patchline.cli.rollout"),
+    CommandGroup("editbench", "EditBench prompt building, inference and merging", "patchline.cli.editbench"),
+    CommandGroup("infer", "run request files against models (executor, SGLang, Batch API)", "patchline.cli.infer"),
+    CommandGroup("oracle", "the gold-answer OpenAI-compatible server", "patchline.cli.oracle"),
+    CommandGroup("llamacpp", "a llama.cpp model server on CPU (xllamacpp)", "patchline.cli.llamacpp"),
+    CommandGroup("retrieval", "BM25 search over a repository snapshot", "patchline.cli.retrieval"),
+    CommandGroup("repos", "repository snapshots and Agentless structure JSON", "patchline.cli.repos"),
+    CommandGroup("serve", "the four gRPC services", "patchline.cli.serve"),
+    CommandGroup("run", "run an InferenceRun or Rollout manifest", "patchline.cli.run"),
 )
 
 # Exit codes: 2 for bad input (as argparse), 3 missing artifact, 4 wrong state, 5 unavailable, 1 other.

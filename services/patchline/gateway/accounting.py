@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
 
-from patchline.core.batch import body_usage, is_reasoning_only_answer
+from patchline.core.batch import body_usage, cached_prompt_tokens, is_reasoning_only_answer
 from patchline.core.errors import DeadlineExceededError, InputError, PatchlineError, UnavailableError
 from patchline.core.fingerprint import REQUEST_FINGERPRINT, SETTINGS_FINGERPRINT
 from patchline.core.jsonl import load_json
@@ -38,6 +38,12 @@ class ExecutionSummary:
     expired: int = 0  # requests recorded as failed because the run's deadline passed (within ``failed``)
     first_failure: str = ""  # "custom_id: status: code: message" of the first request that failed
     first_failure_status: int | None = None  # its status code (0: no HTTP answer)
+    cached_tokens: int = 0  # prompt tokens the servers reported as read from their prefix cache
+
+    @property
+    def cached_share(self) -> float:
+        """Share of the prompt tokens served from the servers' prefix caches (0 when none were reported)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens > 0 else 0.0
 
     @property
     def tokens_per_s(self) -> float:
@@ -53,6 +59,7 @@ class ExecutionSummary:
         """A JSON-ready dictionary, derived rates included."""
         out = asdict(self)
         out["tokens_per_s"] = round(self.tokens_per_s, 3)
+        out["cached_share"] = round(self.cached_share, 4)
         out["requests_per_s"] = round(self.requests_per_s, 3)
         return out
 
@@ -84,7 +91,8 @@ class ExecutionSummary:
         return (
             f"{self.succeeded} succeeded, {self.failed} failed{expired}, {self.skipped} already done"
             f" ({self.total} requests); {self.reasoning_only} reasoning-only answers; "
-            f"{self.prompt_tokens}+{self.completion_tokens} tokens in {self.seconds:.1f} s "
+            f"{self.prompt_tokens}+{self.completion_tokens} tokens ({self.cached_tokens} prompt tokens cached) "
+            f"in {self.seconds:.1f} s "
             f"({self.tokens_per_s:.0f} tok/s, {self.requests_per_s:.1f} req/s); {self.retries} retries{cost}"
         )
 
@@ -118,19 +126,24 @@ def line_stats(
     endpoint_index: int | None,
     request_fingerprint: str = "",
     settings_fingerprint: str = "",
+    cached_tokens: int | None = None,
 ) -> dict[str, Any]:
     """The ``patchline`` field added to each response line (no URL: it may carry credentials).
 
     The fingerprints say which request, sent with which settings, the line answers
-    (:mod:`patchline.core.fingerprint`).
+    (:mod:`patchline.core.fingerprint`); ``cached_tokens``: prompt tokens the server read from its prefix
+    cache, when it said.
     """
-    return {
+    stats: dict[str, Any] = {
         "latency_s": round(latency_s, 4),
         "attempts": attempts,
         "endpoint_index": endpoint_index,
         REQUEST_FINGERPRINT: request_fingerprint,
         SETTINGS_FINGERPRINT: settings_fingerprint,
     }
+    if cached_tokens is not None:
+        stats["cached_tokens"] = cached_tokens
+    return stats
 
 
 class Accounting:
@@ -147,6 +160,7 @@ class Accounting:
         self.reasoning_only = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.cached_tokens = 0
         self.attempts = 0
         self.retries = 0
         self.malformed_input_lines = 0
@@ -157,9 +171,19 @@ class Accounting:
         self._priced = False
 
     def record(
-        self, *, ok: bool, body: dict[str, Any], model: str | None, attempts: int, expired: bool = False
+        self,
+        *,
+        ok: bool,
+        body: dict[str, Any],
+        model: str | None,
+        attempts: int,
+        expired: bool = False,
+        cached_tokens: int | None = None,
     ) -> dict[str, float]:
-        """Count one finished request (``body``: the server's answer); returns the progress increments."""
+        """Count one finished request (``body``: the server's answer); returns the progress increments.
+
+        ``cached_tokens``: the body's cached prompt tokens when the caller has read them already.
+        """
         self.attempts += attempts
         self.retries += max(attempts - 1, 0)  # a request the deadline stopped before it was sent has 0
         self.expired += int(expired)
@@ -168,6 +192,7 @@ class Accounting:
         completion = usage.get("completion_tokens", 0)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+        self.cached_tokens += (cached_tokens if cached_tokens is not None else cached_prompt_tokens(body)) or 0
         price = self._prices.get(model or "")
         if price is not None:
             self._priced = True
@@ -204,4 +229,5 @@ class Accounting:
             expired=self.expired,
             first_failure=self.first_failure,
             first_failure_status=self.first_failure_status,
+            cached_tokens=self.cached_tokens,
         )

@@ -1,9 +1,15 @@
-"""A pool of model endpoints: least-outstanding balancing, optional instance affinity, and cooldowns.
+"""A pool of model endpoints: least-outstanding balancing, prompt and instance affinity, and cooldowns.
 
 Affinity sends every sample of one instance (``"{iid}|{i}"`` or ``"{iid}__pass{k}"``) to the same
 replica, so the shared prompt prefix is served from that replica's cache. It uses rendezvous hashing:
 each instance ranks the endpoints by a hash of (instance, endpoint), and takes the first one that is not
 cooling down, so removing or cooling one replica only moves that replica's instances.
+
+Prompt affinity (a ``key`` per attempt: the executor's prompt groups) ranks the same way by the prompt's
+key, with bounded loads: the first-ranked replica whose outstanding requests stay within
+``load_factor`` times the mean takes it, so a skewed hash never leaves a replica idle while another
+queues. A ``prefer`` index (where the prompt's last request went) wins while that replica is ready;
+instance affinity, when switched on, wins over the prompt key.
 
 An endpoint that fails ``cooldown_after`` times in a row is cooled down for an exponentially growing
 period; a success resets it. When every endpoint is cooling, the one whose cooldown ends first is used,
@@ -13,6 +19,7 @@ so a batch never stalls forever.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,6 +86,7 @@ class EndpointPool:
         cooldown_after: int = 5,
         cooldown_base_s: float = 1.0,
         cooldown_cap_s: float = 60.0,
+        load_factor: float = 1.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         bases = [normalise_base_url(u) for u in urls]
@@ -89,13 +97,18 @@ class EndpointPool:
         self._cooldown_after = cooldown_after
         self._cooldown_base = cooldown_base_s
         self._cooldown_cap = cooldown_cap_s
+        self._load_factor = load_factor
         self._clock = clock
 
     def __len__(self) -> int:
         return len(self.endpoints)
 
-    def acquire(self, custom_id: str) -> Endpoint:
-        """The endpoint for the next attempt of ``custom_id``; counted as outstanding until released."""
+    def acquire(self, custom_id: str, *, key: str | None = None, prefer: int | None = None) -> Endpoint:
+        """The endpoint for the next attempt of ``custom_id``; counted as outstanding until released.
+
+        ``key``: the request's prompt key (bounded-load affinity); ``prefer``: the index of the endpoint
+        that served the prompt last, kept while it is ready.
+        """
         if len(self.endpoints) == 1:  # the only choice, cooling or not (see the module's docstring)
             chosen = self.endpoints[0]
             chosen.outstanding += 1
@@ -105,14 +118,26 @@ class EndpointPool:
         ready = [e for e in self.endpoints if e.cooled_until <= now]
         if not ready:
             ready = [min(self.endpoints, key=lambda e: e.cooled_until)]
-        if self._affinity and len(ready) > 1:
-            key = instance_key(custom_id)
-            chosen = max(ready, key=lambda e: _rendezvous(key, e.base_url))
+        preferred = [e for e in ready if e.index == prefer] if prefer is not None else []
+        if preferred:
+            chosen = preferred[0]
+        elif self._affinity and len(ready) > 1:  # asked for: strict, the instance's replica whatever its load
+            instance = instance_key(custom_id)
+            chosen = max(ready, key=lambda e: _rendezvous(instance, e.base_url))
+        elif key is not None and len(ready) > 1:
+            chosen = self._bounded_rendezvous(key, ready)
         else:
             chosen = min(ready, key=lambda e: (e.outstanding, e.sent, e.index))
         chosen.outstanding += 1
         chosen.sent += 1
         return chosen
+
+    def _bounded_rendezvous(self, key: str, ready: list[Endpoint]) -> Endpoint:
+        """The first replica in ``key``'s rendezvous order whose load stays within the bound."""
+        load = sum(e.outstanding for e in ready) + 1
+        bound = math.ceil(load * self._load_factor / len(ready))
+        ranked = sorted(ready, key=lambda e: _rendezvous(key, e.base_url), reverse=True)
+        return next((e for e in ranked if e.outstanding < bound), ranked[0])
 
     def release(self, endpoint: Endpoint, *, healthy: bool) -> None:
         """Record an attempt's end; ``healthy`` is False for a transport error or a 5xx/429 answer."""

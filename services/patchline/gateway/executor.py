@@ -6,8 +6,11 @@ flush on object storage). Kill it at any moment and rerun the same command: noth
 unfinished work is repeated.
 
 Flow: a reader pulls chunks of parsed lines from a worker thread (a file read never blocks the loop) into
-a bounded queue; ``concurrency`` workers send them through one HTTP client of the run
+a bounded queue of lanes; ``concurrency`` workers send them through one HTTP client of the run
 (:mod:`patchline.gateway.http`); a single writer appends the finished lines, in batches, from a worker thread.
+With prompt grouping (the default) a lane holds every pending request of one prompt and its worker sends
+them one after another, so each sample after the first finds the prompt in the server's cache
+(:mod:`patchline.gateway.grouping`); without it every request is a lane of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from patchline.core.batch import RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
@@ -29,6 +32,7 @@ from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
 from patchline.gateway.endpoints import EndpointPool
 from patchline.gateway.eventloop import run_blocking
+from patchline.gateway.grouping import Lane, QueuedRequest, prompt_key
 from patchline.gateway.http import HttpClient, open_http_client
 from patchline.gateway.idmap import IdMap
 from patchline.gateway.keys import KeyRing
@@ -37,7 +41,7 @@ from patchline.gateway.output import ResumeState, check_resume, compact_output, 
 from patchline.gateway.sender import DEADLINE_CODE, Finished, Sender
 from patchline.gateway.settings import ExecutorSettings, ModelEndpoints
 
-__all__ = ["Artifact", "Target", "execute_file", "run_file"]
+__all__ = ["Artifact", "ExecuteOptions", "Target", "execute_file", "run_file"]
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +59,23 @@ Target = str | Artifact  # a path or URI (local, file://, s3://), or a file of a
 _END = None  # queue sentinel
 
 
+class ExecuteOptions(TypedDict, total=False):
+    """The keywords of every way to run the executor (:func:`execute_file`, :func:`run_file`, the launchers)."""
+
+    keys: ApiKeys | None  # the API keys (default: none)
+    settings: ExecutorSettings | None  # default: ExecutorSettings()
+    progress: Progress | None
+    storage: StorageConfig | None  # object storage for URIs given as strings
+    metrics_address: tuple[str, int] | None  # (host, port) to serve Prometheus metrics on meanwhile
+    on_mismatch: MismatchPolicy  # final lines in the output made for other requests; default: refuse
+
+
 async def execute_file(
     input_file: Target,
     output_file: Target,
     *,
     endpoints: ModelEndpoints | Sequence[str],
-    keys: ApiKeys | None = None,
-    settings: ExecutorSettings | None = None,
-    progress: Progress | None = None,
-    storage: StorageConfig | None = None,
-    metrics_address: tuple[str, int] | None = None,
-    on_mismatch: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
+    **options: Unpack[ExecuteOptions],
 ) -> ExecutionSummary:
     """Send every request of ``input_file`` that has no final line in ``output_file`` yet; return the summary.
 
@@ -74,10 +84,12 @@ async def execute_file(
     ``on_mismatch`` says what to do with final lines in the output made for other requests (another run,
     other settings): refuse before sending anything, start the output over, or take them.
     """
-    s = settings or ExecutorSettings()
+    s = options.get("settings") or ExecutorSettings()
+    storage, metrics_address = options.get("storage"), options.get("metrics_address")
+    on_mismatch = options.get("on_mismatch", DEFAULT_MISMATCH_POLICY)
     to = endpoints if isinstance(endpoints, ModelEndpoints) else ModelEndpoints(urls=list(endpoints))
     deadline_at = None if s.deadline_seconds is None else asyncio.get_running_loop().time() + s.deadline_seconds
-    progress = progress or NullProgress()
+    progress = options.get("progress") or NullProgress()
     source = _resolve(input_file, storage)
     target = _resolve(output_file, storage)
     pool = EndpointPool(
@@ -86,6 +98,7 @@ async def execute_file(
         cooldown_after=s.cooldown_after_failures,
         cooldown_base_s=s.cooldown_base_seconds,
         cooldown_cap_s=s.cooldown_cap_seconds,
+        load_factor=s.affinity_load_factor,
     )
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
@@ -102,7 +115,7 @@ async def execute_file(
             use_httpx=s.force_httpx,
         )
         try:
-            ring = KeyRing(keys or ApiKeys())
+            ring = KeyRing(options.get("keys") or ApiKeys())
             sender = Sender(pool=pool, keys=ring, settings=s, target=to, metrics=metrics, deadline_at=deadline_at)
             run = _Run(source, target, s, sender, accounting, progress, resume, total, ring.redactor)
             await run.execute(client)
@@ -170,26 +183,11 @@ def run_file(
     output_file: Target,
     *,
     endpoints: ModelEndpoints | Sequence[str],
-    keys: ApiKeys | None = None,
-    settings: ExecutorSettings | None = None,
-    progress: Progress | None = None,
-    storage: StorageConfig | None = None,
-    metrics_address: tuple[str, int] | None = None,
-    on_mismatch: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
+    **options: Unpack[ExecuteOptions],
 ) -> ExecutionSummary:
     """Blocking form of :func:`execute_file` for the CLI and synchronous workflows (runs its own loop)."""
     return run_blocking(
-        execute_file(
-            input_file,
-            output_file,
-            endpoints=endpoints,
-            keys=keys,
-            settings=settings,
-            progress=progress,
-            storage=storage,
-            metrics_address=metrics_address,
-            on_mismatch=on_mismatch,
-        ),
+        execute_file(input_file, output_file, endpoints=endpoints, **options),
         name="run_file",
         async_name="execute_file",
     )
@@ -226,7 +224,8 @@ class _Run:
         self._progress = progress
         self._resume = resume
         self._redactor = redactor
-        self._todo: asyncio.Queue[tuple[RawRequestLine, str] | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._todo: asyncio.Queue[Lane | None] = asyncio.Queue(maxsize=settings.concurrency)
+        self._lanes: dict[str, Lane] = {}  # prompt key -> its lane, while the lane is queued or being sent
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
 
     async def execute(self, client: HttpClient) -> None:
@@ -270,7 +269,7 @@ class _Run:
                     self._accounting.skipped += 1
                     self._progress.advance(1, skipped=1)
                     continue
-                await self._todo.put(item)
+                await self._enqueue(QueuedRequest(*item))
         self._advance_bad_lines(reported_bad)
 
     def _advance_bad_lines(self, reported: int) -> int:
@@ -279,6 +278,22 @@ class _Run:
         if bad > reported:
             self._progress.advance(bad - reported, bad_lines=bad - reported)
         return bad
+
+    async def _enqueue(self, queued: QueuedRequest) -> None:
+        """Add the request to its prompt's lane while that lane is pending, else queue a new lane."""
+        limit = self._settings.concurrency
+        if not self._settings.prompt_grouping:
+            await self._todo.put(Lane(None, queued, limit=limit))
+            return
+        key = prompt_key(queued.request)
+        lane = self._lanes.get(key)
+        if lane is not None:
+            await lane.wait_for_space()
+            if self._lanes.get(key) is lane:  # still pending after the wait: its worker will send this too
+                lane.add(queued)
+                return
+        lane = self._lanes[key] = Lane(key, queued, limit=limit)
+        await self._todo.put(lane)
 
     def _on_bad_line(self, error: MalformedLineError) -> None:
         # Called in the reader thread: the progress is told on the loop, with the next chunk's requests.
@@ -309,8 +324,13 @@ class _Run:
                 )
 
     async def _work(self, client: HttpClient) -> None:
-        while (item := await self._todo.get()) is not None:
-            await self._finished.put(await self._sender.send(item[0], client, fingerprint=item[1]))
+        while (lane := await self._todo.get()) is not None:
+            while lane.pending:
+                request, fingerprint = lane.take()
+                finished = await self._sender.send(request, client, fingerprint=fingerprint, lane=lane)
+                await self._finished.put(finished)
+            if lane.key is not None and self._lanes.get(lane.key) is lane:
+                del self._lanes[lane.key]  # no await since the last check: nothing was added meanwhile
 
     async def _write(self, appender: Appender) -> None:
         ended = False
@@ -334,7 +354,12 @@ class _Run:
                 self._accounting.first_failure = _failure_text(f.record)
                 self._accounting.first_failure_status = int(f.record["response"]["status_code"])
             counters = self._accounting.record(
-                ok=f.ok, body=f.body, model=f.model, attempts=f.attempts, expired=f.expired
+                ok=f.ok,
+                body=f.body,
+                model=f.model,
+                attempts=f.attempts,
+                expired=f.expired,
+                cached_tokens=f.cached_tokens,
             )
             for key, value in counters.items():
                 totals[key] = totals.get(key, 0.0) + value

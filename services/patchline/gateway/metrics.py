@@ -79,6 +79,7 @@ class ExecutorMetrics(Collector):
         tokens = CounterMetricFamily("patchline_tokens", "Tokens reported by the servers.", labels=["kind"])
         tokens.add_metric(["prompt"], a.prompt_tokens)
         tokens.add_metric(["completion"], a.completion_tokens)
+        tokens.add_metric(["cached"], a.cached_tokens)  # prompt tokens read from the servers' prefix caches
         yield tokens
         yield GaugeMetricFamily(
             "patchline_in_flight", "Requests being sent or waiting for a retry.", value=self.in_flight

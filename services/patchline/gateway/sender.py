@@ -12,11 +12,12 @@ from typing import Any
 
 import msgspec
 
-from patchline.core.batch import RawRequestLine, response_record
+from patchline.core.batch import RawRequestLine, cached_prompt_tokens, response_record
 from patchline.core.fingerprint import settings_fingerprint
 from patchline.core.jsonl import json_bytes, parse_json
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
+from patchline.gateway.grouping import Lane
 from patchline.gateway.http import HttpClient, TransportFailure
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
@@ -51,6 +52,7 @@ class Finished:
     model: str | None
     attempts: int
     expired: bool = False  # unfinished when the run's deadline passed
+    cached_tokens: int | None = None  # prompt tokens the server read from its cache, when it said
 
     @property
     def body(self) -> dict[str, Any]:
@@ -120,11 +122,14 @@ class Sender:
         """The settings fingerprint the lines of a run sent to ``target`` carry."""
         return settings_fingerprint(payload_settings(target))
 
-    async def send(self, request: RawRequestLine, client: HttpClient, *, fingerprint: str = "") -> Finished:
+    async def send(
+        self, request: RawRequestLine, client: HttpClient, *, fingerprint: str = "", lane: Lane | None = None
+    ) -> Finished:
         """Send until a success, a permanent failure, the last attempt or the deadline; never raises for HTTP.
 
         ``fingerprint`` is the request's (:func:`patchline.core.fingerprint.request_fingerprint`), recorded in
         the line with the settings' so a rerun can tell this answer from one to another request.
+        ``lane``: the request's prompt group; its key chooses the replica, which it then keeps.
         """
         payload, model = self._payload(request)
         custom_id = request.custom_id
@@ -140,11 +145,16 @@ class Sender:
                     outcome = self._deadline_outcome(outcome)
                     break
                 attempt += 1
-                endpoint = self._pool.acquire(custom_id)
+                if lane is None:
+                    endpoint = self._pool.acquire(custom_id)
+                else:
+                    endpoint = self._pool.acquire(custom_id, key=lane.key, prefer=lane.endpoint)
                 endpoint_index = endpoint.index
                 url = join_url(endpoint.base_url, request.url)
                 outcome = await self._attempt_before_deadline(client, url, payload)
                 self._pool.release(endpoint, healthy=outcome.healthy)
+                if lane is not None:
+                    lane.endpoint = endpoint.index if outcome.healthy else None
                 metrics.count_attempt(endpoint.index, outcome.status)
                 if outcome.ok or not self._policy.should_retry(outcome.status, attempt):
                     break
@@ -159,12 +169,14 @@ class Sender:
             metrics.in_flight -= 1
         latency = time.monotonic() - started
         metrics.observe_latency(latency)
+        cached = cached_prompt_tokens(outcome.body)
         stats = line_stats(
             latency_s=latency,
             attempts=attempt,
             endpoint_index=endpoint_index,
             request_fingerprint=fingerprint,
             settings_fingerprint=self.settings_fingerprint,
+            cached_tokens=cached,
         )
         record = response_record(
             custom_id,
@@ -175,7 +187,9 @@ class Sender:
             patchline=stats,
         )
         expired = outcome.error is not None and outcome.error[0] == DEADLINE_CODE
-        return Finished(record=record, ok=outcome.ok, model=model, attempts=attempt, expired=expired)
+        return Finished(
+            record=record, ok=outcome.ok, model=model, attempts=attempt, expired=expired, cached_tokens=cached
+        )
 
     @property
     def in_flight(self) -> int:

@@ -1,4 +1,4 @@
-"""The model a run talks to, for as long as the run needs it: an oracle, a local SGLang, or an endpoint."""
+"""The model a run talks to, for as long as the run needs it: an oracle, a local SGLang or llama.cpp, or an endpoint."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from patchline.core import layout
 from patchline.core.errors import InputError
+from patchline.core.llamacpp_args import llamacpp_server_args
 from patchline.core.sglang_args import engine_server_args
 from patchline.core.spec import (
     EditBenchWorkflow,
@@ -15,12 +16,13 @@ from patchline.core.spec import (
     Engine,
     EngineFlavor,
     InferenceRun,
+    LlamaCppEngine,
     ModelEndpoints,
     OracleEngine,
     Rollout,
     SGLangEngine,
 )
-from patchline.gateway.launcher import SGLangServer
+from patchline.gateway.launcher import SGLangServer, llamacpp_servers
 from patchline.oracle import OracleServer
 
 __all__ = ["ServedModel", "engine_for", "serve_engine"]
@@ -71,5 +73,8 @@ async def serve_engine(run: Rollout | InferenceRun, engine: Engine, *, run_uri: 
         args = engine_server_args(engine)
         async with SGLangServer(args, startup_timeout_s=engine.startup_timeout_seconds) as url:
             yield ServedModel(engine.model_endpoints([url]), server_args=tuple(args))
+    elif isinstance(engine, LlamaCppEngine):
+        async with llamacpp_servers(engine) as urls:
+            yield ServedModel(engine.model_endpoints(urls), server_args=tuple(llamacpp_server_args(engine)))
     else:
         raise InputError(f"unsupported engine {type(engine).__name__}")

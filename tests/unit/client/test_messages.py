@@ -55,6 +55,8 @@ EXECUTOR = {
     "part_seconds": 0.5,
     "read_chunk_lines": 32,
     "force_httpx": True,
+    "prompt_grouping": False,
+    "affinity_load_factor": 2.0,
     "stall_warning_seconds": 5.0,
     "deadline_seconds": 3600.0,
 }

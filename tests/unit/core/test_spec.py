@@ -175,6 +175,8 @@ def test_defaults_are_explicit() -> None:
         "partSeconds": 2.0,
         "readChunkLines": 512,
         "forceHttpx": False,
+        "promptGrouping": True,
+        "affinityLoadFactor": 1.25,
         "stallWarningSeconds": 60.0,
     }
     assert spec["dataset"] == {"source": "x.jsonl", "split": "test", "instances": []}

@@ -158,7 +158,7 @@ def test_clean_mode_equals_compat_mode_without_its_artefacts_on_real_files() -> 
     compared = 0
     for _name, content in real_python_files(40, seed=5):
         lines = content.split("\n")
-        # a file ending with a blank line loses that line too in the original's join: not this comparison
+        # A file ending in blank lines loses all of them in compat mode, not only the final newline.
         if len(lines) < 30 or not content.endswith("\n") or content.endswith("\n\n") or "\r" in content:
             continue
         edits, ranges = _random_case(content, rng)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from patchline.core.batch import ResponseLine
+from patchline.core.batch import ResponseLine, cached_prompt_tokens
 from patchline.core.errors import InputError
-from patchline.gateway.accounting import Accounting, parse_price_table
+from patchline.gateway.accounting import Accounting, line_stats, parse_price_table
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +49,35 @@ def test_no_price_table_means_no_cost() -> None:
 def test_bad_price_tables_are_input_errors(text: str) -> None:
     with pytest.raises(InputError):
         parse_price_table(text)
+
+
+@pytest.mark.parametrize(
+    ("body", "cached"),
+    [
+        ({"usage": {"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 90}}}, 90),
+        ({"usage": {"prompt_tokens": 100}, "timings": {"cache_n": 31, "prompt_n": 69}}, 31),  # llama.cpp's own
+        ({"usage": {"prompt_tokens": 100, "prompt_tokens_details": None}}, None),
+        ({}, None),
+    ],
+)
+def test_cached_prompt_tokens_as_servers_report_them(body: dict[str, object], cached: int | None) -> None:
+    assert cached_prompt_tokens(body) == cached
+
+
+def test_cached_tokens_are_summed_and_shared_out_of_the_prompt_tokens() -> None:
+    acc = Accounting(prices={}, output_uri="out.jsonl")
+    for cached in (0, 900, None):
+        usage: dict[str, object] = {"prompt_tokens": 1000, "completion_tokens": 10}
+        if cached is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        acc.record(ok=True, body={"usage": usage}, model=None, attempts=1)
+    summary = acc.summary()
+    assert (summary.cached_tokens, summary.prompt_tokens) == (900, 3000)
+    assert summary.cached_share == pytest.approx(0.3)
+    assert summary.to_dict()["cached_share"] == 0.3
+    assert "900 prompt tokens cached" in summary.describe()
+
+
+def test_line_stats_carry_cached_tokens_only_when_reported() -> None:
+    assert "cached_tokens" not in line_stats(latency_s=0.1, attempts=1, endpoint_index=0)
+    assert line_stats(latency_s=0.1, attempts=1, endpoint_index=0, cached_tokens=12)["cached_tokens"] == 12

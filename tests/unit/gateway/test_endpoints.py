@@ -112,3 +112,35 @@ def _hold(pool: EndpointPool, endpoint: Endpoint) -> Endpoint:
     """Count an attempt on ``endpoint`` as outstanding (as acquire would) and return it."""
     endpoint.outstanding += 1
     return endpoint
+
+
+def test_prompt_key_is_sticky_while_loads_are_even() -> None:
+    pool = EndpointPool(["http://a", "http://b"])
+    homes: dict[str, set[int]] = {}
+    for n in range(100):
+        for _ in range(3):
+            endpoint = pool.acquire(f"x{n}", key=f"prompt-{n}")
+            homes.setdefault(f"prompt-{n}", set()).add(endpoint.index)
+            pool.release(endpoint, healthy=True)
+    assert all(len(indices) == 1 for indices in homes.values())
+    assert set(Counter(next(iter(v)) for v in homes.values())) == {0, 1}
+
+
+def test_prompt_key_affinity_is_bounded_by_load() -> None:
+    pool = EndpointPool(["http://a", "http://b"], load_factor=1.25)
+    # Prompts whose hash prefers endpoint 0, held in flight: the bound moves the later ones to endpoint 1.
+    keys = [f"p{n}" for n in range(400) if EndpointPool(["http://a", "http://b"]).acquire("c", key=f"p{n}").index == 0]
+    held = [pool.acquire("c", key=key) for key in keys[:8]]
+    loads = Counter(e.index for e in held)
+    assert loads[1] >= 3 and loads[0] <= 5
+
+
+def test_prefer_wins_while_ready_and_falls_back_when_cooling() -> None:
+    now = [0.0]
+    pool = EndpointPool(["http://a", "http://b"], cooldown_after=1, clock=lambda: now[0])
+    assert all(pool.acquire("c", key="k", prefer=1).index == 1 for _ in range(5))
+    target = pool.endpoints[1]
+    for _ in range(5):
+        pool.release(target, healthy=True)
+    pool.release(pool.acquire("c", prefer=1), healthy=False)  # endpoint 1 cools down
+    assert pool.acquire("c", key="k", prefer=1).index == 0

@@ -24,7 +24,8 @@ def _samples(metrics: ExecutorMetrics) -> dict[tuple[str, tuple[tuple[str, str],
 def test_counts_come_from_the_run_as_it_is_scraped() -> None:
     accounting = Accounting(prices={}, output_uri="out.jsonl")
     metrics = ExecutorMetrics(accounting)
-    body = {"choices": [{"message": {"content": "", "reasoning_content": "hmm"}}], "usage": {"prompt_tokens": 7}}
+    usage = {"prompt_tokens": 7, "prompt_tokens_details": {"cached_tokens": 5}}
+    body = {"choices": [{"message": {"content": "", "reasoning_content": "hmm"}}], "usage": usage}
     accounting.record(ok=True, body=body, model="m", attempts=2)
     accounting.skipped += 3
     metrics.count_attempt(0, 500)
@@ -42,6 +43,7 @@ def test_counts_come_from_the_run_as_it_is_scraped() -> None:
     assert s[("patchline_retries_total", ())] == 1
     assert s[("patchline_reasoning_only_total", ())] == 1
     assert s[("patchline_tokens_total", (("kind", "prompt"),))] == 7
+    assert s[("patchline_tokens_total", (("kind", "cached"),))] == 5
     assert s[("patchline_in_flight", ())] == 5
     assert s[("patchline_request_seconds_bucket", (("le", "0.01"),))] == 1
     assert s[("patchline_request_seconds_bucket", (("le", "0.5"),))] == 3  # cumulative, "le" inclusive

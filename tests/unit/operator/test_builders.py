@@ -10,13 +10,15 @@ import pytest
 import yaml
 
 from patchline.core.errors import InputError
-from patchline.core.spec import InferenceRun, Rollout, load_manifest, parse_manifest
+from patchline.core.spec import DEFAULT_LLAMACPP_IMAGE, InferenceRun, Rollout, load_manifest, parse_manifest
 from patchline_operator import (
     GPU_RESOURCE,
     endpoint_urls,
     headless_service_name,
+    llamacpp_deployment,
     ready_addresses,
     server_name,
+    server_objects,
     service_url,
     sglang_deployment,
     sglang_headless_service,
@@ -208,7 +210,7 @@ def test_endpoint_urls_from_ready_pod_addresses() -> None:
 def test_objects_of_every_example_validate_against_kubernetes_schemas(example: Path) -> None:
     run = load_manifest(example)
     assert isinstance(run, InferenceRun | Rollout)
-    objects = sglang_objects(run)
+    objects = server_objects(run)
     assert [o["kind"] for o in objects] == ["Deployment", "Service", "Service"]
     for obj in objects:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
@@ -224,3 +226,32 @@ def test_public_surface_imports_no_kopf() -> None:
     assert all(hasattr(patchline_operator, name) for name in patchline_operator.__all__)
     assert "kopf" not in builders.__dict__ and "kubernetes" not in builders.__dict__
     assert sys.modules["patchline_operator.builders"] is builders
+
+
+def _llamacpp_run(**engine: Any) -> InferenceRun:
+    manifest = {
+        "apiVersion": "patchline.dev/v1alpha1",
+        "kind": "InferenceRun",
+        "metadata": {"name": "cpu"},
+        "spec": {"engine": {"type": "llamacpp", **engine}, "input": "in.jsonl", "output": "out.jsonl"},
+    }
+    run = parse_manifest(manifest)
+    assert isinstance(run, InferenceRun)
+    return run
+
+
+def test_llamacpp_objects_are_cpu_only_and_take_the_spec_image_first() -> None:
+    volume = {"type": "pvc", "claimName": "gguf", "mountPath": "/models"}
+    run = _llamacpp_run(model="/models/q.gguf", image="me/llama:1", modelVolume=volume)
+    deployment, service, headless = server_objects(run, llamacpp_image="operator/default:1")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "me/llama:1"
+    assert container["args"][container["args"].index("--model") + 1] == "/models/q.gguf"
+    assert container["volumeMounts"] == [{"name": "model", "mountPath": "/models", "readOnly": True}]
+    assert GPU_RESOURCE not in str(deployment)
+    assert (service["metadata"]["name"], headless["metadata"]["name"]) == ("cpu-llamacpp", "cpu-llamacpp-pods")
+    assert service_url(run, "ns") == "http://cpu-llamacpp.ns.svc:8080"
+    default = llamacpp_deployment(_llamacpp_run())["spec"]["template"]["spec"]["containers"][0]
+    assert default["image"] == DEFAULT_LLAMACPP_IMAGE and default["volumeMounts"] == []
+    for obj in (deployment, service, headless):
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)

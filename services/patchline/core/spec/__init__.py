@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from patchline.core.spec.base import API_GROUP, API_VERSION, SpecModel, StatusModel
 from patchline.core.spec.engine import (
+    DEFAULT_LLAMACPP_IMAGE,
+    DEFAULT_LLAMACPP_MODEL_NAME,
     DEFAULT_SGLANG_IMAGE,
     SGLANG_VERSION,
     EndpointEngine,
     Engine,
     HfCacheVolume,
     HostPathVolume,
+    LlamaCppEngine,
     ModelVolume,
     OracleEngine,
     PvcVolume,
+    ServedEngine,
     SGLangEngine,
 )
 from patchline.core.spec.executor import (
@@ -73,6 +77,8 @@ from patchline.core.spec.workflow import (
 __all__ = [
     "API_GROUP",
     "API_VERSION",
+    "DEFAULT_LLAMACPP_IMAGE",
+    "DEFAULT_LLAMACPP_MODEL_NAME",
     "DEFAULT_MISMATCH_POLICY",
     "DEFAULT_SGLANG_IMAGE",
     "FIRST_NONEMPTY",
@@ -97,6 +103,7 @@ __all__ = [
     "InferenceRunSpec",
     "InferenceRunStatus",
     "InferenceStage",
+    "LlamaCppEngine",
     "Manifest",
     "Metadata",
     "MismatchPolicy",
@@ -119,6 +126,7 @@ __all__ = [
     "SGLangEngine",
     "Sampling",
     "SecretKeyRef",
+    "ServedEngine",
     "Snapshot",
     "SpecModel",
     "StageSettings",

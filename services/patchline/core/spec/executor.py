@@ -35,6 +35,7 @@ class EngineFlavor(enum.StrEnum):
 
     OPENAI = "openai"  # any OpenAI-compatible endpoint: the body is sent as written
     SGLANG = "sglang"  # SGLang: thinking keys are mapped to what SGLang honours (patchline.gateway.thinking)
+    LLAMACPP = "llamacpp"  # llama.cpp's server: the body is sent as written
 
 
 class ThinkingProcessor(enum.StrEnum):
@@ -103,6 +104,17 @@ class ExecutorSettings(SpecModel):
     read_chunk_lines: int = Field(default=512, ge=1, description="Input lines read per hop to the reader thread.")
     force_httpx: bool = Field(
         default=False, description="Send plain-http endpoints through httpx too (slower; for comparisons)."
+    )
+    prompt_grouping: bool = Field(
+        default=True,
+        description="Prompt-cache-aware sending: the samples of one prompt go one after another to one replica "
+        "(chosen by a hash of the prompt), concurrency spread across prompts.",
+    )
+    affinity_load_factor: float = Field(
+        default=1.25,
+        ge=1.0,
+        description="Bounded-load affinity: a replica takes a new prompt while it has at most this factor of the "
+        "mean load.",
     )
     stall_warning_seconds: float = Field(
         default=60.0, gt=0, description="Warn this often while requests wait longer than this for an answer."

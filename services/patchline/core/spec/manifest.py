@@ -95,7 +95,7 @@ def resolve_uri(uri: str, base: str) -> str:
 class InferenceRunSpec(SpecModel):
     """One inference: a requests file in, a responses file out, through one engine."""
 
-    engine: Engine = Field(description="What answers the requests: sglang, endpoint or oracle.")
+    engine: Engine = Field(description="What answers the requests: sglang, llamacpp, endpoint or oracle.")
     input: str = Field(min_length=1, description="Requests file (OpenAI batch lines): a path or URI.")
     output: str = Field(min_length=1, description="Responses file: a path or URI; an existing one is resumed.")
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
@@ -105,7 +105,7 @@ class InferenceRunSpec(SpecModel):
 class RolloutSpec(SpecModel):
     """A whole workflow over a dataset: its stages run in order, artifacts below the output URI."""
 
-    engine: Engine = Field(description="What answers the requests: sglang, endpoint or oracle.")
+    engine: Engine = Field(description="What answers the requests: sglang, llamacpp, endpoint or oracle.")
     dataset: Dataset = Field(description="Task instances to work on.")
     repositories: Repositories = Field(default_factory=Repositories, description="Where repository code comes from.")
     workflow: Workflow = Field(description="The workflow and its parameters.")

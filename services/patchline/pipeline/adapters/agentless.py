@@ -32,7 +32,15 @@ def process(context: OperationContext[AgentlessStage]) -> OperationResult:
             "output": context.run.uri(layout.agentless_output()),
             "predictions": context.run.uri(layout.PREDICTIONS),
         },
-        counts={"total": summary.samples, "succeeded": summary.patches, "failed": summary.samples - summary.patches},
+        # Items are instances: one whose samples all got a verdict succeeded, even if no sample has a patch (a
+        # weak model's "no edits" is a result, not a failure of the stage); patches are counted beside.
+        counts={
+            "total": summary.instances,
+            "succeeded": summary.instances - len(summary.failed_instances),
+            "failed": len(summary.failed_instances),
+            "samples": summary.samples,
+            "patches": summary.patches,
+        },
         message="; ".join(summary.describe()),
     )
 

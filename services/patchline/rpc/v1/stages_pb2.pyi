@@ -98,6 +98,8 @@ class ExecutorSettings(_message.Message):
     PART_SECONDS_FIELD_NUMBER: _builtins.int
     READ_CHUNK_LINES_FIELD_NUMBER: _builtins.int
     FORCE_HTTPX_FIELD_NUMBER: _builtins.int
+    PROMPT_GROUPING_FIELD_NUMBER: _builtins.int
+    AFFINITY_LOAD_FACTOR_FIELD_NUMBER: _builtins.int
     STALL_WARNING_SECONDS_FIELD_NUMBER: _builtins.int
     DEADLINE_SECONDS_FIELD_NUMBER: _builtins.int
     concurrency: _builtins.int
@@ -132,6 +134,10 @@ class ExecutorSettings(_message.Message):
     """Input lines read per hop to the reader thread."""
     force_httpx: _builtins.bool
     """Send plain-http endpoints through httpx too (slower; for comparisons)."""
+    prompt_grouping: _builtins.bool
+    """Prompt-cache-aware sending: the samples of one prompt go one after another to one replica (chosen by a hash of the prompt), concurrency spread across prompts."""
+    affinity_load_factor: _builtins.float
+    """Bounded-load affinity: a replica takes a new prompt while it has at most this factor of the mean load."""
     stall_warning_seconds: _builtins.float
     """Warn this often while requests wait longer than this for an answer."""
     deadline_seconds: _builtins.float
@@ -160,15 +166,19 @@ class ExecutorSettings(_message.Message):
         part_seconds: _builtins.float | None = ...,
         read_chunk_lines: _builtins.int | None = ...,
         force_httpx: _builtins.bool | None = ...,
+        prompt_grouping: _builtins.bool | None = ...,
+        affinity_load_factor: _builtins.float | None = ...,
         stall_warning_seconds: _builtins.float | None = ...,
         deadline_seconds: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_deadline_seconds", b"_deadline_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_stall_warning_seconds", b"_stall_warning_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "deadline_seconds", b"deadline_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "stall_warning_seconds", b"stall_warning_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_affinity_load_factor", b"_affinity_load_factor", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_deadline_seconds", b"_deadline_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_prompt_grouping", b"_prompt_grouping", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_stall_warning_seconds", b"_stall_warning_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "affinity_load_factor", b"affinity_load_factor", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "deadline_seconds", b"deadline_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "prompt_grouping", b"prompt_grouping", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "stall_warning_seconds", b"stall_warning_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_deadline_seconds", b"_deadline_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_stall_warning_seconds", b"_stall_warning_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "deadline_seconds", b"deadline_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "prices", b"prices", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "stall_warning_seconds", b"stall_warning_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_affinity", b"_affinity", "_affinity_load_factor", b"_affinity_load_factor", "_backoff_base_seconds", b"_backoff_base_seconds", "_backoff_cap_seconds", b"_backoff_cap_seconds", "_compact", b"_compact", "_concurrency", b"_concurrency", "_connect_timeout_seconds", b"_connect_timeout_seconds", "_cooldown_after_failures", b"_cooldown_after_failures", "_cooldown_base_seconds", b"_cooldown_base_seconds", "_cooldown_cap_seconds", b"_cooldown_cap_seconds", "_deadline_seconds", b"_deadline_seconds", "_force_httpx", b"_force_httpx", "_max_attempts", b"_max_attempts", "_part_lines", b"_part_lines", "_part_seconds", b"_part_seconds", "_prompt_grouping", b"_prompt_grouping", "_read_chunk_lines", b"_read_chunk_lines", "_retry_after_cap_seconds", b"_retry_after_cap_seconds", "_stall_warning_seconds", b"_stall_warning_seconds", "_timeout_seconds", b"_timeout_seconds", "affinity", b"affinity", "affinity_load_factor", b"affinity_load_factor", "backoff_base_seconds", b"backoff_base_seconds", "backoff_cap_seconds", b"backoff_cap_seconds", "compact", b"compact", "concurrency", b"concurrency", "connect_timeout_seconds", b"connect_timeout_seconds", "cooldown_after_failures", b"cooldown_after_failures", "cooldown_base_seconds", b"cooldown_base_seconds", "cooldown_cap_seconds", b"cooldown_cap_seconds", "deadline_seconds", b"deadline_seconds", "force_httpx", b"force_httpx", "max_attempts", b"max_attempts", "part_lines", b"part_lines", "part_seconds", b"part_seconds", "prices", b"prices", "prompt_grouping", b"prompt_grouping", "read_chunk_lines", b"read_chunk_lines", "retry_after_cap_seconds", b"retry_after_cap_seconds", "stall_warning_seconds", b"stall_warning_seconds", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__affinity: _TypeAlias = _typing.Literal["affinity"]  # noqa: Y015
     _WhichOneofArgType__affinity: _TypeAlias = _typing.Literal["_affinity", b"_affinity"]  # noqa: Y015
+    _WhichOneofReturnType__affinity_load_factor: _TypeAlias = _typing.Literal["affinity_load_factor"]  # noqa: Y015
+    _WhichOneofArgType__affinity_load_factor: _TypeAlias = _typing.Literal["_affinity_load_factor", b"_affinity_load_factor"]  # noqa: Y015
     _WhichOneofReturnType__backoff_base_seconds: _TypeAlias = _typing.Literal["backoff_base_seconds"]  # noqa: Y015
     _WhichOneofArgType__backoff_base_seconds: _TypeAlias = _typing.Literal["_backoff_base_seconds", b"_backoff_base_seconds"]  # noqa: Y015
     _WhichOneofReturnType__backoff_cap_seconds: _TypeAlias = _typing.Literal["backoff_cap_seconds"]  # noqa: Y015
@@ -195,6 +205,8 @@ class ExecutorSettings(_message.Message):
     _WhichOneofArgType__part_lines: _TypeAlias = _typing.Literal["_part_lines", b"_part_lines"]  # noqa: Y015
     _WhichOneofReturnType__part_seconds: _TypeAlias = _typing.Literal["part_seconds"]  # noqa: Y015
     _WhichOneofArgType__part_seconds: _TypeAlias = _typing.Literal["_part_seconds", b"_part_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__prompt_grouping: _TypeAlias = _typing.Literal["prompt_grouping"]  # noqa: Y015
+    _WhichOneofArgType__prompt_grouping: _TypeAlias = _typing.Literal["_prompt_grouping", b"_prompt_grouping"]  # noqa: Y015
     _WhichOneofReturnType__read_chunk_lines: _TypeAlias = _typing.Literal["read_chunk_lines"]  # noqa: Y015
     _WhichOneofArgType__read_chunk_lines: _TypeAlias = _typing.Literal["_read_chunk_lines", b"_read_chunk_lines"]  # noqa: Y015
     _WhichOneofReturnType__retry_after_cap_seconds: _TypeAlias = _typing.Literal["retry_after_cap_seconds"]  # noqa: Y015
@@ -205,6 +217,8 @@ class ExecutorSettings(_message.Message):
     _WhichOneofArgType__timeout_seconds: _TypeAlias = _typing.Literal["_timeout_seconds", b"_timeout_seconds"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__affinity) -> _WhichOneofReturnType__affinity | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__affinity_load_factor) -> _WhichOneofReturnType__affinity_load_factor | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__backoff_base_seconds) -> _WhichOneofReturnType__backoff_base_seconds | None: ...
     @_typing.overload
@@ -231,6 +245,8 @@ class ExecutorSettings(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__part_lines) -> _WhichOneofReturnType__part_lines | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__part_seconds) -> _WhichOneofReturnType__part_seconds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__prompt_grouping) -> _WhichOneofReturnType__prompt_grouping | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__read_chunk_lines) -> _WhichOneofReturnType__read_chunk_lines | None: ...
     @_typing.overload

@@ -12,8 +12,9 @@ Field names and shapes are the original's, so tools reading Agentless results re
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -25,6 +26,7 @@ from patchline.workflows.agentless.locations import edit_locs_from_raw_output
 
 __all__ = [
     "AGENTLESS_MODEL_NAME",
+    "SAMPLE_STATUS_MEANINGS",
     "EditLocsCount",
     "EditLocsOrigin",
     "LocRecord",
@@ -56,6 +58,26 @@ class SampleStatus:
     ANSWER_TOO_LARGE = "answer_too_large"  # the response line is over --max-answer-bytes: not read
     TIMEOUT = "timeout"  # the instance ran past --item-timeout
     FAILED = "failed"  # processing the instance raised
+
+
+# Each SampleStatus -> what it means for a user reading a table of samples. Read-only.
+SAMPLE_STATUS_MEANINGS: Mapping[str, str] = MappingProxyType(
+    {
+        SampleStatus.OK: "a patch",
+        SampleStatus.NOT_REQUESTED: "not requested",
+        SampleStatus.MISSING_RESPONSE: "no response line",
+        SampleStatus.REQUEST_FAILED: "the request failed",
+        SampleStatus.REASONING_ONLY: "the answer is reasoning only",
+        SampleStatus.NO_EDITS: "the answer holds no SEARCH/REPLACE edit",
+        SampleStatus.NOT_APPLIED: "the edits' SEARCH text is not in the file",
+        SampleStatus.SYNTAX_ERROR: "the edited file no longer parses",
+        SampleStatus.BLANK_LINES_ONLY: "the edits only change blank lines",
+        SampleStatus.NO_CONTEXT: "no code context for the prompt",
+        SampleStatus.ANSWER_TOO_LARGE: "the answer is larger than the configured limit",
+        SampleStatus.TIMEOUT: "processing the instance ran past the per-item time limit",
+        SampleStatus.FAILED: "processing the instance failed",
+    }
+)
 
 
 class EditLocsOrigin:
