@@ -8,19 +8,19 @@ record written to status -> on completion the server is deleted (unless keepServ
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from patchline.core.errors import InputError, PatchlineError
-from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, ServedEngine, parse_manifest
+from patchline.core.errors import InputError
+from patchline.core.spec import ConditionType, InferenceRun, InferenceRunStatus, Phase, ServedEngine
 from patchline.pipeline.driver import drive
 from patchline.pipeline.plan import plan_inference_run, planned_stages, run_root
 from patchline_operator.backend import ClusterBackend, StatusBook
 from patchline_operator.kube import KINDS
+from patchline_operator.lifecycle import admit, follower, load_resource
 from patchline_operator.runtime import Runtime
 from patchline_operator.server import delete_server, ensure_server
 from patchline_operator.status import apply_drive, publish, set_conditions, with_condition
@@ -36,11 +36,7 @@ STAGE = "infer"
 
 def load_run(body: Mapping[str, Any]) -> InferenceRun:
     """The validated run (raises InputError naming the field)."""
-    meta = body.get("metadata") or {}
-    run = parse_manifest(dict(body), source=f"InferenceRun {meta.get('namespace')}/{meta.get('name')}")
-    if not isinstance(run, InferenceRun):
-        raise InputError(f"expected an InferenceRun, got {run.kind}")
-    return run
+    return load_resource(body, InferenceRun)
 
 
 def current_status(body: Mapping[str, Any]) -> InferenceRunStatus:
@@ -95,27 +91,11 @@ async def reconcile_inference_run(rt: Runtime, body: Mapping[str, Any]) -> bool:
 @kopf.on.create(GROUP, VERSION, PLURAL)
 async def inference_run_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Validate the spec (a bad one fails the run, never retried) and start the server it needs."""
-    rt = Runtime.of(memo)
-    try:
-        run = load_run(body)
-    except InputError as exc:
-        await fail(rt, body, "InvalidSpec", str(exc))
-        raise kopf.PermanentError(str(exc)) from exc
-    if isinstance(run.spec.engine, ServedEngine):  # status is left to the daemon: one writer, in order
-        await ensure_server(rt.kube, run, body, body["metadata"]["namespace"], config=rt.config)
+    await admit(Runtime.of(memo), body, lambda: load_run(body), fail)
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
-async def inference_run_daemon(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    """Follow the run until it is finished (cancelled when the run is deleted or the operator stops)."""
-    rt = Runtime.of(memo)
-    while True:
-        try:
-            if await reconcile_inference_run(rt, body):
-                return
-        except PatchlineError as exc:  # unreachable services or API: try again next tick
-            logger.warning("not progressing yet: %s", exc)
-        await asyncio.sleep(rt.config.poll_seconds)
+# Follows each resource until it is finished (cancelled when it is deleted or the operator stops).
+inference_run_daemon = follower(GROUP, VERSION, PLURAL, reconcile_inference_run, handler_id="inference_run_daemon")
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, retries=5, backoff=2.0)

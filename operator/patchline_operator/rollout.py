@@ -8,21 +8,21 @@ stands on the cluster. ``status.stages`` is the state: each tick resumes at the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from patchline.core.errors import InputError, PatchlineError
-from patchline.core.spec import ConditionType, Phase, Rollout, RolloutStatus, ServedEngine, parse_manifest
+from patchline.core.errors import InputError
+from patchline.core.spec import ConditionType, Phase, Rollout, RolloutStatus, ServedEngine
 from patchline.pipeline.driver import DriveResult, drive
 from patchline.pipeline.plan import plan_rollout, planned_stages
 from patchline_operator.backend import ClusterBackend, StatusBook, child_name
 from patchline_operator.kube import KINDS
+from patchline_operator.lifecycle import admit, follower, load_resource
 from patchline_operator.runtime import Runtime
-from patchline_operator.server import delete_server, ensure_server
+from patchline_operator.server import delete_server
 from patchline_operator.status import apply_drive, as_body, publish, set_conditions, with_condition
 
 __all__ = ["GROUP", "PLURAL", "VERSION", "reconcile_rollout"]
@@ -35,11 +35,7 @@ REF = KINDS[("patchline.dev/v1alpha1", "Rollout")]
 
 def load_rollout(body: Mapping[str, Any]) -> Rollout:
     """The validated Rollout (raises InputError naming the field)."""
-    meta = body.get("metadata") or {}
-    run = parse_manifest(dict(body), source=f"Rollout {meta.get('namespace')}/{meta.get('name')}")
-    if not isinstance(run, Rollout):
-        raise InputError(f"expected a Rollout, got {run.kind}")
-    return run
+    return load_resource(body, Rollout)
 
 
 async def _advance(rt: Runtime, body: Mapping[str, Any], rollout: Rollout, new: RolloutStatus) -> DriveResult:
@@ -87,29 +83,19 @@ async def reconcile_rollout(rt: Runtime, body: Mapping[str, Any]) -> bool:
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
 async def rollout_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Validate the spec (a bad one fails the Rollout for good) and start its model server early."""
+    """Validate the spec and the plan (a bad one fails the Rollout for good) and start its model server early."""
     rt = Runtime.of(memo)
-    try:
+
+    def validated() -> Rollout:
         rollout = load_rollout(body)
         plan_rollout(rollout, run_uri=rollout.output_uri(rt.config.store_uri))
-    except InputError as exc:
-        await fail_rollout(rt, body, "InvalidSpec", str(exc))
-        raise kopf.PermanentError(str(exc)) from exc
-    if isinstance(rollout.spec.engine, ServedEngine):
-        await ensure_server(rt.kube, rollout, body, body["metadata"]["namespace"], config=rt.config)
+        return rollout
+
+    await admit(rt, body, validated, fail_rollout)
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
-async def rollout_daemon(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    """Drive the stages until the Rollout is finished (cancelled when it is deleted or the operator stops)."""
-    rt = Runtime.of(memo)
-    while True:
-        try:
-            if await reconcile_rollout(rt, body):
-                return
-        except PatchlineError as exc:  # unreachable services or API: try again next tick
-            logger.warning("not progressing yet: %s", exc)
-        await asyncio.sleep(rt.config.poll_seconds)
+# Follows each resource until it is finished (cancelled when it is deleted or the operator stops).
+rollout_daemon = follower(GROUP, VERSION, PLURAL, reconcile_rollout, handler_id="rollout_daemon")
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, retries=5, backoff=2.0)

@@ -13,11 +13,12 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
+
+from patchline.core.closing import Closing
 
 __all__ = ["ProgressState", "TerminalProgress", "cli_progress", "render_line"]
 
@@ -131,7 +132,7 @@ def render_line(state: ProgressState, *, width: int | None = None, now: float | 
     return line[:width]
 
 
-class TerminalProgress:
+class TerminalProgress(Closing):
     """Implements :class:`patchline.core.progress.Progress` for a person watching a terminal or a log."""
 
     def __init__(self, *, interactive: bool, log_every_seconds: float = 10.0, console: Console | None = None) -> None:
@@ -197,12 +198,8 @@ class TerminalProgress:
         self._logged = self._snapshot()
         log.info("%s", render_line(state), extra=state.fields())
 
-    def __enter__(self) -> TerminalProgress:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
+        """Stop the live display (what leaving its ``with`` block does)."""
         self.finish()
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from patchline.core.closing import Closing
 
 __all__ = ["RepoSnapshot", "SnapshotReading", "decode_text", "is_hidden_git_path", "split_lines"]
 
@@ -44,7 +45,7 @@ class RepoSnapshot(Protocol):
         ...
 
 
-class SnapshotReading:
+class SnapshotReading(Closing):
     """What every snapshot class derives from ``list_files`` and ``read_text``: bulk reads and ``with``."""
 
     def list_files(self) -> list[str]:
@@ -61,17 +62,6 @@ class SnapshotReading:
             text = self.read_text(path)
             if text is not None:
                 yield path, text
-
-    def close(self) -> None:
-        """Nothing to release unless the concrete class holds something open."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def decode_text(data: bytes) -> str | None:

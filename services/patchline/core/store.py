@@ -22,13 +22,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from types import TracebackType
 from typing import IO, Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 from pydantic import BaseModel
 
+from patchline.core.closing import Closing
 from patchline.core.errors import ArtifactNotFoundError, UnavailableError
 from patchline.core.jsonl import dumps_line
 from patchline.core.oserrors import os_errors, path_error
@@ -258,7 +258,7 @@ class ArtifactStore:
         self.fs.invalidate_cache(posixpath.dirname(path))
 
 
-class Appender:
+class Appender(Closing):
     """Appends lines to a logical file; every write call is flushed locally, parts are flushed on S3."""
 
     def __init__(self, store: ArtifactStore, name: str, *, part_lines: int, part_seconds: float) -> None:
@@ -332,14 +332,6 @@ class Appender:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-
-    def __enter__(self) -> Appender:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def open_artifact(uri: str, *, config: StorageConfig | None = None) -> tuple[ArtifactStore, str]:

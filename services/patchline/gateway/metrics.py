@@ -12,13 +12,13 @@ import bisect
 import logging
 import threading
 from collections.abc import Iterator
-from types import TracebackType
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from patchline.core.closing import Closing
 from patchline.gateway.accounting import Accounting
 
 __all__ = ["ExecutorMetrics"]
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 
-class ExecutorMetrics(Collector):
+class ExecutorMetrics(Collector, Closing):
     """Counts of a batch (attempts, retries, in flight, latency) plus its accounting, as Prometheus metrics.
 
     Updated on the event loop only; a scrape reads them from the metrics thread (ints under the GIL,
@@ -112,11 +112,3 @@ class ExecutorMetrics(Collector):
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-
-    def __enter__(self) -> ExecutorMetrics:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

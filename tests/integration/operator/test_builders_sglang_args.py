@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from patchline.core.spec import SGLangEngine, load_manifest
-from patchline_operator import sglang_deployment
+from patchline_operator.builders import sglang_deployment
 from tests.fixtures.sglang_env import sglang_python  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration

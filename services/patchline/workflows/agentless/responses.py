@@ -13,12 +13,12 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import IO
 
 import msgspec
 
 from patchline.core.batch import ResponseLine, iter_responses
+from patchline.core.closing import Closing
 from patchline.core.custom_id import decode_sample_id
 from patchline.core.errors import ArtifactNotFoundError, InputError, MalformedLineError
 from patchline.core.jsonl import LineReport, load_json
@@ -79,7 +79,7 @@ class _Line:
 
 
 @dataclass(slots=True)
-class ResponseIndex:
+class ResponseIndex(Closing):
     """Latest line offsets per instance and sample of one local response file (use as a context manager).
 
     A line longer than ``max_answer_bytes`` is never read back: its sample fails as ``answer_too_large``.
@@ -164,14 +164,6 @@ class ResponseIndex:
             self._handle.close()
             self._handle = None
         self._spool.close()
-
-    def __enter__(self) -> ResponseIndex:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class _CustomIdOnly(msgspec.Struct):

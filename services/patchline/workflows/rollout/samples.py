@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 
 from pydantic import ValidationError
 
+from patchline.core.closing import Closing
 from patchline.core.layout import rollout_sample
 from patchline.core.store import ArtifactStore
 from patchline.workflows.rollout.records import BugFixerSample, TestWriterSample
@@ -19,18 +19,12 @@ log = logging.getLogger(__name__)
 SAMPLES_FOLDER = "samples"
 
 
-class SampleWriter(AbstractContextManager["SampleWriter"]):
+class SampleWriter(Closing):
     """Replaces sample files one at a time (each write is atomic); a failed custom_id loses its old sample."""
 
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
         self.written = 0
-
-    def __enter__(self) -> SampleWriter:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        return None
 
     def write_raw(self, custom_id: str, line: bytes) -> None:
         """Replace the sample of ``custom_id``."""
