@@ -17,6 +17,7 @@ from patchline.cli.flags import ModelFlags
 from patchline.cli.parser import PatchlineParser, add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
+from patchline.core.progress import Progress
 from patchline.core.settings import api_keys_from_env
 from patchline.core.spec import EngineFlavor, LlamaCppEngine
 from patchline.core.store import open_artifact
@@ -29,6 +30,7 @@ from patchline.gateway.batch_api import (
     state_as_text,
     submit_batch,
 )
+from patchline.gateway.executor import ExecuteOptions
 from patchline.gateway.launcher import Serving, llamacpp_servers, run_on_servers, sglang_group, sglang_serving
 from patchline.gateway.managed import ServerGroup
 
@@ -138,6 +140,17 @@ def _finish(summary: ExecutionSummary, args: argparse.Namespace, settings: Execu
     return 0
 
 
+def _options(args: argparse.Namespace, settings: ExecutorSettings, progress: Progress) -> ExecuteOptions:
+    """The executor's keywords every infer command passes: keys from the environment, the flags' choices."""
+    return {
+        "keys": api_keys_from_env(),
+        "settings": settings,
+        "progress": progress,
+        "metrics_address": metrics_address(args),
+        "on_mismatch": mismatch_policy(args),
+    }
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the executor over one request file."""
     settings = executor_settings_from_args(args)
@@ -146,11 +159,7 @@ def _run(args: argparse.Namespace) -> int:
             args.input_file,
             args.output_file,
             endpoints=endpoints_from_args(args),
-            keys=api_keys_from_env(),
-            settings=settings,
-            progress=progress,
-            metrics_address=metrics_address(args),
-            on_mismatch=mismatch_policy(args),
+            **_options(args, settings, progress),
         )
     return _finish(summary, args, settings)
 
@@ -209,11 +218,7 @@ def _run_on(servers: ServerGroup, serving: Serving, args: argparse.Namespace, se
             args.input_file,
             args.output_file,
             serving=serving,
-            keys=api_keys_from_env(),
-            settings=settings,
-            progress=progress,
-            metrics_address=metrics_address(args),
-            on_mismatch=mismatch_policy(args),
+            **_options(args, settings, progress),
         )
     return _finish(summary, args, settings)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from patchline.core.spec import EngineFlavor, ExecutorSettings, ModelEndpoints, Price, ThinkingProcessor
 from patchline.gateway.accounting import ExecutionSummary, parse_price_table
 from patchline.gateway.endpoints import EndpointPool, instance_key, normalise_base_url
 from patchline.gateway.executor import Artifact, Target, execute_file, run_file
 from patchline.gateway.output import CompactionReport, ResumeState, compact_output, scan_output
 from patchline.gateway.retry import RetryPolicy, parse_retry_after
-from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints, Price, ThinkingProcessor
 from patchline.gateway.thinking import prepare_body
 
 __all__ = [

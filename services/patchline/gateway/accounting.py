@@ -13,7 +13,7 @@ from patchline.core.batch import body_usage, cached_prompt_tokens, is_reasoning_
 from patchline.core.errors import DeadlineExceededError, InputError, PatchlineError, UnavailableError
 from patchline.core.fingerprint import REQUEST_FINGERPRINT, SETTINGS_FINGERPRINT
 from patchline.core.jsonl import load_json
-from patchline.gateway.settings import Price
+from patchline.core.spec import Price
 
 __all__ = ["Accounting", "ExecutionSummary", "line_stats", "parse_price_table"]
 

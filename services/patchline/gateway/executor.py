@@ -27,7 +27,7 @@ from patchline.core.fingerprint import FingerprintMismatchError, request_fingerp
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys, StorageConfig
-from patchline.core.spec import DEFAULT_MISMATCH_POLICY, MismatchPolicy
+from patchline.core.spec import DEFAULT_MISMATCH_POLICY, ExecutorSettings, MismatchPolicy, ModelEndpoints
 from patchline.core.store import Appender, ArtifactStore, open_artifact
 from patchline.gateway.accounting import Accounting, ExecutionSummary
 from patchline.gateway.endpoints import EndpointPool
@@ -39,7 +39,6 @@ from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.output import ResumeState, check_resume, compact_output, scan_output
 from patchline.gateway.sender import DEADLINE_CODE, Finished, Sender
-from patchline.gateway.settings import ExecutorSettings, ModelEndpoints
 
 __all__ = ["Artifact", "ExecuteOptions", "Target", "execute_file", "run_file"]
 

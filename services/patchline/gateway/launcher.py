@@ -18,12 +18,11 @@ from typing import Unpack
 from patchline.core.errors import InputError
 from patchline.core.llamacpp_args import llamacpp_launch_args, resolved_model_path
 from patchline.core.sglang_args import require_model, sglang_launch_args
-from patchline.core.spec import LlamaCppEngine
+from patchline.core.spec import EngineFlavor, LlamaCppEngine, ModelEndpoints, ThinkingProcessor
 from patchline.gateway.accounting import ExecutionSummary
 from patchline.gateway.eventloop import run_blocking
 from patchline.gateway.executor import ExecuteOptions, Target, execute_file
-from patchline.gateway.managed import LOG_TAIL_LINES, ManagedServer, ServerGroup, free_port, log_tail
-from patchline.gateway.settings import EngineFlavor, ModelEndpoints, ThinkingProcessor
+from patchline.gateway.managed import LOG_TAIL_LINES, ManagedServer, ServerGroup, ServerOptions, free_port, log_tail
 
 __all__ = [
     "LLAMACPP_HEALTH_PATHS",
@@ -49,56 +48,32 @@ LLAMACPP_HEALTH_PATHS = ("/health",)  # 503 while the model loads, 200 once it s
 class SGLangServer(ManagedServer):
     """A local SGLang server for the duration of an ``async with`` block, which yields its base URL."""
 
-    def __init__(
-        self,
-        sglang_args: Sequence[str],
-        *,
-        python: str = sys.executable,
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        log_path: Path | None = None,
-        startup_timeout_s: float = 1800.0,
-        poll_interval_s: float = 2.0,
-        stop_timeout_s: float = 30.0,
-    ) -> None:
+    def __init__(self, sglang_args: Sequence[str], *, python: str = sys.executable, **options: Unpack[ServerOptions]):
         args = require_model(sglang_args)
         super().__init__(
             lambda h, p: sglang_launch_args(args, host=h, port=p, python=python),
             name="SGLang",
             health_paths=SGLANG_HEALTH_PATHS,
-            host=host,
-            port=port,
-            log_path=log_path,
-            startup_timeout_s=startup_timeout_s,
-            poll_interval_s=poll_interval_s,
-            stop_timeout_s=stop_timeout_s,
+            **options,
         )
 
 
 class LlamaCppServer(ManagedServer):
-    """One local llama.cpp replica (``python -m patchline.gateway.llamacpp.server``) of ``engine``."""
+    """One local llama.cpp replica (``python -m patchline llamacpp serve``) of ``engine``."""
 
-    def __init__(
-        self,
-        engine: LlamaCppEngine,
-        *,
-        python: str = sys.executable,
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        log_path: Path | None = None,
-        poll_interval_s: float = 0.1,
-        stop_timeout_s: float = 10.0,
-    ) -> None:
+    def __init__(self, engine: LlamaCppEngine, *, python: str = sys.executable, **options: Unpack[ServerOptions]):
+        # A small model loads in seconds: probe often; the engine states how long loading may take.
+        merged: ServerOptions = {
+            "poll_interval_s": 0.1,
+            "stop_timeout_s": 10.0,
+            "startup_timeout_s": float(engine.startup_timeout_seconds),
+        }
+        merged.update(options)
         super().__init__(
             lambda h, p: llamacpp_launch_args(engine, host=h, port=p, python=python),
             name="llama.cpp",
             health_paths=LLAMACPP_HEALTH_PATHS,
-            host=host,
-            port=port,
-            log_path=log_path,
-            startup_timeout_s=float(engine.startup_timeout_seconds),
-            poll_interval_s=poll_interval_s,
-            stop_timeout_s=stop_timeout_s,
+            **merged,
         )
 
 

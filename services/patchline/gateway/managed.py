@@ -20,12 +20,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TypedDict, Unpack
 
 import httpx
 
 from patchline.core.errors import UnavailableError
 
-__all__ = ["LOG_TAIL_LINES", "ManagedServer", "ServerGroup", "free_port", "log_tail"]
+__all__ = ["LOG_TAIL_LINES", "ManagedServer", "ServerGroup", "ServerOptions", "free_port", "log_tail"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,17 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
+class ServerOptions(TypedDict, total=False):
+    """How a :class:`ManagedServer` runs: where it listens and logs, and how long it may take."""
+
+    host: str  # default 127.0.0.1
+    port: int | None  # default: a free port
+    log_path: Path | None  # default: a temporary file
+    startup_timeout_s: float  # default 1800 s until the health path answers 200
+    poll_interval_s: float  # default 2 s between health probes
+    stop_timeout_s: float  # default 30 s between SIGTERM and SIGKILL
+
+
 class ManagedServer:
     """One server process; ``async with`` it (or a :class:`ServerGroup` of several) yields its base URL.
 
@@ -65,24 +77,19 @@ class ManagedServer:
         *,
         name: str,
         health_paths: Sequence[str],
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        log_path: Path | None = None,
-        startup_timeout_s: float = 1800.0,
-        poll_interval_s: float = 2.0,
-        stop_timeout_s: float = 30.0,
+        **options: Unpack[ServerOptions],
     ) -> None:
         if not health_paths:
             raise ValueError("a managed server needs at least one health path")
         self.name = name
-        self.host = host
-        self.port = port or free_port(host)
-        self.command = list(command(host, self.port))
+        self.host = options.get("host", "127.0.0.1")
+        self.port = options.get("port") or free_port(self.host)
+        self.command = list(command(self.host, self.port))
         self.health_paths = tuple(health_paths)
-        self.log_path = log_path
-        self.startup_timeout_s = startup_timeout_s
-        self.poll_interval_s = poll_interval_s
-        self.stop_timeout_s = stop_timeout_s
+        self.log_path = options.get("log_path")
+        self.startup_timeout_s = options.get("startup_timeout_s", 1800.0)
+        self.poll_interval_s = options.get("poll_interval_s", 2.0)
+        self.stop_timeout_s = options.get("stop_timeout_s", 30.0)
         self.process: asyncio.subprocess.Process | None = None
         self._group: ServerGroup | None = None
 

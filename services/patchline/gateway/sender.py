@@ -15,6 +15,7 @@ import msgspec
 from patchline.core.batch import RawRequestLine, cached_prompt_tokens, response_record
 from patchline.core.fingerprint import settings_fingerprint
 from patchline.core.jsonl import json_bytes, parse_json
+from patchline.core.spec import EngineFlavor, ExecutorSettings, ModelEndpoints
 from patchline.gateway.accounting import line_stats
 from patchline.gateway.endpoints import EndpointPool, join_url
 from patchline.gateway.grouping import Lane
@@ -22,7 +23,6 @@ from patchline.gateway.http import HttpClient, TransportFailure
 from patchline.gateway.keys import KeyRing
 from patchline.gateway.metrics import ExecutorMetrics
 from patchline.gateway.retry import RetryPolicy, parse_retry_after
-from patchline.gateway.settings import EngineFlavor, ExecutorSettings, ModelEndpoints
 from patchline.gateway.thinking import prepare_body
 
 __all__ = ["DEADLINE_CODE", "Finished", "Sender", "payload_settings"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from patchline.gateway.settings import EngineFlavor, ModelEndpoints, ThinkingProcessor
+from patchline.core.spec import EngineFlavor, ModelEndpoints, ThinkingProcessor
 
 __all__ = ["prepare_body", "sglang_logit_processor"]
 

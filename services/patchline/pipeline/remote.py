@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import grpc
 
 from patchline.client import ServiceClient, artifacts_of, job_phase, progress_of
@@ -25,14 +28,21 @@ async def run_remote_stage(
     deadline: float,
 ) -> StageOutcome:
     """Run one stage on the services at ``target``; a rerun re-attaches to the same job id."""
+    with _one_line_errors(target, stage.name):
+        return await _start_and_watch(target, job_id, stage, settings, run_uri, progress, deadline)
+
+
+@contextlib.contextmanager
+def _one_line_errors(target: str, stage: str) -> Iterator[None]:
+    """A server's refusal (or a lost connection) as one line naming the stage and the server."""
     try:
-        return await _run(target, job_id, stage, settings, run_uri, progress, deadline)
-    except grpc.aio.AioRpcError as exc:  # the server's refusal (or a lost connection) in one line
+        yield
+    except grpc.aio.AioRpcError as exc:
         kind = InputError if exc.code() is grpc.StatusCode.INVALID_ARGUMENT else UnavailableError
-        raise kind(f"{stage.name} on {target}: {exc.code().name}: {exc.details()}") from None
+        raise kind(f"{stage} on {target}: {exc.code().name}: {exc.details()}") from None
 
 
-async def _run(
+async def _start_and_watch(
     target: str,
     job_id: str,
     stage: StagePlan,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from patchline.gateway.settings import ExecutorSettings, Price
+from patchline.core.spec import ExecutorSettings, Price
 
 pytestmark = pytest.mark.unit
 

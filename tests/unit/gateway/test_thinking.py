@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from patchline.gateway.settings import EngineFlavor, ModelEndpoints, ThinkingProcessor
+from patchline.core.spec import EngineFlavor, ModelEndpoints, ThinkingProcessor
 from patchline.gateway.thinking import prepare_body, sglang_logit_processor
 
 pytestmark = pytest.mark.unit
