@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from patchline.core import layout
 from patchline.core.spec import (
@@ -21,6 +22,7 @@ from patchline.core.spec import (
     InferenceRun,
     InferenceStage,
     Rollout,
+    RolloutSpec,
     RolloutStage,
     RolloutWorkflow,
     Sampling,
@@ -112,19 +114,21 @@ def plan_inference_run(run: InferenceRun, *, base: str) -> list[PlanItem]:
     ]
 
 
+def _shared_sections(spec: RolloutSpec) -> dict[str, Any]:
+    """What every workflow stage takes from the Rollout as it is: the data, the repositories, the model name."""
+    return {"dataset": spec.dataset, "repositories": spec.repositories, "model": spec.engine.model_name}
+
+
+def _resumable_sections(spec: RolloutSpec) -> dict[str, Any]:
+    """The shared sections of a stage that writes requests or reads answers: with sampling and onMismatch."""
+    return {**_shared_sections(spec), "sampling": spec.sampling or Sampling(), "on_mismatch": spec.on_mismatch}
+
+
 def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> list[PlanItem]:
     """build_requests -> infer -> process, all in the run root."""
     spec = rollout.spec
     requests, responses = (f"{run_uri}/{name}" for name in (layout.agentless_requests(), layout.agentless_responses()))
-    settings = AgentlessStage(
-        dataset=spec.dataset,
-        repositories=spec.repositories,
-        workflow=workflow,
-        sampling=spec.sampling or Sampling(),
-        model=spec.engine.model_name,
-        batch_output=responses,
-        on_mismatch=spec.on_mismatch,
-    )
+    settings = AgentlessStage(**_resumable_sections(spec), workflow=workflow, batch_output=responses)
     return [
         StagePlan("build_requests", "agentless.build_requests", "prompts", settings),
         inference_stage("infer", input_uri=requests, output_uri=responses, run=rollout),
@@ -135,15 +139,7 @@ def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> l
 def _rollout(rollout: Rollout, workflow: RolloutWorkflow, run_uri: str) -> list[PlanItem]:
     """The five stages of a BugFixer or TestWriter rollout, with the step files in the run root."""
     spec = rollout.spec
-    settings = RolloutStage(
-        dataset=spec.dataset,
-        repositories=spec.repositories,
-        workflow=workflow,
-        sampling=spec.sampling or Sampling(),
-        model=spec.engine.model_name,
-        save_dir=run_uri,
-        on_mismatch=spec.on_mismatch,
-    )
+    settings = RolloutStage(**_resumable_sections(spec), workflow=workflow, save_dir=run_uri)
     requests1, output1 = (f"{run_uri}/{layout.rollout_step_file(kind, 1)}" for kind in ("requests", "output"))
     requests2, output2 = (f"{run_uri}/{layout.rollout_step_file(kind, 2)}" for kind in ("requests", "output"))
     step2 = {"input_file": output1, "output_file": requests2}
@@ -164,13 +160,7 @@ def _rollout(rollout: Rollout, workflow: RolloutWorkflow, run_uri: str) -> list[
 def _editbench(rollout: Rollout, workflow: EditBenchWorkflow, run_uri: str) -> list[PlanItem]:
     """build_prompts -> prepare -> rounds of (infer, collect) -> merge, in the EditBench layout of the run root."""
     spec = rollout.spec
-    settings = EditBenchStage(
-        dataset=spec.dataset,
-        repositories=spec.repositories,
-        workflow=workflow,
-        sampling=spec.sampling,
-        model=spec.engine.model_name,
-    )
+    settings = EditBenchStage(**_shared_sections(spec), workflow=workflow, sampling=spec.sampling)
     work_dir = layout.editbench_work_dir(
         layout.editbench_infbench(workflow.dataset_name, workflow.effective_run_id), settings.model
     )

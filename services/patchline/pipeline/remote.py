@@ -29,7 +29,25 @@ async def run_remote_stage(
 ) -> StageOutcome:
     """Run one stage on the services at ``target``; a rerun re-attaches to the same job id."""
     with _one_line_errors(target, stage.name):
-        return await _start_and_watch(target, job_id, stage, settings, run_uri, progress, deadline)
+        async with ServiceClient(target) as client:
+            await client.wait_until_reachable()
+            await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
+            progress.start(f"{stage.name} ({target})", None)
+            final: common_pb2.Job | None = None
+            seen = 0
+            async for job in client.watch(stage.service, job_id, deadline=deadline):
+                done = job.progress.succeeded + job.progress.failed + job.progress.skipped
+                if done > seen:
+                    progress.advance(int(done - seen))
+                    seen = done
+                final = job
+        if final is None:
+            return StageOutcome(Phase.FAILED, message=f"the watch of {job_id} on {target} ended without a state")
+        phase = job_phase(final)
+        if phase is Phase.RUNNING:  # the stream ended at a non-final state: the job was cancelled there
+            return StageOutcome(Phase.FAILED, progress_of(final), message=f"cancelled on {target}: {final.message}")
+        message = final.last_error if phase is Phase.FAILED else final.message
+        return StageOutcome(phase, progress_of(final), artifacts=artifacts_of(final), message=message)
 
 
 @contextlib.contextmanager
@@ -40,33 +58,3 @@ def _one_line_errors(target: str, stage: str) -> Iterator[None]:
     except grpc.aio.AioRpcError as exc:
         kind = InputError if exc.code() is grpc.StatusCode.INVALID_ARGUMENT else UnavailableError
         raise kind(f"{stage} on {target}: {exc.code().name}: {exc.details()}") from None
-
-
-async def _start_and_watch(
-    target: str,
-    job_id: str,
-    stage: StagePlan,
-    settings: StageSettings,
-    run_uri: str,
-    progress: Progress,
-    deadline: float,
-) -> StageOutcome:
-    async with ServiceClient(target) as client:
-        await client.wait_until_reachable()
-        await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
-        progress.start(f"{stage.name} ({target})", None)
-        final: common_pb2.Job | None = None
-        seen = 0
-        async for job in client.watch(stage.service, job_id, deadline=deadline):
-            done = job.progress.succeeded + job.progress.failed + job.progress.skipped
-            if done > seen:
-                progress.advance(int(done - seen))
-                seen = done
-            final = job
-    if final is None:
-        return StageOutcome(Phase.FAILED, message=f"the watch of {job_id} on {target} ended without a state")
-    phase = job_phase(final)
-    if phase is Phase.RUNNING:  # the stream ended at a non-final state: the job was cancelled there
-        return StageOutcome(Phase.FAILED, progress_of(final), message=f"cancelled on {target}: {final.message}")
-    message = final.last_error if phase is Phase.FAILED else final.message
-    return StageOutcome(phase, progress_of(final), artifacts=artifacts_of(final), message=message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -11,9 +11,9 @@ from patchline.core.custom_id import decode_pass_id
 from patchline.core.errors import InputError, PatchlineError, PreconditionError, UnavailableError, UnsafePathError
 from patchline.core.layout import rollout_failures
 from patchline.core.progress import Progress
-from patchline.core.spec import RolloutStage
+from patchline.core.spec import RolloutStage, RolloutWorkflow
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.workflows.parallel import ItemFailure
+from patchline.workflows.parallel import ItemFailure, imap_bounded
 from patchline.workflows.rollout.config import declared_passk, require
 from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import FailureReason, FailureRecord
@@ -215,6 +215,21 @@ def drain(
         summary.reasoning_only += outcome.reasoning_only
         summary.without_edits += outcome.without_edits
         progress.advance(1, failed=len(outcome.failures))
+
+
+def process_items(
+    fn: Callable[[ItemT], ItemResult],
+    items: Iterable[ItemT],
+    workflow: RolloutWorkflow,
+    *,
+    summary: StageSummary,
+    outputs: RecordSink,
+    failures: KeyedRewrite,
+    progress: Progress,
+) -> None:
+    """Run ``fn`` over ``items`` with the workflow's workers and per-item time limit, and :func:`drain` them."""
+    results = imap_bounded(fn, items, workers=workflow.num_workers, timeout=workflow.item_timeout_seconds)
+    drain(results, summary=summary, outputs=outputs, failures=failures, progress=progress)
 
 
 def failures_name() -> str:

@@ -18,15 +18,14 @@ from patchline.core.fingerprint import body_settings
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
 from patchline.core.store import open_artifact
-from patchline.workflows.parallel import imap_bounded
 from patchline.workflows.rollout.common import (
     ItemResult,
     StageSummary,
-    drain,
     failure,
     failures_name,
     kind_of,
     pass_temperature,
+    process_items,
     save_store,
     step_template,
 )
@@ -142,12 +141,14 @@ def run_step1(config: RolloutStage, *, progress: Progress | None = None) -> Stag
     summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())], unit="instances")
     progress.start(STAGE, total=len(selected))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
-        results = imap_bounded(
+        process_items(
             build_step1_requests,
             _items(config, template, selected),
-            workers=config.workflow.num_workers,
-            timeout=config.workflow.item_timeout_seconds,
+            config.workflow,
+            summary=summary,
+            outputs=requests,
+            failures=failures,
+            progress=progress,
         )
-        drain(results, summary=summary, outputs=requests, failures=failures, progress=progress)
     progress.finish()
     return summary

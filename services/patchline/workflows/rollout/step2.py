@@ -20,14 +20,13 @@ from patchline.core.layout import rollout_step_file
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.workflows.parallel import imap_bounded
 from patchline.workflows.rollout.common import (
     ItemResult,
     StageSummary,
-    drain,
     failure,
     failures_name,
     pass_temperature,
+    process_items,
     save_store,
     step_template,
 )
@@ -235,13 +234,15 @@ def run_step2(config: RolloutStage, *, progress: Progress | None = None) -> Stag
     )
     progress.start(STAGE, total=len(answers))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
-        results = imap_bounded(
+        process_items(
             build_step2_request,
             _items(config, template, answers),
-            workers=config.workflow.num_workers,
-            timeout=config.workflow.item_timeout_seconds,
+            config.workflow,
+            summary=summary,
+            outputs=requests,
+            failures=failures,
+            progress=progress,
         )
-        drain(results, summary=summary, outputs=requests, failures=failures, progress=progress)
     progress.finish()
     summary.extra["bad_input_lines"] = len(report)
     return summary

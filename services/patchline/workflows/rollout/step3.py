@@ -30,9 +30,8 @@ from patchline.core.predictions import Prediction
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
-from patchline.workflows.parallel import imap_bounded
 from patchline.workflows.rollout.bugfixer import fix_from_answer
-from patchline.workflows.rollout.common import ItemResult, StageSummary, drain, failure, failures_name
+from patchline.workflows.rollout.common import ItemResult, StageSummary, failure, failures_name, process_items
 from patchline.workflows.rollout.config import declared_passk, require
 from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import (
@@ -198,13 +197,15 @@ def run_step3(config: RolloutStage, *, progress: Progress | None = None) -> Stag
     answers = iter_answers(in_store, in_name, config, report=report)
     progress.start(STAGE, total=len(answers))
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
-        results = imap_bounded(
+        process_items(
             process_step3_item,
             _items(config, answers, report),
-            workers=config.workflow.num_workers,
-            timeout=config.workflow.item_timeout_seconds,
+            config.workflow,
+            summary=summary,
+            outputs=samples,
+            failures=failures,
+            progress=progress,
         )
-        drain(results, summary=summary, outputs=samples, failures=failures, progress=progress)
     progress.finish()
     summary.outputs = rebuild_aggregates(store, config.kind, passk=declared_passk(config))
     summary.outputs.append(store.uri(failures_name()))
