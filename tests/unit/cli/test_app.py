@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
 import pytest
 
-from patchline.cli.app import GROUPS, main
+from patchline.cli.app import GROUPS, CommandGroup, main
 
 pytestmark = pytest.mark.unit
 
@@ -18,6 +19,13 @@ def test_help_lists_every_group(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     out = capsys.readouterr().out
     assert all(group.name in out for group in GROUPS)
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=lambda g: g.name)
+def test_every_group_registers_its_commands(group: CommandGroup) -> None:
+    parser = argparse.ArgumentParser(prog=group.name)
+    group.load()(parser)
+    assert len(parser._actions) > 1, f"{group.module} registered nothing beyond --help"
 
 
 def test_a_command_imports_only_its_group() -> None:
