@@ -8,7 +8,6 @@ no schema here and are listed as not validated.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+from patchline.devtools import tool_parser
 from patchline.devtools.helm import ensure_helm, helm_env
 from patchline.devtools.structural import strict_copy
 
@@ -139,14 +139,9 @@ def check_chart(root: Path, *, cache_dir: Path | None = None) -> ChartReport:
     return report
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[3]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every check and print a summary; exit 1 if anything failed."""
-    parser = argparse.ArgumentParser(prog="check_chart", description=__doc__)
-    parser.add_argument("--root", type=Path, default=_repo_root(), help="repository root (default: this checkout)")
+    parser = tool_parser("check_chart", __doc__)
     args = parser.parse_args(argv)
     started = time.monotonic()
     report = check_chart(args.root)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from patchline.devtools import tool_parser
 from patchline.devtools.crds import CRD_KINDS, crd_file_name, render_crd
 
 __all__ = ["CRD_DIRS", "main", "stale_files", "write_crds"]
@@ -39,14 +39,9 @@ def stale_files(root: Path) -> list[Path]:
     return stale
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[3]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Regenerate (default) or, with ``--check``, fail when the committed CRDs are stale."""
-    parser = argparse.ArgumentParser(prog="gen_crds", description=__doc__)
-    parser.add_argument("--root", type=Path, default=_repo_root(), help="repository root (default: this checkout)")
+    parser = tool_parser("gen_crds", __doc__)
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if a CRD file is stale")
     args = parser.parse_args(argv)
     if args.check:

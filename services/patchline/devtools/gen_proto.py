@@ -18,11 +18,11 @@ from pathlib import Path
 
 from grpc_tools import protoc
 
+from patchline.devtools import REPO_ROOT
 from patchline.devtools.stage_proto import PROTO_PATH, render_stage_proto
 
 __all__ = ["generate", "main"]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 PROTO_ROOT = REPO_ROOT / "proto"
 OUTPUT = REPO_ROOT / "services" / "patchline" / "rpc" / "v1"
 _IMPORT = re.compile(r"^from patchline\.v1 import ", re.MULTILINE)
