@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -15,30 +15,36 @@ from patchline.core.fingerprint import REQUEST_FINGERPRINT, SETTINGS_FINGERPRINT
 from patchline.core.jsonl import load_json
 from patchline.core.spec import Price
 
-__all__ = ["Accounting", "ExecutionSummary", "line_stats", "parse_price_table"]
+__all__ = ["Accounting", "ExecutionSummary", "RunTotals", "line_stats", "parse_price_table"]
 
 
-@dataclass(frozen=True)
-class ExecutionSummary:
-    """What one executor run did. ``skipped`` = already final in the output before the run started."""
+@dataclass
+class RunTotals:
+    """The counters of one executor run: what :class:`Accounting` counts and :class:`ExecutionSummary` reports."""
 
-    total: int
-    succeeded: int
-    failed: int
-    skipped: int
-    reasoning_only: int
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    cost: float | None
-    attempts: int
-    retries: int
-    malformed_input_lines: int
-    output_uri: str
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0  # already final in the output before the run started
+    reasoning_only: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens the servers reported as read from their prefix cache
+    attempts: int = 0
+    retries: int = 0
+    malformed_input_lines: int = 0
     expired: int = 0  # requests recorded as failed because the run's deadline passed (within ``failed``)
     first_failure: str = ""  # "custom_id: status: code: message" of the first request that failed
     first_failure_status: int | None = None  # its status code (0: no HTTP answer)
-    cached_tokens: int = 0  # prompt tokens the servers reported as read from their prefix cache
+
+
+@dataclass
+class ExecutionSummary(RunTotals):
+    """What one executor run did: its totals, how long it took, what it cost, where the answers are."""
+
+    seconds: float = 0.0
+    cost: float | None = None
+    output_uri: str = ""
 
     @property
     def cached_share(self) -> float:
@@ -146,27 +152,14 @@ def line_stats(
     return stats
 
 
-class Accounting:
+class Accounting(RunTotals):
     """Running totals of one run, updated on the event loop as lines are written."""
 
     def __init__(self, *, prices: Mapping[str, Price], output_uri: str) -> None:
+        super().__init__()
         self._prices = prices
         self._output_uri = output_uri
         self._started = time.monotonic()
-        self.total = 0
-        self.skipped = 0
-        self.succeeded = 0
-        self.failed = 0
-        self.reasoning_only = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.cached_tokens = 0
-        self.attempts = 0
-        self.retries = 0
-        self.malformed_input_lines = 0
-        self.expired = 0
-        self.first_failure = ""
-        self.first_failure_status: int | None = None
         self._cost = 0.0
         self._priced = False
 
@@ -212,22 +205,10 @@ class Accounting:
 
     def summary(self) -> ExecutionSummary:
         """The totals so far as an :class:`ExecutionSummary`."""
+        totals = {f.name: getattr(self, f.name) for f in fields(RunTotals)}
         return ExecutionSummary(
-            total=self.total,
-            succeeded=self.succeeded,
-            failed=self.failed,
-            skipped=self.skipped,
-            reasoning_only=self.reasoning_only,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
+            **totals,
             seconds=round(time.monotonic() - self._started, 3),
             cost=round(self._cost, 6) if self._priced or self._prices else None,
-            attempts=self.attempts,
-            retries=self.retries,
-            malformed_input_lines=self.malformed_input_lines,
             output_uri=self._output_uri,
-            expired=self.expired,
-            first_failure=self.first_failure,
-            first_failure_status=self.first_failure_status,
-            cached_tokens=self.cached_tokens,
         )
