@@ -23,6 +23,7 @@ import yaml
 from unidiff.patch import PatchSet
 
 from patchline.core.errors import InputError
+from patchline.core.repos import GitSnapshot
 from patchline.core.spec import (
     AgentlessWorkflow,
     EditBenchWorkflow,
@@ -35,12 +36,13 @@ from patchline.core.spec import (
 from patchline.demo import DEMO_DATA, DEMO_RELEASES, DemoData, prepare_data
 from patchline.demo.examples import EXAMPLES_DIR, example_command
 from patchline.demo.releases import git_commit_tree
-from patchline.edits import extract_model_patch
+from patchline.edits import apply_unified_diff, extract_model_patch
 from patchline.oracle import OracleServer
 from patchline.pipeline.jobs import JobPhase
 from patchline.pipeline.plan import run_root
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 from patchline.servers import ServerSettings, create_server
+from patchline.workflows.editbench.split import apply_steps
 from tests.fixtures.demo_lite import RELEASE_CACHE, git_apply_check, touched_files
 
 pytestmark = pytest.mark.e2e
@@ -323,3 +325,19 @@ def test_the_oracle_override_needs_gold_data_for_an_inference_run(clone: Clone) 
     run = clone.manifest("inferencerun")
     with pytest.raises(InputError, match="oracle needs gold data"):
         asyncio.run(run_manifest(run, RunnerSettings(base=str(clone.root / BASE), oracle=True)))
+
+
+def test_the_editbench_histories_are_the_gold_patches_hunk_by_hunk(clone: Clone) -> None:
+    """Applying a history's steps in order to its base commit gives the files the gold patch gives."""
+    for line in _jsonl(clone.data.editbench_bench):
+        iid = line["instance_id"]
+        gold = clone.rows[iid]["patch"]
+        assert line["whole_diff"] == gold and len(line["work_patch_list"]) == sum(len(f) for f in PatchSet(gold))
+        repo = clone.data.editbench_repos / line["repo"].replace("/", "__")
+        with GitSnapshot(repo, line["base_commit"]) as snapshot:
+            originals = {path: snapshot.read_text(path) for path in line["files_work"]}
+        assert all(originals.values()) and originals == {p: (clone.repos[iid] / p).read_text() for p in originals}
+        states: dict[str, str | None] = dict(originals)
+        apply_steps(states, line["work_patch_list"], lambda path: None)
+        expected = apply_unified_diff({p: t for p, t in originals.items() if t is not None}, gold)
+        assert states == expected, iid
