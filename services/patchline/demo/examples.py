@@ -45,8 +45,12 @@ def example_command(name: str, data: DemoData, root: Path = Path()) -> list[str]
 
 
 def example_summary(path: Path) -> str:
-    """The first line of an example's header comment (what it runs)."""
+    """The first sentence of an example's header comment (what it runs)."""
+    words: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
+        if not line.startswith("#") or line.startswith("# Locally:"):
+            break
+        words.extend(line.lstrip("#").split())
+    text = " ".join(words)
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
