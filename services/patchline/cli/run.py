@@ -20,11 +20,25 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--base", default="./results", help="root that relative spec.output paths resolve below (default ./results)"
     )
     parser.add_argument("--via", default=None, metavar="HOST:PORT", help="run the stages on `patchline serve` there")
-    parser.add_argument(
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument(
         "--endpoint",
         default=None,
         metavar="URL",
         help="send inference to this OpenAI-compatible URL instead of the manifest's engine",
+    )
+    model.add_argument(
+        "--oracle",
+        action="store_true",
+        help="answer with patchline's oracle server instead of the manifest's engine (no GPU, no key): the gold "
+        "answers of the run's dataset, in the format each prompt asks for",
+    )
+    parser.add_argument(
+        "--oracle-dataset",
+        default=None,
+        metavar="FILE",
+        help="the oracle's gold data (SWE-bench instances or EditBench infbench lines); implies --oracle; "
+        "default: the run's dataset (needed for an InferenceRun)",
     )
     add_mismatch_arguments(parser, what="each stage's output", existing="lines")
     parser.set_defaults(handler=run)
@@ -37,7 +51,13 @@ def run(args: argparse.Namespace) -> int:
         manifest = manifest.model_copy(
             update={"spec": manifest.spec.model_copy(update={"on_mismatch": args.on_mismatch})}
         )
-    settings = RunnerSettings(base=args.base, via=args.via, endpoint_override=args.endpoint)
+    settings = RunnerSettings(
+        base=args.base,
+        via=args.via,
+        endpoint_override=args.endpoint,
+        oracle=args.oracle or args.oracle_dataset is not None,
+        oracle_dataset=args.oracle_dataset,
+    )
     with cli_progress() as progress:
         report = asyncio.run(run_manifest(manifest, settings, progress=progress))
     print(f"{manifest.kind} {manifest.metadata.name}: {report.run_uri}")

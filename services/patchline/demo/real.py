@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from unidiff.patch import PatchSet
 
 from patchline.core import layout
 from patchline.core.datasets import iter_swebench
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import Rollout, Sampling, parse_manifest
 from patchline.core.store import ArtifactStore
+from patchline.demo.prepare import prepare_data
 from patchline.demo.releases import Release
-from patchline.demo.run import InstanceCheck, check_patch, demo_manifest, prepare_inputs
+from patchline.demo.run import InstanceCheck, check_patch, demo_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 from patchline.workflows.agentless.records import SAMPLE_STATUS_MEANINGS
 
@@ -50,20 +50,6 @@ class RealDemoResult:
     rows: list[SampleRow]
 
 
-def oracle_locations(dataset: Path, target: Path) -> None:
-    """A loc file from the gold patches: the files each touches, ``line: N`` at each hunk's first change."""
-    with target.open("w", encoding="utf-8") as out:
-        for instance in iter_swebench(str(dataset)):
-            files = [f for f in PatchSet(instance.patch) if not f.is_added_file]
-            locs = {f.path: ["\n".join(f"line: {h.source_start + 3}" for h in f)] for f in files}
-            record = {
-                "instance_id": instance.instance_id,
-                "found_files": [f.path for f in files],
-                "found_edit_locs": locs,
-            }
-            out.write(json.dumps(record) + "\n")
-
-
 def _rows(
     store: ArtifactStore, samples: int, releases: Mapping[str, Release], gold: Mapping[str, str]
 ) -> list[SampleRow]:
@@ -84,11 +70,12 @@ def run_real_demo(workdir: Path, *, cache: Path, progress: Progress | None = Non
     """Prepare the demo's inputs, run the Agentless Rollout on llama.cpp, and describe every sample."""
     progress = progress or NullProgress()
     workdir.mkdir(parents=True, exist_ok=True)
-    dataset, structures, releases = prepare_inputs(workdir, cache, progress)
-    loc_file = workdir / "oracle_loc.jsonl"
-    oracle_locations(dataset, loc_file)
+    prepared = prepare_data(workdir, cache=cache, progress=progress)
+    dataset, structures, releases = prepared.paths.instances, prepared.paths.structures, prepared.releases
     manifest_path = workdir / "agentless-real-demo.yaml"
-    manifest = demo_manifest("agentless-real.yaml", workdir, dataset, structures, locFile=str(loc_file))
+    manifest = demo_manifest(
+        "agentless-real.yaml", workdir, dataset, structures, locFile=str(prepared.paths.oracle_loc)
+    )
     manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     rollout = parse_manifest(yaml.safe_load(manifest_path.read_text()), source=str(manifest_path))
     if not isinstance(rollout, Rollout):

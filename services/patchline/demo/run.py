@@ -7,7 +7,6 @@ the demo again only redoes what is missing.
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -20,21 +19,14 @@ from unidiff.patch import PatchSet
 from patchline.core.datasets import iter_swebench
 from patchline.core.predictions import read_predictions
 from patchline.core.progress import NullProgress, Progress
-from patchline.core.repos import DirSnapshot, build_structure
 from patchline.core.spec import parse_manifest
-from patchline.core.store import ArtifactStore, open_artifact
-from patchline.demo.releases import GIT, Release, fetch_release, git_commit_tree
+from patchline.core.store import ArtifactStore
+from patchline.demo.prepare import prepare_data
+from patchline.demo.releases import GIT, Release, git_commit_tree
 from patchline.edits import apply_unified_diff
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
-__all__ = ["DEMO_RELEASES", "DemoResult", "InstanceCheck", "check_patch", "demo_manifest", "prepare_inputs", "run_demo"]
-
-# instance id -> (package, version) whose source distribution the gold patch applies to.
-DEMO_RELEASES = {
-    "psf__requests-2674": ("requests", "2.7.0"),
-    "psf__requests-3362": ("requests", "2.10.0"),
-    "pallets__flask-4045": ("flask", "2.0.0"),
-}
+__all__ = ["DemoResult", "InstanceCheck", "check_patch", "demo_manifest", "run_demo"]
 
 
 @dataclass(frozen=True)
@@ -71,29 +63,6 @@ def demo_manifest(template: str, workdir: Path, dataset: Path, structures: Path,
     return manifest
 
 
-def prepare_inputs(workdir: Path, cache: Path, progress: Progress) -> tuple[Path, Path, dict[str, Release]]:
-    """The demo's instances file, structure files and released code bases (downloads cached in ``cache``)."""
-    dataset = workdir / "instances.jsonl"
-    dataset.write_bytes(resources.files("patchline.demo").joinpath("instances.jsonl").read_bytes())
-    structures = workdir / "structures"
-    structures.mkdir(parents=True, exist_ok=True)
-    releases: dict[str, Release] = {}
-    progress.start("fetching released code bases from PyPI", total=len(DEMO_RELEASES))
-    for instance_id, (package, version) in DEMO_RELEASES.items():
-        release = fetch_release(package, version, cache)
-        if release is None:
-            raise RuntimeError(f"PyPI has no {package}=={version} to download")
-        releases[instance_id] = release
-        target = structures / f"{instance_id}.json"
-        if not target.exists():
-            document = build_structure(DirSnapshot(release.root), instance_id=instance_id, repo=package)
-            store, name = open_artifact(str(target))
-            store.write_text(name, json.dumps(document))
-        progress.advance(1)
-    progress.finish()
-    return dataset, structures, releases
-
-
 def _post_edit_files(diff: str, release: Release) -> dict[str, str | None]:
     paths = [f.path for f in PatchSet(diff) if not f.is_added_file]
     return apply_unified_diff({p: release.read(p) or "" for p in paths}, diff)
@@ -123,9 +92,10 @@ def run_demo(workdir: Path, *, cache: Path, progress: Progress | None = None) ->
     """Prepare the inputs, run the demo Rollout against the oracle, and check every predicted patch."""
     progress = progress or NullProgress()
     workdir.mkdir(parents=True, exist_ok=True)
-    dataset, structures, releases = prepare_inputs(workdir, cache, progress)
+    prepared = prepare_data(workdir, cache=cache, progress=progress)
+    dataset, releases = prepared.paths.instances, prepared.releases
     manifest_path = workdir / "bugfixer-demo.yaml"
-    manifest = demo_manifest("rollout.yaml", workdir, dataset, structures)
+    manifest = demo_manifest("rollout.yaml", workdir, dataset, prepared.paths.structures)
     manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     rollout = parse_manifest(yaml.safe_load(manifest_path.read_text()), source=str(manifest_path))
     report = asyncio.run(run_manifest(rollout, RunnerSettings(base=str(workdir)), progress=progress))

@@ -10,9 +10,10 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from patchline.core.errors import InputError
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import StorageConfig
-from patchline.core.spec import InferenceRun, Phase, Rollout, StageStatus
+from patchline.core.spec import InferenceRun, OracleEngine, Phase, Rollout, StageStatus
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.driver import drive
 from patchline.pipeline.local import LocalBackend
@@ -20,7 +21,7 @@ from patchline.pipeline.operations import StageFailedError
 from patchline.pipeline.plan import plan_inference_run, plan_rollout, run_root
 from patchline.pipeline.record import FileBook, write_manifest
 
-__all__ = ["RunReport", "RunnerSettings", "StageFailedError", "run_manifest"]
+__all__ = ["RunReport", "RunnerSettings", "StageFailedError", "answered_by_oracle", "run_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ class RunnerSettings:
     base: str = "./results"  # where relative outputs resolve
     via: str | None = None  # host:port of `patchline serve`; None runs stages in this process
     endpoint_override: str | None = None  # send inference to this URL instead of the spec's engine
+    oracle: bool = False  # answer with the oracle server instead of the spec's engine (no GPU, no key)
+    oracle_dataset: str | None = None  # the oracle's gold data; None: the run's dataset
     storage: StorageConfig | None = None
     watch_deadline_s: float = 7 * 24 * 3600.0
 
@@ -52,10 +55,29 @@ class RunReport:
         return found
 
 
+def answered_by_oracle(run: Rollout | InferenceRun, dataset: str | None) -> Rollout | InferenceRun:
+    """``run`` with the oracle server as its engine; requests still name the engine's model.
+
+    The oracle answers from ``dataset``, by default the run's own (an EditBench run's: the prompts its first
+    stage builds). An InferenceRun has no dataset, so it must be given one.
+    """
+    if dataset is None and isinstance(run, InferenceRun):
+        raise InputError(
+            "the oracle needs gold data to answer an InferenceRun: name the instances its requests are about "
+            "(patchline run --oracle-dataset FILE)"
+        )
+    engine = OracleEngine(type="oracle", model=run.spec.engine.model_name, dataset=dataset)
+    return run.model_copy(update={"spec": run.spec.model_copy(update={"engine": engine})})
+
+
 async def run_manifest(
     run: Rollout | InferenceRun, settings: RunnerSettings, *, progress: Progress | None = None
 ) -> RunReport:
     """Run every unfinished stage of ``run`` in order; raise StageFailedError at the first failed one."""
+    if settings.oracle:
+        if settings.endpoint_override is not None:
+            raise InputError("answer with the oracle or with an endpoint, not both")
+        run = answered_by_oracle(run, settings.oracle_dataset)
     run_uri = run_root(run, settings.base)
     store = ArtifactStore(run_uri, config=settings.storage)
     plan = (

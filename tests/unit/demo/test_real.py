@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from unidiff.patch import PatchSet
 
-from patchline.demo.real import oracle_locations
+from patchline.demo.prepare import oracle_locations
 from patchline.workflows.agentless.records import SAMPLE_STATUS_MEANINGS, SampleStatus
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rank_bm25 import BM25Okapi
 
-from patchline.core.errors import UnsafePathError
+from patchline.core.errors import InputError, UnsafePathError
 from patchline.core.repos import GitSnapshot
 from patchline.core.spec import EditBenchStage, EditBenchWorkflow
 from patchline.retrieval import tokenize
@@ -97,12 +97,47 @@ def test_bm25_context_is_pre_edit_files_then_top_n(shared_data: Path, tmp_path: 
     assert list((tmp_path / ".cache" / "bm25").glob("*.npz"))
 
 
-def test_bm25_without_a_repository_is_an_error_not_a_fallback(shared_data: Path, tmp_path: Path) -> None:
-    record = load_records(shared_data, SNAPSHOTS)[3]
-    bench = str(_bench(tmp_path, [record]))
-    settings = stage(EditBenchStage, dataset__source=bench, workflow__info_pct=0.4, workflow__use_bm25=True)
-    summary = build_infbench(settings, str(tmp_path / "o.jsonl"))
-    assert summary.written == 0 and "repository" in summary.failed[0][1]
+def _bm25_settings(bench: Path, repo_root: Path | None) -> EditBenchStage:
+    root = {"repositories__repo_root": str(repo_root)} if repo_root else {}
+    return stage(EditBenchStage, dataset__source=str(bench), workflow__info_pct=0.4, workflow__use_bm25=True, **root)
+
+
+def test_bm25_on_histories_without_base_commit_is_refused_before_any_prompt(shared_data: Path, tmp_path: Path) -> None:
+    """The shared histories have no base_commit: BM25 cannot rank their repository, so nothing starts."""
+    bench = shared_data / "editbench_realistic" / "work_patch_list_reconstructed.jsonl"
+    save = tmp_path / "o.jsonl"
+    with pytest.raises(InputError) as raised:
+        build_infbench(_bm25_settings(bench, tmp_path / "repos"), str(save))
+    first = load_records(shared_data, "editbench_realistic/work_patch_list_reconstructed.jsonl")[0]["instance_id"]
+    message = str(raised.value)
+    assert "\n" not in message and f"(first: {first}: it has no base_commit)" in message
+    assert "478 of 478 selected instances" in message and "set useBm25: false" in message
+    assert not save.exists()  # refused before the output was opened
+
+
+def test_bm25_refuses_a_missing_checkout_or_commit_even_when_other_instances_have_theirs(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    records = load_records(shared_data, SNAPSHOTS)[2:4]
+    owner, name = records[0]["repo"].split("/")
+    commit = make_repository(tmp_path / "repos" / f"{owner}__{name}", records[0], {})
+    ready = {**records[0], "base_commit": commit}
+    elsewhere = {**records[1], "repo": "nobody/nowhere", "base_commit": commit}
+    unknown = {**records[1], "instance_id": "x__y-pull-1", "repo": records[0]["repo"], "base_commit": "0" * 40}
+    for other, reason in [
+        (elsewhere, f"no checkout of nobody/nowhere below {tmp_path / 'repos'}"),
+        (unknown, "no commit '" + "0" * 40 + "'"),
+    ]:
+        bench = _bench(tmp_path, [ready, other])
+        with pytest.raises(InputError) as raised:
+            build_infbench(_bm25_settings(bench, tmp_path / "repos"), str(tmp_path / "o.jsonl"))
+        assert f"1 of 2 selected instances have none (first: {other['instance_id']}: " in str(raised.value)
+        assert reason in str(raised.value)
+    without_root = _bench(tmp_path, [ready])
+    with pytest.raises(InputError, match="repoRoot"):
+        build_infbench(_bm25_settings(without_root, None), str(tmp_path / "o.jsonl"))
+    summary = build_infbench(_bm25_settings(without_root, tmp_path / "repos"), str(tmp_path / "o.jsonl"))
+    assert summary.written == 1 and not summary.failed  # the same line with its checkout builds
 
 
 def test_compat_save_path_reproduces_the_original_names() -> None:
