@@ -186,7 +186,7 @@ def _check_inference(clone: Clone, name: str) -> None:
         assert line["response"]["status_code"] == 200 and line["error"] is None
         assert line["response"]["body"]["model"] == run.spec.engine.model_name
         content = line["response"]["body"]["choices"][0]["message"]["content"]
-        assert extract_model_patch(content).strip() == clone.rows[iid]["patch"].strip()  # the gold patch
+        assert extract_model_patch(content) == clone.rows[iid]["patch"]  # the gold patch, byte for byte
 
 
 def _checker(run: Rollout | InferenceRun) -> Callable[[Clone, str], None]:

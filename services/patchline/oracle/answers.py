@@ -255,7 +255,7 @@ def compose_answer(prompt: str, instance: GoldInstance, *, base_files: frozenset
     if LOCALISE_MARKER in text:
         return _localisation(text, instance, base_files)
     if PATCH_MARKER in text:
-        return f"<patch>\n{instance.patch.rstrip()}\n</patch>\n"
+        return f"<patch>\n{instance.patch.rstrip(chr(10))}\n</patch>\n"
     raise UnplaceablePromptError(
         f"{instance.instance_id}: the prompt asks for no known answer format "
         f"({SEARCH_MARKER!r}, {LOCALISE_MARKER!r} or {PATCH_MARKER!r})"

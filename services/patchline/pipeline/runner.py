@@ -103,5 +103,8 @@ async def run_manifest(
     for name in sorted(result.reused):
         log.info("stage %s: done in an earlier run, skipped", name)
     if result.phase is not Phase.SUCCEEDED:
-        raise StageFailedError(f"stage {result.message}; rerun the same command to retry it")
+        raise StageFailedError(
+            f"stage {result.message}; the work done so far is kept: once the cause is fixed (the endpoint, the data, "
+            "the settings), the same command resumes at this stage"
+        )
     return RunReport(run_uri, result.records, result.reused)

@@ -136,6 +136,15 @@ def test_diff_answer_is_the_gold_patch_in_patch_tags(lite: dict[str, GoldInstanc
     assert find_diffs(answer)[0].strip() == inst.patch.strip()
 
 
+def test_a_patch_answer_keeps_a_trailing_blank_context_line(lite: dict[str, GoldInstance]) -> None:
+    """A gold patch whose last hunk ends in a context line of one space applies only with that line kept."""
+    ending = [inst for inst in lite.values() if inst.patch.endswith("\n \n")]
+    assert ending, "the Lite test split has gold patches that end in a blank context line"
+    for inst in ending:
+        answer = compose_answer(f"{inst.problem_statement}\nAnswer with a diff inside <patch></patch>.", inst)
+        assert answer == f"<patch>\n{inst.patch}</patch>\n"
+
+
 def _testwriter_prompt(inst: GoldInstance, path: str, content: str) -> str:
     return (
         f"We are currently solving the following issue:\n{inst.problem_statement}\n\nBelow is a test file:\n"
