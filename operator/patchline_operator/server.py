@@ -7,13 +7,13 @@ headless Service's EndpointSlices: one URL per ready address, with the slice's p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import kopf
 
 from patchline.core.errors import InputError
+from patchline.core.settings import secret_key_set
 from patchline.core.spec import (
     EndpointEngine,
     InferenceRun,
@@ -35,19 +35,19 @@ from patchline_operator.config import OperatorConfig
 from patchline_operator.kube import KubeApi
 from patchline_operator.status import as_body
 
-__all__ = ["delete_server", "ensure_server", "key_env_name", "model_target", "slice_urls"]
+__all__ = ["delete_server", "ensure_server", "key_set_of", "model_target", "slice_urls"]
 
 Run = InferenceRun | Rollout
 
 
-def key_env_name(ref: SecretKeyRef) -> str:
-    """The gateway's environment variable that holds the key of ``ref``: ``PATCHLINE_KEY_<SECRET>_<KEY>``.
-
-    The gateway Deployment gets each Secret the runs use as such a variable (``secretKeyRef``), so a
-    manifest names its Secret, never an environment variable of another pod.
-    """
-    clean = re.sub(r"[^A-Za-z0-9]", "_", f"{ref.name}_{ref.key}").upper()
-    return f"PATCHLINE_KEY_{clean}"
+def key_set_of(engine: EndpointEngine) -> str | None:
+    """The key set an endpoint engine's requests use: ``apiKeySet``, else ``<secret>/<key>`` of its
+    ``apiKeySecretRef`` (the chart's ``keySets`` list configures that set on the gateway, holding the Secret's
+    key in ``PATCHLINE_KEY_<SECRET>_<KEY>``), else the gateway's default set."""
+    ref: SecretKeyRef | None = engine.api_key_secret_ref
+    if engine.api_key_set:
+        return engine.api_key_set
+    return secret_key_set(ref.name, ref.key) if ref is not None else None
 
 
 async def ensure_server(kube: KubeApi, run: Run, owner: Mapping[str, Any], namespace: str) -> int:
@@ -92,8 +92,7 @@ async def model_target(kube: KubeApi, run: Run, namespace: str, config: Operator
         urls = slice_urls(await kube.endpoint_slices(namespace, headless_service_name(run.metadata.name)))
         return engine.model_endpoints(urls) if urls else None
     if isinstance(engine, EndpointEngine):
-        key_env = engine.api_key_env or (key_env_name(engine.api_key_secret_ref) if engine.api_key_secret_ref else None)
-        return engine.model_endpoints().model_copy(update={"api_key_env": key_env})
+        return engine.model_endpoints().model_copy(update={"api_key_set": key_set_of(engine)})
     if isinstance(engine, OracleEngine):
         if not config.oracle_url:
             raise InputError("spec.engine.type oracle: the operator has no oracle server (set PATCHLINE_ORACLE_URL)")

@@ -28,8 +28,9 @@ from patchline.demo import DEMO_RELEASES
 from patchline.oracle import OracleServer
 from patchline.pipeline.jobs import JobPhase
 from patchline.pipeline.runner import RunnerSettings, RunReport, run_manifest
-from patchline.servers import ServerSettings, create_server
+from patchline.servers import create_server
 from tests.fixtures.demo_lite import LiteData, build_lite_data, git_apply_check, touched_files
+from tests.fixtures.serving import served
 from tests.unit.workflows.editbench.helpers import SNAPSHOTS, load_records, make_repository
 
 pytestmark = pytest.mark.e2e
@@ -198,7 +199,7 @@ def test_editbench_example(shared_data: Path, tmp_path: Path) -> None:
 async def test_editbench_example_through_the_services(shared_data: Path, tmp_path: Path) -> None:
     """As services, the inference rounds are gateway jobs and BM25 runs on the Retrieval service."""
     manifest, lines = _editbench_manifest(shared_data, tmp_path)
-    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache")))
+    running = await create_server(served(tmp_path))
     try:
         via = RunnerSettings(base=str(tmp_path), via=f"127.0.0.1:{running.port}")
         report = await run_manifest(parse_manifest(manifest, source="k8s/examples"), via)

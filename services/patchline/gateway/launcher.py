@@ -22,11 +22,13 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+from pydantic import SecretStr
 
 from patchline.core.errors import UnavailableError
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.redact import Redactor
 from patchline.core.settings import ApiKeys
-from patchline.core.sglang_args import require_model, sglang_launch_args
+from patchline.core.sglang_args import api_key, require_model, secret_values, sglang_launch_args
 from patchline.gateway.accounting import ExecutionSummary
 from patchline.gateway.eventloop import run_blocking
 from patchline.gateway.executor import Target, execute_file
@@ -85,6 +87,9 @@ class SGLangServer:
         self.host = host
         self.port = port or free_port(host)
         self.command = sglang_launch_args(require_model(sglang_args), host=host, port=self.port, python=python)
+        # SGLang prints its arguments (--api-key included) at start: its log tail is quoted redacted.
+        self._redactor = Redactor(secret_values(sglang_args))
+        self._api_key = api_key(sglang_args)
         self.log_path = log_path
         self.startup_timeout_s = startup_timeout_s
         self.poll_interval_s = poll_interval_s
@@ -128,7 +133,8 @@ class SGLangServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.startup_timeout_s
         paths = list(HEALTH_PATHS)
-        async with httpx.AsyncClient(timeout=_PROBE_TIMEOUT_S, trust_env=False) as client:
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None
+        async with httpx.AsyncClient(timeout=_PROBE_TIMEOUT_S, trust_env=False, headers=headers) as client:
             while True:
                 if process.returncode is not None:
                     raise UnavailableError(self._failure(f"SGLang exited with status {process.returncode}"))
@@ -147,7 +153,7 @@ class SGLangServer:
                     await asyncio.wait_for(process.wait(), timeout=min(self.poll_interval_s, remaining))
 
     def _failure(self, what: str) -> str:
-        tail = log_tail(self.log_path) if self.log_path else ""
+        tail = self._redactor.text(log_tail(self.log_path)) if self.log_path else ""
         return f"{what} (log: {self.log_path}); last lines:\n{tail}" if tail else f"{what} (log: {self.log_path})"
 
     async def stop(self) -> None:
@@ -238,9 +244,13 @@ async def serve_and_execute_file(
 ) -> ExecutionSummary:
     """Start SGLang with ``sglang_args``, run the executor over ``input_file`` against it, stop SGLang.
 
-    Requests go out with SGLang's thinking keys (and ``model`` as body.model when given).
+    Requests go out with SGLang's thinking keys (and ``model`` as body.model when given), and with SGLang's
+    ``--api-key`` when it is given one and ``keys`` has none.
     """
     server = SGLangServer(sglang_args, log_path=log_path, startup_timeout_s=startup_timeout_s)
+    own_key = api_key(sglang_args)
+    if own_key and not (keys and len(keys)):
+        keys = ApiKeys((SecretStr(own_key),))
     async with server as base_url:
         target = ModelEndpoints(
             urls=[base_url], model=model, flavor=EngineFlavor.SGLANG, thinking_processor=thinking_processor

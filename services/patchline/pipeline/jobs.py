@@ -164,7 +164,7 @@ class JobManager:
                 f"unknown operation {operation!r}; this service runs: {', '.join(self.operations) or 'nothing'}"
             )
         store = self._store_factory(run_uri)
-        redactor = self._redactor + Redactor(op.secrets_of(settings))
+        redactor = self._redactor + Redactor(op.secrets_of(settings, self._services))
         job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop(), redactor)
         context = op.context(store, settings, _JobProgress(job), self._services)
         job.blocking = op.run_async is None

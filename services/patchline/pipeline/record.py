@@ -13,6 +13,7 @@ from typing import Any
 from patchline import __version__
 from patchline.core import layout
 from patchline.core.errors import InputError
+from patchline.core.sglang_args import redacted_args
 from patchline.core.spec import SGLANG_VERSION, InferenceRun, Rollout, StageStatus
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.pipeline.plan import PlanItem, StagePlan
@@ -80,7 +81,7 @@ def write_manifest(
             "spec": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
             **({"dataset": digest} if dataset and (digest := _sha256_of(dataset)) else {}),
         },
-        "server": {"args": list(server_args)},
+        "server": {"args": redacted_args(server_args)},  # --api-key values never recorded
         "stages": [_planned(item) for item in stages],
         "writtenAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from patchline.client import ServiceClient, artifacts_of, job_phase, progress_of
+from patchline.client.auth import ClientAuth
 from patchline.core.progress import Progress
+from patchline.core.settings import ClientAuthFiles, client_auth_files_from_env
 from patchline.core.spec import Phase, StageSettings
 from patchline.pipeline.driver import StageOutcome
 from patchline.pipeline.plan import StagePlan
@@ -20,9 +22,13 @@ async def run_remote_stage(
     run_uri: str,
     progress: Progress,
     deadline: float,
+    *,
+    auth: ClientAuthFiles | None = None,
 ) -> StageOutcome:
-    """Run one stage on the services at ``target``; a rerun re-attaches to the same job id."""
-    async with ServiceClient(target) as client:
+    """Run one stage on the services at ``target`` (with ``auth`` over the environment's credentials); a rerun
+    re-attaches to the same job id."""
+    credentials = ClientAuth.load(client_auth_files_from_env().merged(auth or ClientAuthFiles()))
+    async with ServiceClient(target, auth=credentials) as client:
         await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
         progress.start(f"{stage.name} ({target})", None)
         final: common_pb2.Job | None = None

@@ -11,8 +11,9 @@ import pytest
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.spec import load_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
-from patchline.servers import RunningServer, ServerSettings, create_server
+from patchline.servers import RunningServer, create_server
 from tests.fixtures.fault_server import FaultPlan, FaultServer, write_requests
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ spec:
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache")))
+    running = await create_server(served(tmp_path))
     yield running
     await running.stop(0)
 

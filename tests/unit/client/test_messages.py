@@ -70,7 +70,7 @@ FULL: dict[type[BaseModel], dict[str, Any]] = {
             "model": "served",
             "flavor": "sglang",
             "thinking_processor": "qwen3",
-            "api_key_env": "MY_KEYS",
+            "api_key_set": "my-keys",
         },
     },
     AgentlessStage: {

@@ -41,6 +41,7 @@ from patchline.core.spec.manifest import (
     Sampling,
     resolve_uri,
 )
+from patchline.core.spec.queries import SearchQuery
 from patchline.core.spec.stages import (
     STAGE_KINDS,
     AgentlessStage,
@@ -118,6 +119,7 @@ __all__ = [
     "RolloutWorkflow",
     "SGLangEngine",
     "Sampling",
+    "SearchQuery",
     "SecretKeyRef",
     "Snapshot",
     "SpecModel",
