@@ -9,6 +9,11 @@ Environment (every variable optional):
 - ``PATCHLINE_OPERATOR_NAMESPACE`` / ``PATCHLINE_OPERATOR_NAMESPACES``: the namespace(s) watched (comma-separated;
   informational: ``kopf run --namespace`` decides what Kopf watches).
 - ``PATCHLINE_ORACLE_URL``: base URL of an oracle server, for runs whose engine is ``oracle``.
+- ``PATCHLINE_POD_DNS``: ``1`` to name model server pods by their DNS records (``10-0-0-5.<headless>.<ns>.svc``)
+  instead of their addresses, so the gateway's ``--allow-endpoint http://*.<ns>.svc:30000`` covers them (the chart
+  sets it).
+- ``PATCHLINE_TOKEN_FILE``, ``PATCHLINE_TLS_CA``, ``PATCHLINE_TLS``, ``PATCHLINE_TLS_CLIENT_CERT`` /
+  ``PATCHLINE_TLS_CLIENT_KEY``: the credentials sent to the services (``patchline.client.auth``).
 - ``KUBECONFIG``: the kubeconfig file used outside a cluster (inside one, the service account is used).
 """
 
@@ -21,7 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from patchline.core.errors import InputError
-from patchline.core.settings import env_value
+from patchline.core.settings import ClientAuthFiles, client_auth_files_from_env, env_value
 
 __all__ = ["DEFAULT_SERVICES_ADDRESS", "SERVICES", "OperatorConfig", "absolute_store", "config_from_env"]
 
@@ -42,6 +47,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: whatever Kopf was told to watch
     oracle_url: str | None = None  # the oracle server for engine type `oracle`
     kubeconfig: str | None = None  # outside a cluster: the kubeconfig path to use
+    pod_dns: bool = False  # name model server pods by DNS (allowed as *.<namespace>.svc), not by address
+    auth: ClientAuthFiles = field(default_factory=ClientAuthFiles)  # TLS and token sent to the services
 
     def target(self, service: str) -> str:
         """``host:port`` of one service (prompts, retrieval, gateway, patches)."""
@@ -85,4 +92,6 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> OperatorConfig:
         namespaces=tuple(n.strip() for n in (namespaces or "").split(",") if n.strip()),
         oracle_url=env_value("PATCHLINE_ORACLE_URL", environ),
         kubeconfig=env_value("KUBECONFIG", environ),
+        pod_dns=env_value("PATCHLINE_POD_DNS", environ) in ("1", "true", "yes"),
+        auth=client_auth_files_from_env(environ),
     )

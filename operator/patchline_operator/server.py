@@ -74,14 +74,15 @@ async def delete_server(kube: KubeApi, run: Run, namespace: str) -> int:
     return sum(deleted)
 
 
-def slice_urls(endpoint_slices: Iterable[Mapping[str, Any]]) -> list[str]:
-    """One base URL per ready address, with the port of its slice (``http``, else the first, else 30000)."""
+def slice_urls(endpoint_slices: Iterable[Mapping[str, Any]], *, domain: str | None = None) -> list[str]:
+    """One base URL per ready address, with the port of its slice (``http``, else the first, else 30000);
+    with ``domain``, pods are named by DNS below it (``builders.endpoint_urls``)."""
     urls: set[str] = set()
     for slice_ in endpoint_slices:
         ports = slice_.get("ports") or []
         named = [p for p in ports if p.get("name") == "http"] or ports
         port = int(named[0].get("port") or SGLANG_PORT) if named else SGLANG_PORT
-        urls.update(endpoint_urls(ready_addresses([slice_]), port=port))
+        urls.update(endpoint_urls(ready_addresses([slice_]), port=port, domain=domain))
     return sorted(urls)
 
 
@@ -89,7 +90,9 @@ async def model_target(kube: KubeApi, run: Run, namespace: str, config: Operator
     """The run's model endpoints now; None while its SGLang server has no ready pod."""
     engine = run.spec.engine
     if isinstance(engine, SGLangEngine):
-        urls = slice_urls(await kube.endpoint_slices(namespace, headless_service_name(run.metadata.name)))
+        headless = headless_service_name(run.metadata.name)
+        domain = f"{headless}.{namespace}.svc" if config.pod_dns else None
+        urls = slice_urls(await kube.endpoint_slices(namespace, headless), domain=domain)
         return engine.model_endpoints(urls) if urls else None
     if isinstance(engine, EndpointEngine):
         return engine.model_endpoints().model_copy(update={"api_key_set": key_set_of(engine)})

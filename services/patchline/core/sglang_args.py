@@ -20,7 +20,6 @@ __all__ = [
     "api_key",
     "check_passthrough",
     "engine_server_args",
-    "redacted_args",
     "require_model",
     "secret_values",
     "sglang_launch_args",
@@ -34,7 +33,6 @@ RESERVED_FLAGS = ("--host", "--port")
 MODEL_FLAGS = ("--model-path", "--model", "--config")
 # Flags whose value is a secret: passed to SGLang as written, never recorded (manifest.json) or logged.
 SECRET_FLAGS = ("--api-key", "--admin-api-key")
-_REDACTED = "<redacted>"
 
 
 def _secret_positions(args: Sequence[str]) -> list[tuple[int, str]]:
@@ -62,15 +60,6 @@ def api_key(args: Sequence[str]) -> str | None:
         if args[index].startswith("--api-key=") or args[index - 1] == "--api-key":
             return value or None
     return None
-
-
-def redacted_args(args: Sequence[str]) -> list[str]:
-    """``args`` with every secret value replaced: what may be written to manifest.json or a log line."""
-    out = list(args)
-    for index, _ in _secret_positions(args):
-        flag, sep, _value = out[index].partition("=")
-        out[index] = f"{flag}={_REDACTED}" if sep and flag in SECRET_FLAGS else _REDACTED
-    return out
 
 
 def check_passthrough(args: Sequence[str]) -> list[str]:

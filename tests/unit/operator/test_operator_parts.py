@@ -91,6 +91,18 @@ def test_urls_from_ready_endpoints_with_each_slice_port() -> None:
     ]
     assert slice_urls(slices) == ["http://10.0.0.2:31000", "http://10.0.0.5:30000", "http://[fd00::4]:31000"]
     assert slice_urls([]) == []
+    # named by their DNS records below the headless Service: what the chart's *.<namespace>.svc rule allows
+    assert slice_urls(slices, domain="r-sglang-pods.research.svc") == [
+        "http://10-0-0-2.r-sglang-pods.research.svc:31000",
+        "http://10-0-0-5.r-sglang-pods.research.svc:30000",
+        "http://fd00--4.r-sglang-pods.research.svc:31000",
+    ]
+
+
+def test_the_operator_reads_its_credentials_and_url_form_from_the_environment() -> None:
+    config = config_from_env({"PATCHLINE_POD_DNS": "1", "PATCHLINE_TOKEN_FILE": "/t", "PATCHLINE_TLS_CA": "/ca"})
+    assert config.pod_dns and config.auth.token_file == "/t" and config.auth.tls_ca == "/ca"
+    assert not config_from_env({}).pod_dns
 
 
 def test_key_sets_are_named_by_the_run_or_derived_from_its_secret_reference() -> None:
