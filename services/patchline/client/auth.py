@@ -17,10 +17,11 @@ from pydantic import SecretStr
 from patchline.core.errors import InputError
 from patchline.core.settings import ClientAuthFiles, client_auth_files_from_env
 
-__all__ = ["ClientAuth", "call_metadata", "open_blocking_channel", "open_channel"]
+__all__ = ["ClientAuth", "call_metadata", "open_blocking_channel", "open_channel", "read_credential"]
 
 
-def _read(path: str, what: str) -> bytes:
+def read_credential(path: str, what: str) -> bytes:
+    """The bytes of a PEM or token file; InputError naming the flag ``what`` and the path when it cannot be read."""
     try:
         return Path(path).read_bytes()
     except OSError as exc:
@@ -45,16 +46,16 @@ class ClientAuth:
             raise InputError("--tls-client-cert and --tls-client-key go together")
         token = None
         if files.token_file:
-            text = _read(files.token_file, "--token-file").decode("utf-8", "replace").strip().splitlines()
+            text = read_credential(files.token_file, "--token-file").decode("utf-8", "replace").strip().splitlines()
             if not text or not text[0].strip():
                 raise InputError(f"--token-file {files.token_file}: holds no token")
             token = SecretStr(text[0].strip())
         return cls(
             token=token,
             tls=files.tls or files.tls_ca is not None or files.client_cert is not None,
-            ca=_read(files.tls_ca, "--tls-ca") if files.tls_ca else None,
-            client_cert=_read(files.client_cert, "--tls-client-cert") if files.client_cert else None,
-            client_key=_read(files.client_key, "--tls-client-key") if files.client_key else None,
+            ca=read_credential(files.tls_ca, "--tls-ca") if files.tls_ca else None,
+            client_cert=read_credential(files.client_cert, "--tls-client-cert") if files.client_cert else None,
+            client_key=read_credential(files.client_key, "--tls-client-key") if files.client_key else None,
         )
 
     def channel_credentials(self) -> grpc.ChannelCredentials:

@@ -12,13 +12,13 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
+from patchline.client.auth import read_credential
 from patchline.core.errors import InputError
 
 __all__ = ["OPEN_SERVICES", "ServerAuth", "TokenInterceptor", "check_bind", "is_loopback"]
@@ -28,13 +28,6 @@ log = logging.getLogger(__name__)
 # Reachable without a token: probes (kubelet, load balancers) and service discovery.
 OPEN_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME, "grpc.reflection.v1.ServerReflection")
 _DENIED = "missing or wrong bearer token (send `authorization: Bearer <token>`)"
-
-
-def _read(path: str, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{what} {path}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -64,9 +57,9 @@ class ServerAuth:
             if self.tls_client_ca is not None:
                 raise InputError("--tls-client-ca needs --tls-cert and --tls-key")
             return None
-        client_ca = _read(self.tls_client_ca, "--tls-client-ca") if self.tls_client_ca else None
+        client_ca = read_credential(self.tls_client_ca, "--tls-client-ca") if self.tls_client_ca else None
         return grpc.ssl_server_credentials(
-            [(_read(self.tls_key, "--tls-key"), _read(self.tls_cert, "--tls-cert"))],
+            [(read_credential(self.tls_key, "--tls-key"), read_credential(self.tls_cert, "--tls-cert"))],
             root_certificates=client_ca,
             require_client_auth=client_ca is not None,
         )
@@ -75,7 +68,8 @@ class ServerAuth:
         """The accepted tokens (empty without a token file); a token file without one is an error."""
         if self.token_file is None:
             return ()
-        tokens = tuple(line.strip() for line in _read(self.token_file, "--token-file").splitlines() if line.strip())
+        lines = read_credential(self.token_file, "--token-file").splitlines()
+        tokens = tuple(line.strip() for line in lines if line.strip())
         if not tokens:
             raise InputError(f"--token-file {self.token_file}: holds no token")
         return tokens

@@ -166,6 +166,14 @@ async def test_bad_parameters_are_refused_at_start_naming_the_field(client: Serv
     assert details.startswith("stage.executor.concurrency: Input should be greater than or equal to 1")
 
 
+async def test_job_ids_are_bounded_names(client: ServiceClient, store: Path) -> None:
+    for job_id in ("x" * 513, "a\nb", "bell\x07"):
+        details = await _refused(
+            client.start_job("prompts", job_id, "agentless.build_requests", str(store), _agentless())
+        )
+        assert details.startswith("job_id: ")
+
+
 async def test_errors_never_quote_a_configured_key(client: ServiceClient, store: Path) -> None:
     details = await _refused(
         client.retrieval.Search(retrieval_pb2.SearchRequest(repo=f"{store}/missing-{KEY}", query="q"), timeout=5)
