@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -50,9 +51,15 @@ def status_code_for(kind: type[BaseException] | None) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-async def abort_for(exc: PatchlineError, context: grpc.aio.ServicerContext, edge: Edge) -> None:
-    """End the call with the error's status code and its message, secrets redacted (raises)."""
-    await context.abort(status_code_for(type(exc)), edge.redactor.text(str(exc)))
+async def abort_for(exc: Exception, context: grpc.aio.ServicerContext, edge: Edge) -> None:
+    """End the call with the error's status code and its message, secrets redacted (raises).
+
+    An unexpected error is INTERNAL naming only its type; its trace goes to the log, redacted.
+    """
+    if isinstance(exc, PatchlineError):
+        await context.abort(status_code_for(type(exc)), edge.redactor.text(str(exc)))
+    log.error("unexpected error: %s", edge.redactor.text("".join(traceback.format_exception(exc))))
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); see the server log")
 
 
 def translate_errors(method: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
@@ -65,7 +72,9 @@ def translate_errors(method: Callable[..., Awaitable[R]]) -> Callable[..., Await
         except ValidationError as exc:
             detail = self.edge.redactor.text(f"invalid parameters: {exc.errors()[0]['msg']}")
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, detail)
-        except PatchlineError as exc:
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # every other error leaves through abort_for: never an unredacted message
             await abort_for(exc, context, self.edge)
         raise AssertionError("unreachable: context.abort raises")
 

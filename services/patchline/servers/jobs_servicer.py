@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import grpc
 
 from patchline.client.messages import job_settings
-from patchline.core.errors import PatchlineError
 from patchline.pipeline.jobs import JobManager, JobStatus
 from patchline.rpc.v1 import common_pb2
 from patchline.servers.convert import job_message
@@ -42,7 +41,9 @@ class JobRpcs:
         try:
             async for status in self.manager.watch(request.job_id):
                 yield self._answer(status)
-        except PatchlineError as exc:
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # as translate_errors: every error leaves redacted
             await abort_for(exc, context, self.edge)
 
     @translate_errors

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,17 @@ from patchline.client import ServiceClient, to_message
 from patchline.client.auth import ClientAuth
 from patchline.core.errors import InputError
 from patchline.core.settings import ClientAuthFiles, KeySets
-from patchline.core.spec import AgentlessStage, ExecutorSettings, InferenceStage, ModelEndpoints, load_manifest
+from patchline.core.spec import (
+    AgentlessStage,
+    ExecutorSettings,
+    IndexManyStage,
+    InferenceStage,
+    ModelEndpoints,
+    Snapshot,
+    load_manifest,
+)
+from patchline.pipeline.operations import Operation
+from patchline.pipeline.registry import default_operations
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 from patchline.retrieval import IndexLimits
 from patchline.rpc.v1 import common_pb2, gateway_pb2, retrieval_pb2
@@ -179,6 +190,28 @@ async def test_errors_never_quote_a_configured_key(client: ServiceClient, store:
         client.retrieval.Search(retrieval_pb2.SearchRequest(repo=f"{store}/missing-{KEY}", query="q"), timeout=5)
     )
     assert "missing-<redacted>" in details
+
+
+def _explode(settings: Any, services: Any) -> Any:
+    raise RuntimeError(f"an unexpected failure quoting {KEY}")
+
+
+async def test_an_unexpected_error_is_internal_and_quotes_nothing(
+    store: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    operations = {**default_operations(), "prompts.explode": Operation("prompts.explode", "prompts", IndexManyStage)}
+    operations["prompts.explode"] = replace(operations["prompts.explode"], secrets=_explode)
+    running = await create_server(served(store, operations=operations))
+    try:
+        async with ServiceClient(f"127.0.0.1:{running.port}", deadline=5, auth=ClientAuth()) as c:
+            settings = IndexManyStage(snapshots=[Snapshot(repo="r")])
+            details = await _refused(
+                c.start_job("prompts", "e", "prompts.explode", str(store), settings), grpc.StatusCode.INTERNAL
+            )
+    finally:
+        await running.stop(0)
+    assert details == "internal error (RuntimeError); see the server log"
+    assert "RuntimeError: an unexpected failure quoting" in caplog.text
 
 
 async def test_index_builds_over_the_limits_are_refused(store: Path) -> None:
