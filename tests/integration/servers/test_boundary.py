@@ -197,11 +197,13 @@ def _explode(settings: Any, services: Any) -> Any:
 
 
 async def test_an_unexpected_error_is_internal_and_quotes_nothing(
-    store: Path, caplog: pytest.LogCaptureFixture
+    store: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("BOUNDARY_TEST_KEYS", KEY)
     operations = {**default_operations(), "prompts.explode": Operation("prompts.explode", "prompts", IndexManyStage)}
     operations["prompts.explode"] = replace(operations["prompts.explode"], secrets=_explode)
-    running = await create_server(served(store, operations=operations))
+    key_sets = KeySets.parse(["openai=BOUNDARY_TEST_KEYS"])
+    running = await create_server(served(store, operations=operations, key_sets=key_sets))
     try:
         async with ServiceClient(f"127.0.0.1:{running.port}", deadline=5, auth=ClientAuth()) as c:
             settings = IndexManyStage(snapshots=[Snapshot(repo="r")])
@@ -211,7 +213,7 @@ async def test_an_unexpected_error_is_internal_and_quotes_nothing(
     finally:
         await running.stop(0)
     assert details == "internal error (RuntimeError); see the server log"
-    assert "RuntimeError: an unexpected failure quoting" in caplog.text
+    assert "RuntimeError: an unexpected failure quoting <redacted>" in caplog.text and KEY not in caplog.text
 
 
 async def test_index_builds_over_the_limits_are_refused(store: Path) -> None:
