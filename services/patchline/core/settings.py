@@ -12,10 +12,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from patchline.core.errors import InputError
-from patchline.core.spec.access import KEY_SET_NAME
 
 __all__ = [
     "DEFAULT_KEY_SET",
+    "KEY_SET_NAME",
     "ApiKeys",
     "ClientAuthFiles",
     "KeySets",
@@ -128,6 +128,9 @@ def api_keys_from_env(environ: Mapping[str, str] | None = None, *, variable: str
     raw = next((env[name] for name in names if env.get(name)), "")
     return ApiKeys(tuple(SecretStr(k.strip()) for k in raw.split(",") if k.strip()))
 
+
+KEY_SET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$"
+"""Key-set names: ``openai``, or ``<secret>/<key>`` for the sets the chart derives from Secrets."""
 
 DEFAULT_KEY_SET = "default"
 """The key set a request without ``apiKeySet`` uses: ``OPENAI_KEYS`` / ``OPENAI_API_KEY`` / ``OPENAI_KEY``."""

@@ -16,6 +16,8 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 from pydantic.fields import FieldInfo
 
+from patchline.core.settings import KEY_SET_NAME
+
 __all__ = [
     "KEY_SET_NAME",
     "Access",
@@ -50,9 +52,6 @@ DatasetSource = Annotated[str, Access.DATASET]
 
 NotAPath = Annotated[str, Access.NOT_A_PATH]
 """A string whose name looks like a path field's but which never reaches the file system."""
-
-KEY_SET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$"
-"""Key-set names: ``openai``, or ``<secret>/<key>`` for the sets the chart derives from Secrets."""
 
 KeySetName = Annotated[str, StringConstraints(pattern=KEY_SET_NAME), Access.KEY_SET]
 """The name of a configured key set (never an environment variable, never a key)."""
