@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from patchline.core.spec.access import KeySetName
 from patchline.core.spec.base import SpecModel
@@ -144,6 +144,16 @@ class EndpointEngine(SpecModel):
     thinking_processor: ThinkingProcessor | None = Field(
         default=None, description="With flavour sglang: the logit processor enforcing sampling.thinkingBudget."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_key_field(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("apiKeyEnv" in data or "api_key_env" in data):
+            raise ValueError(
+                "apiKeyEnv was replaced by apiKeySet: name a key set the server has (--key-set NAME=VAR), "
+                "or leave it out for OPENAI_KEYS / OPENAI_API_KEY"
+            )
+        return data
 
     @property
     def model_name(self) -> str:
