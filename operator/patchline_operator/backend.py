@@ -78,7 +78,7 @@ def child_run(rollout: Rollout, stage: StagePlan, settings: InferenceStage, name
         model=target.model or rollout.spec.engine.model_name,
         flavor=target.flavor,
         thinking_processor=target.thinking_processor,
-        api_key_env=target.api_key_env,
+        api_key_set=target.api_key_set,
     )
     labels = {**rollout.metadata.labels, ROLLOUT_LABEL: rollout.metadata.name, STAGE_LABEL: stage.name}
     return {

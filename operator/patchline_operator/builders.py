@@ -366,8 +366,15 @@ def service_url(run: Run, namespace: str) -> str:
     return f"http://{server_name(run.metadata.name, kind)}.{namespace}.svc:{server_port(kind)}"
 
 
-def endpoint_urls(addresses: Iterable[str], *, port: int = SGLANG_PORT) -> list[str]:
-    """Base URLs of ready pods (addresses from the headless Service's EndpointSlices), sorted and de-duplicated."""
+def endpoint_urls(addresses: Iterable[str], *, port: int = SGLANG_PORT, domain: str | None = None) -> list[str]:
+    """Base URLs of ready pods (addresses from the headless Service's EndpointSlices), sorted and de-duplicated.
+
+    With ``domain`` (``{headless}.{namespace}.svc``) a pod is named by its DNS record below the headless
+    Service, the address dashed (``10-0-0-5.r-sglang-pods.ns.svc``, as cluster DNS serves it), so a
+    gateway that allows ``*.{namespace}.svc`` endpoints reaches exactly the Services of that namespace.
+    """
+    if domain is not None:
+        return sorted({f"http://{a.replace('.', '-').replace(':', '-')}.{domain}:{port}" for a in addresses if a})
     urls = {f"http://[{a}]:{port}" if ":" in a else f"http://{a}:{port}" for a in addresses if a}
     return sorted(urls)
 

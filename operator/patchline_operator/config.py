@@ -10,6 +10,11 @@ Environment (every variable optional):
   informational: ``kopf run --namespace`` decides what Kopf watches).
 - ``PATCHLINE_ORACLE_URL``: base URL of an oracle server, for runs whose engine is ``oracle``.
 - ``PATCHLINE_LLAMACPP_IMAGE``: the image of llama.cpp servers whose spec names none (the chart sets its own).
+- ``PATCHLINE_POD_DNS``: ``1`` to name model server pods by their DNS records (``10-0-0-5.<headless>.<ns>.svc``)
+  instead of their addresses, so the gateway's ``--allow-endpoint http://*.<ns>.svc:30000`` covers them (the chart
+  sets it).
+- ``PATCHLINE_TOKEN_FILE``, ``PATCHLINE_TLS_CA``, ``PATCHLINE_TLS``, ``PATCHLINE_TLS_CLIENT_CERT`` /
+  ``PATCHLINE_TLS_CLIENT_KEY``: the credentials sent to the services (``patchline.client.auth``).
 - ``KUBECONFIG``: the kubeconfig file used outside a cluster (inside one, the service account is used).
 """
 
@@ -22,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from patchline.core.errors import InputError
-from patchline.core.settings import env_value
+from patchline.core.settings import ClientAuthFiles, client_auth_files_from_env, env_value
 
 __all__ = ["DEFAULT_SERVICES_ADDRESS", "SERVICES", "OperatorConfig", "absolute_store", "config_from_env"]
 
@@ -44,6 +49,8 @@ class OperatorConfig:
     oracle_url: str | None = None  # the oracle server for engine type `oracle`
     llamacpp_image: str | None = None  # image of `llamacpp` servers without spec.engine.image (None: the spec's)
     kubeconfig: str | None = None  # outside a cluster: the kubeconfig path to use
+    pod_dns: bool = False  # name model server pods by DNS (allowed as *.<namespace>.svc), not by address
+    auth: ClientAuthFiles = field(default_factory=ClientAuthFiles)  # TLS and token sent to the services
 
     def target(self, service: str) -> str:
         """``host:port`` of one service (prompts, retrieval, gateway, patches)."""
@@ -88,4 +95,6 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> OperatorConfig:
         oracle_url=env_value("PATCHLINE_ORACLE_URL", environ),
         llamacpp_image=env_value("PATCHLINE_LLAMACPP_IMAGE", environ),
         kubeconfig=env_value("KUBECONFIG", environ),
+        pod_dns=env_value("PATCHLINE_POD_DNS", environ) in ("1", "true", "yes"),
+        auth=client_auth_files_from_env(environ),
     )

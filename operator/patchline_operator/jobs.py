@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from patchline.client import ServiceClient
+from patchline.client.auth import ClientAuth
 from patchline.core.errors import InputError, UnavailableError
 from patchline.rpc.v1 import common_pb2
 from patchline_operator.config import SERVICES, OperatorConfig
@@ -32,10 +33,11 @@ class ServiceClients:
     _by_target: dict[str, ServiceClient] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        auth = ClientAuth.load(self.config.auth)
         for service in SERVICES:
             target = self.config.target(service)
             if target not in self._by_target:
-                self._by_target[target] = ServiceClient(target)
+                self._by_target[target] = ServiceClient(target, auth=auth)
 
     def client(self, service: str) -> ServiceClient:
         """The client of the address that hosts ``service``."""

@@ -8,13 +8,13 @@ headless Service's EndpointSlices: one URL per ready address, with the slice's p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import kopf
 
 from patchline.core.errors import InputError
+from patchline.core.settings import secret_key_set
 from patchline.core.spec import (
     EndpointEngine,
     InferenceRun,
@@ -36,19 +36,19 @@ from patchline_operator.config import OperatorConfig
 from patchline_operator.kube import KubeApi
 from patchline_operator.status import as_body
 
-__all__ = ["delete_server", "ensure_server", "key_env_name", "model_target", "slice_urls"]
+__all__ = ["delete_server", "ensure_server", "key_set_of", "model_target", "slice_urls"]
 
 Run = InferenceRun | Rollout
 
 
-def key_env_name(ref: SecretKeyRef) -> str:
-    """The gateway's environment variable that holds the key of ``ref``: ``PATCHLINE_KEY_<SECRET>_<KEY>``.
-
-    The gateway Deployment gets each Secret the runs use as such a variable (``secretKeyRef``), so a
-    manifest names its Secret, never an environment variable of another pod.
-    """
-    clean = re.sub(r"[^A-Za-z0-9]", "_", f"{ref.name}_{ref.key}").upper()
-    return f"PATCHLINE_KEY_{clean}"
+def key_set_of(engine: EndpointEngine) -> str | None:
+    """The key set an endpoint engine's requests use: ``apiKeySet``, else ``<secret>/<key>`` of its
+    ``apiKeySecretRef`` (the chart's ``keySets`` list configures that set on the gateway, holding the Secret's
+    key in ``PATCHLINE_KEY_<SECRET>_<KEY>``), else the gateway's default set."""
+    ref: SecretKeyRef | None = engine.api_key_secret_ref
+    if engine.api_key_set:
+        return engine.api_key_set
+    return secret_key_set(ref.name, ref.key) if ref is not None else None
 
 
 async def ensure_server(
@@ -79,14 +79,15 @@ async def delete_server(kube: KubeApi, run: Run, namespace: str) -> int:
     return sum(deleted)
 
 
-def slice_urls(endpoint_slices: Iterable[Mapping[str, Any]]) -> list[str]:
-    """One base URL per ready address, with the port of its slice (``http``, else the first, else 30000)."""
+def slice_urls(endpoint_slices: Iterable[Mapping[str, Any]], *, domain: str | None = None) -> list[str]:
+    """One base URL per ready address, with the port of its slice (``http``, else the first, else 30000);
+    with ``domain``, pods are named by DNS below it (``builders.endpoint_urls``)."""
     urls: set[str] = set()
     for slice_ in endpoint_slices:
         ports = slice_.get("ports") or []
         named = [p for p in ports if p.get("name") == "http"] or ports
         port = int(named[0].get("port") or SGLANG_PORT) if named else SGLANG_PORT
-        urls.update(endpoint_urls(ready_addresses([slice_]), port=port))
+        urls.update(endpoint_urls(ready_addresses([slice_]), port=port, domain=domain))
     return sorted(urls)
 
 
@@ -95,11 +96,11 @@ async def model_target(kube: KubeApi, run: Run, namespace: str, config: Operator
     engine = run.spec.engine
     if isinstance(engine, ServedEngine):
         headless = headless_service_name(run.metadata.name, engine.type)
-        urls = slice_urls(await kube.endpoint_slices(namespace, headless))
+        domain = f"{headless}.{namespace}.svc" if config.pod_dns else None
+        urls = slice_urls(await kube.endpoint_slices(namespace, headless), domain=domain)
         return engine.model_endpoints(urls) if urls else None
     if isinstance(engine, EndpointEngine):
-        key_env = engine.api_key_env or (key_env_name(engine.api_key_secret_ref) if engine.api_key_secret_ref else None)
-        return engine.model_endpoints().model_copy(update={"api_key_env": key_env})
+        return engine.model_endpoints().model_copy(update={"api_key_set": key_set_of(engine)})
     if isinstance(engine, OracleEngine):
         if not config.oracle_url:
             raise InputError("spec.engine.type oracle: the operator has no oracle server (set PATCHLINE_ORACLE_URL)")

@@ -41,9 +41,10 @@ from patchline.oracle import OracleServer
 from patchline.pipeline.jobs import JobPhase
 from patchline.pipeline.plan import run_root
 from patchline.pipeline.runner import RunnerSettings, run_manifest
-from patchline.servers import ServerSettings, create_server
+from patchline.servers import create_server
 from patchline.workflows.editbench.split import apply_steps
 from tests.fixtures.demo_lite import RELEASE_CACHE, git_apply_check, touched_files
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.e2e
 
@@ -282,7 +283,7 @@ async def test_the_editbench_example_through_the_services(
     """As services, the inference rounds are gateway jobs and BM25 runs on the Retrieval service."""
     monkeypatch.chdir(clone.root)  # the example's data paths are relative to the clone root
     run = clone.manifest("editbench-rollout")
-    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache")))
+    running = await create_server(served(tmp_path))
     try:
         via = RunnerSettings(base=str(tmp_path), via=f"127.0.0.1:{running.port}", oracle=True)
         report = await run_manifest(run, via)

@@ -24,6 +24,7 @@ from patchline.pipeline.runner import RunnerSettings, RunReport, run_manifest
 from tests.fixtures.demo_lite import LiteData, build_lite_data, git_apply_check
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.serve_process import ServeProcess
+from tests.fixtures.serving import serve_flags
 
 pytestmark = pytest.mark.e2e
 
@@ -45,8 +46,15 @@ def s3_env(s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> dict[str
 
 
 @pytest.fixture
-def serve(tmp_path: Path, s3_env: dict[str, str]) -> Iterator[ServeProcess]:
-    with ServeProcess(tmp_path / "serve", env=s3_env) as process:
+def bucket(s3_endpoint: S3Endpoint) -> str:
+    return s3_endpoint.create_bucket()
+
+
+@pytest.fixture
+def serve(tmp_path: Path, s3_env: dict[str, str], bucket: str) -> Iterator[ServeProcess]:
+    """The services with the bucket as their store (the local test folder is read-only to them)."""
+    flags = serve_flags(tmp_path, store=f"s3://{bucket}")
+    with ServeProcess(tmp_path / "serve", flags=flags, env=s3_env) as process:
         yield process
 
 
@@ -69,10 +77,9 @@ def _predictions(store: ArtifactStore) -> dict[str, str]:
 
 
 def test_rollout_through_serve_with_s3_equals_the_in_process_run(
-    tmp_path: Path, s3_endpoint: S3Endpoint, serve: ServeProcess
+    tmp_path: Path, s3_endpoint: S3Endpoint, bucket: str, serve: ServeProcess
 ) -> None:
     lite = build_lite_data(tmp_path / "lite")
-    bucket = s3_endpoint.create_bucket()
     remote_uri, local_uri = f"s3://{bucket}/run", f"s3://{bucket}/in-process"
 
     report = _run(_rollout(lite, remote_uri), RunnerSettings(base=str(tmp_path), via=serve.target))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from patchline.core.settings import secret_key_variable
 from patchline.devtools.check_chart import KUBERNETES_VERSION, check_chart
 from patchline.devtools.helm import HELM_VERSION, FetchedHelm, ensure_helm, helm_env
 
@@ -58,9 +59,10 @@ def test_make_chart_check_passes(helm: FetchedHelm) -> None:
     report = check_chart(REPO, cache_dir=HELM_CACHE)
     assert report.errors == []
     assert report.rendered["default"] >= 15 and report.rendered["full"] > report.rendered["default"]
-    # everything rendered is validated, except the two third-party CRD kinds of the full values
-    assert report.validated == report.rendered["default"] + report.rendered["full"] - 2
+    # everything rendered is validated, except the three third-party CRD kinds of the full values
+    assert report.validated == report.rendered["default"] + report.rendered["full"] - 3
     assert sorted(w.split(": ")[1].split("/")[0] for w in report.not_validated) == [
+        "Certificate",
         "ClusterKopfPeering",
         "ServiceMonitor",
     ]
@@ -78,8 +80,10 @@ def test_services_run_one_each_with_grpc_probes_and_a_locked_down_pod(
         (container,) = pod["containers"]
         assert container["args"][:2] == ["serve", f"--services={name}"]
         assert "--port=50051" in container["args"] and "--store=s3://patchline" in container["args"]
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert container[probe]["grpc"] == {"port": 50051, "service": grpc_name}
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):  # the plain health-only port
+            assert container[probe]["grpc"] == {"port": 50052, "service": grpc_name}
+        assert "--health-port=50052" in container["args"]
+        assert "--token-file=/var/run/patchline/token/token" in container["args"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
@@ -152,13 +156,66 @@ def test_storage_credentials_come_from_a_secret(helm: FetchedHelm, helm_home: di
         "key": "AWS_SECRET_ACCESS_KEY",
     }
     assert env["PATCHLINE_S3_ENDPOINT_URL"]["value"] == "http://s3:9000"
-    assert not list(_of_kind(docs, "Secret"))
+    assert [d["metadata"]["name"] for d in _of_kind(docs, "Secret")] == ["patchline-token"]  # no storage Secret
     assert "change-me" not in yaml.safe_dump_all(docs)
+
+
+def _container(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    deployment = next(d for d in _of_kind(docs, "Deployment") if d["metadata"]["name"] == name)
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_the_services_require_a_token_and_reach_only_what_the_values_allow(
+    helm: FetchedHelm, helm_home: dict[str, str]
+) -> None:
+    docs = _render(helm, helm_home)
+    (token,) = (d for d in _of_kind(docs, "Secret") if d["metadata"]["name"] == "patchline-token")
+    assert len(token["stringData"]["token"]) == 48
+    gateway, operator = _container(docs, "patchline-gateway"), _container(docs, "patchline-operator")
+    assert "--allow-endpoint=http://*.research.svc:30000" in gateway["args"]  # the operator's own model servers
+    assert not any(a.startswith(("--allow-read", "--allow-bucket", "--key-set", "--insecure")) for a in gateway["args"])
+    assert "--allow-endpoint=http://*.research.svc:30000" not in _container(docs, "patchline-prompts")["args"]
+    env = {e["name"]: e.get("value") for e in operator["env"]}
+    assert env["PATCHLINE_TOKEN_FILE"] == "/var/run/patchline/token/token" and env["PATCHLINE_POD_DNS"] == "1"
+    assert {"name": "token", "mountPath": "/var/run/patchline/token", "readOnly": True} in operator["volumeMounts"]
+    # AWS without an endpoint URL: the region's endpoint, given explicitly (never a default)
+    assert {e["name"]: e.get("value") for e in gateway["env"]}["PATCHLINE_S3_ENDPOINT_URL"] == (
+        "https://s3.us-east-1.amazonaws.com"
+    )
+
+    full = _render(helm, helm_home, "-f", str(CHART / "ci" / "full-values.yaml"))
+    gateway = _container(full, "patchline-gateway")
+    for flag in (
+        "--tls-cert=/var/run/patchline/tls/tls.crt",
+        "--tls-client-ca=/var/run/patchline/tls/ca.crt",
+        "--allow-endpoint=http://*.svc:30000",  # cluster-wide operator
+        "--allow-endpoint=https://api.openai.com/v1",
+        "--allow-read=/data/swebench",
+        "--allow-bucket=datasets",
+        "--key-set=openai=PATCHLINE_KEY_OPENAI_API_KEY",
+        "--key-set=openai/api-key=PATCHLINE_KEY_OPENAI_API_KEY",  # what apiKeySecretRef runs name
+        "--key-set=local=LOCAL_MODEL_KEYS",
+        "--index-max-files=50000",
+    ):
+        assert flag in gateway["args"], flag
+    key_env = next(e for e in gateway["env"] if e["name"] == "PATCHLINE_KEY_OPENAI_API_KEY")
+    assert key_env["valueFrom"]["secretKeyRef"] == {"name": "openai", "key": "api-key"}
+    assert secret_key_variable("openai", "api-key") == key_env["name"]  # the operator's and the chart's scheme
+    (certificate,) = _of_kind(full, "Certificate")
+    assert certificate["spec"]["secretName"] == "patchline-tls"
+    assert "patchline-gateway.research.svc" in certificate["spec"]["dnsNames"]
+    env = {e["name"]: e.get("value") for e in _container(full, "patchline-operator")["env"]}
+    assert env["PATCHLINE_TLS_CA"] == "/var/run/patchline/tls/ca.crt"
+    assert env["PATCHLINE_TLS_CLIENT_CERT"] == "/var/run/patchline/tls/tls.crt"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--set", "security.token.enabled=false"], "security: enable security.token or security.tls"),
+        (["--set", "security.tls.enabled=true"], "needs security.tls.existingSecret or security.tls.certManager"),
+        (["--set", "storage.uri=gs://bucket"], "storage.uri: Does not match pattern"),
         (["--set", "storage.uri=/not/a/uri"], "storage.uri: Does not match pattern"),
         (["--set", "services.port=0"], "services.port: Must be greater than or equal to 1"),
         (["--set", "operator.replicas=2"], "operator.replicas > 1 needs operator.peering.enabled"),

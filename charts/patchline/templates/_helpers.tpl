@@ -77,11 +77,122 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- default (include "patchline.componentName" (dict "root" . "component" "minio")) .Values.minio.existingSecret }}
 {{- end }}
 
+{{/* The S3 endpoint: always explicit, since the services refuse S3 without one (no default public endpoint). */}}
 {{- define "patchline.storageEndpoint" -}}
 {{- if .Values.storage.endpointUrl }}
 {{- .Values.storage.endpointUrl }}
 {{- else if .Values.minio.enabled }}
 {{- printf "http://%s.%s.svc:9000" (include "patchline.componentName" (dict "root" . "component" "minio")) .Release.Namespace }}
+{{- else if hasPrefix "s3" .Values.storage.uri }}
+{{- printf "https://s3.%s.amazonaws.com" (required "storage.region is required for AWS S3" .Values.storage.region) }}
+{{- end }}
+{{- end }}
+
+{{/* Where the token and the certificates are mounted in every pod that serves or calls the services. */}}
+{{- define "patchline.tokenDir" -}}/var/run/patchline/token{{- end }}
+{{- define "patchline.tlsDir" -}}/var/run/patchline/tls{{- end }}
+
+{{- define "patchline.tokenSecretName" -}}
+{{- default (include "patchline.componentName" (dict "root" . "component" "token")) .Values.security.token.existingSecret }}
+{{- end }}
+
+{{- define "patchline.tlsSecretName" -}}
+{{- default (include "patchline.componentName" (dict "root" . "component" "tls")) .Values.security.tls.existingSecret }}
+{{- end }}
+
+{{/* Refuse values that would leave the services listening without TLS or token, or TLS without a certificate. */}}
+{{- define "patchline.checkSecurity" -}}
+{{- $s := .Values.security }}
+{{- if and (not $s.token.enabled) (not $s.tls.enabled) (not $s.insecure) }}
+{{- fail "security: enable security.token or security.tls (or set security.insecure: anyone reaching a pod could call)" }}
+{{- end }}
+{{- if and $s.tls.enabled (not $s.tls.existingSecret) (not $s.tls.certManager.enabled) }}
+{{- fail "security.tls.enabled needs security.tls.existingSecret or security.tls.certManager.enabled" }}
+{{- end }}
+{{- if and $s.tls.certManager.enabled (not $s.tls.certManager.issuerRef.name) }}
+{{- fail "security.tls.certManager.enabled needs security.tls.certManager.issuerRef.name" }}
+{{- end }}
+{{- end }}
+
+{{/* The endpoints of the operator's own model servers: every Service of each namespace it watches, port 30000. */}}
+{{- define "patchline.ownEndpoints" -}}
+{{- if .Values.operator.clusterWide }}
+{{- list "http://*.svc:30000" | toJson }}
+{{- else }}
+{{- $rules := list }}
+{{- range (splitList "," (include "patchline.namespaces" .)) }}
+{{- $rules = append $rules (printf "http://*.%s.svc:30000" .) }}
+{{- end }}
+{{- $rules | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* PATCHLINE_KEY_<SECRET>_<KEY>: the variable a Secret's key is held in (patchline.core.settings.secret_key_variable). */}}
+{{- define "patchline.keyVariable" -}}
+{{- printf "PATCHLINE_KEY_%s" (regexReplaceAll "[^A-Za-z0-9]" (printf "%s_%s" .secretName .secretKey) "_" | upper) }}
+{{- end }}
+
+{{/* Credentials of a client of the services (the operator): the token, the CA, and a client certificate for mTLS. */}}
+{{- define "patchline.clientAuthEnv" -}}
+{{- if .Values.security.token.enabled }}
+- name: PATCHLINE_TOKEN_FILE
+  value: {{ printf "%s/%s" (include "patchline.tokenDir" .) .Values.security.token.secretKey | quote }}
+{{- end }}
+{{- if .Values.security.tls.enabled }}
+- name: PATCHLINE_TLS_CA
+  value: {{ printf "%s/ca.crt" (include "patchline.tlsDir" .) | quote }}
+{{- if .Values.security.tls.clientAuth }}
+- name: PATCHLINE_TLS_CLIENT_CERT
+  value: {{ printf "%s/tls.crt" (include "patchline.tlsDir" .) | quote }}
+- name: PATCHLINE_TLS_CLIENT_KEY
+  value: {{ printf "%s/tls.key" (include "patchline.tlsDir" .) | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* `patchline serve` flags of the token, the certificate and --insecure. */}}
+{{- define "patchline.serveAuthArgs" -}}
+{{- $s := .Values.security }}
+{{- if $s.token.enabled }}
+- --token-file={{ include "patchline.tokenDir" . }}/{{ $s.token.secretKey }}
+{{- end }}
+{{- if $s.tls.enabled }}
+- --tls-cert={{ include "patchline.tlsDir" . }}/tls.crt
+- --tls-key={{ include "patchline.tlsDir" . }}/tls.key
+{{- if $s.tls.clientAuth }}
+- --tls-client-ca={{ include "patchline.tlsDir" . }}/ca.crt
+{{- end }}
+{{- end }}
+{{- if $s.insecure }}
+- --insecure
+{{- end }}
+{{- end }}
+
+{{- define "patchline.authVolumeMounts" -}}
+{{- if .Values.security.token.enabled }}
+- name: token
+  mountPath: {{ include "patchline.tokenDir" . }}
+  readOnly: true
+{{- end }}
+{{- if .Values.security.tls.enabled }}
+- name: tls
+  mountPath: {{ include "patchline.tlsDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "patchline.authVolumes" -}}
+{{- if .Values.security.token.enabled }}
+- name: token
+  secret:
+    secretName: {{ include "patchline.tokenSecretName" . }}
+    defaultMode: 0440
+{{- end }}
+{{- if .Values.security.tls.enabled }}
+- name: tls
+  secret:
+    secretName: {{ include "patchline.tlsSecretName" . }}
+    defaultMode: 0440
 {{- end }}
 {{- end }}
 

@@ -21,7 +21,8 @@ from patchline.core.errors import (
 )
 from patchline.core.oserrors import path_error
 from patchline.core.redact import Redactor
-from patchline.core.settings import configured_secrets
+from patchline.core.settings import KeySets, configured_secrets
+from patchline.core.sglang_args import secret_values
 
 __all__ = ["build_parser", "main"]
 
@@ -96,12 +97,23 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _command_redactor(args: argparse.Namespace) -> Redactor:
+    """The secrets this command may meet: the configured ones, the variables of its ``--key-set`` flags and the
+    secret SGLang arguments it passes on (a malformed ``--key-set`` is reported by the command itself)."""
+    try:
+        key_sets = KeySets.parse(getattr(args, "key_set", None) or ())
+    except InputError:
+        key_sets = None
+    sglang = secret_values(getattr(args, "passthrough", None) or ())
+    return Redactor((*configured_secrets(key_sets=key_sets), *sglang))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     arguments = list(argv if argv is not None else sys.argv[1:])
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
-    redactor = Redactor(configured_secrets())
+    redactor = _command_redactor(args)
     configure_logging(verbosity=verbosity(args), fmt=args.log_format, redactor=redactor)
     handler = getattr(args, "handler", None)
     if handler is None:

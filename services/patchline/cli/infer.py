@@ -18,7 +18,7 @@ from patchline.cli.parser import PatchlineParser, add_mismatch_arguments, mismat
 from patchline.cli.progress import cli_progress
 from patchline.core.errors import InputError
 from patchline.core.progress import Progress
-from patchline.core.settings import api_keys_from_env
+from patchline.core.settings import ApiKeys, api_keys_from_env
 from patchline.core.spec import EngineFlavor, LlamaCppEngine
 from patchline.core.store import open_artifact
 from patchline.gateway import ExecutionSummary, ExecutorSettings, ModelEndpoints, parse_price_table, run_file
@@ -31,7 +31,14 @@ from patchline.gateway.batch_api import (
     submit_batch,
 )
 from patchline.gateway.executor import ExecuteOptions
-from patchline.gateway.launcher import Serving, llamacpp_servers, run_on_servers, sglang_group, sglang_serving
+from patchline.gateway.launcher import (
+    Serving,
+    llamacpp_servers,
+    run_on_servers,
+    sglang_group,
+    sglang_keys,
+    sglang_serving,
+)
 from patchline.gateway.managed import ServerGroup
 
 __all__ = [
@@ -140,10 +147,13 @@ def _finish(summary: ExecutionSummary, args: argparse.Namespace, settings: Execu
     return 0
 
 
-def _options(args: argparse.Namespace, settings: ExecutorSettings, progress: Progress) -> ExecuteOptions:
-    """The executor's keywords every infer command passes: keys from the environment, the flags' choices."""
+def _options(
+    args: argparse.Namespace, settings: ExecutorSettings, progress: Progress, keys: ApiKeys | None = None
+) -> ExecuteOptions:
+    """The executor's keywords every infer command passes: ``keys`` (default: the environment's), the flags'
+    choices."""
     return {
-        "keys": api_keys_from_env(),
+        "keys": keys if keys is not None else api_keys_from_env(),
         "settings": settings,
         "progress": progress,
         "metrics_address": metrics_address(args),
@@ -207,18 +217,25 @@ def _serve_and_run(args: argparse.Namespace) -> int:
     settings = executor_settings_from_args(args)
     servers = sglang_group(args.passthrough, log_path=args.sglang_log, startup_timeout_s=args.startup_timeout)
     serving = sglang_serving(target.get("model"), target.get("thinking_processor"))
-    return _run_on(servers, serving, args, settings)
+    return _run_on(servers, serving, args, settings, keys=sglang_keys(args.passthrough, api_keys_from_env()))
 
 
-def _run_on(servers: ServerGroup, serving: Serving, args: argparse.Namespace, settings: ExecutorSettings) -> int:
-    """Start ``servers``, run the request file against them, report."""
+def _run_on(
+    servers: ServerGroup,
+    serving: Serving,
+    args: argparse.Namespace,
+    settings: ExecutorSettings,
+    *,
+    keys: ApiKeys | None = None,
+) -> int:
+    """Start ``servers``, run the request file against them (with ``keys``, default the environment's), report."""
     with cli_progress() as progress:
         summary = run_on_servers(
             servers,
             args.input_file,
             args.output_file,
             serving=serving,
-            **_options(args, settings, progress),
+            **_options(args, settings, progress, keys),
         )
     return _finish(summary, args, settings)
 

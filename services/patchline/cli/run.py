@@ -7,6 +7,7 @@ import asyncio
 
 from patchline.cli.parser import add_mismatch_arguments
 from patchline.cli.progress import cli_progress
+from patchline.core.settings import ClientAuthFiles, KeySets
 from patchline.core.spec import load_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
@@ -40,8 +41,37 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="the oracle's gold data (SWE-bench instances or EditBench infbench lines); implies --oracle; "
         "default: the run's dataset (needed for an InferenceRun)",
     )
+    parser.add_argument(
+        "--key-set",
+        action="append",
+        default=[],
+        metavar="NAME=ENV",
+        help="in process: a key set the manifest's apiKeySet may name, read from variable ENV",
+    )
     add_mismatch_arguments(parser, what="each stage's output", existing="lines")
+    add_client_auth_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def add_client_auth_arguments(parser: argparse.ArgumentParser) -> None:
+    """The credentials a client presents to `patchline serve` (each also read from a PATCHLINE_* variable)."""
+    group = parser.add_argument_group("credentials for --via (docs/security.md)")
+    group.add_argument("--token-file", default=None, metavar="FILE", help="bearer token (PATCHLINE_TOKEN_FILE)")
+    group.add_argument("--tls-ca", default=None, metavar="PEM", help="speak TLS trusting this CA (PATCHLINE_TLS_CA)")
+    group.add_argument("--tls", action="store_true", help="speak TLS trusting the system CAs (PATCHLINE_TLS=1)")
+    group.add_argument("--tls-client-cert", default=None, metavar="PEM", help="mTLS: client certificate")
+    group.add_argument("--tls-client-key", default=None, metavar="PEM", help="mTLS: the client certificate's key")
+
+
+def client_auth_files(args: argparse.Namespace) -> ClientAuthFiles:
+    """The credential files given as flags (the environment fills in the rest when they are loaded)."""
+    return ClientAuthFiles(
+        token_file=args.token_file,
+        tls_ca=args.tls_ca,
+        tls=args.tls,
+        client_cert=args.tls_client_cert,
+        client_key=args.tls_client_key,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         endpoint_override=args.endpoint,
         oracle=args.oracle or args.oracle_dataset is not None,
         oracle_dataset=args.oracle_dataset,
+        key_sets=KeySets.parse(args.key_set),
+        auth=client_auth_files(args),
     )
     with cli_progress() as progress:
         report = asyncio.run(run_manifest(manifest, settings, progress=progress))

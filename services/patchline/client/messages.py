@@ -14,11 +14,11 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from google.protobuf import json_format, message, unknown_fields
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from patchline.core.errors import InputError
 from patchline.core.spec import AgentlessStage, EditBenchStage, IndexManyStage, RolloutStage, StageSettings
-from patchline.core.spec.loader import field_path
+from patchline.core.spec.loader import validated
 from patchline.rpc.v1 import common_pb2, stages_pb2
 
 __all__ = ["JOB_SETTINGS", "JobSettings", "from_message", "job_settings", "start_job_request", "to_message"]
@@ -65,12 +65,7 @@ def from_message(msg: message.Message, model_type: type[M], *, where: str) -> M:
     problem = _unknown(msg, where)
     if problem:
         raise InputError(problem)
-    data = json_format.MessageToDict(msg, preserving_proto_field_name=True)
-    try:
-        return model_type.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputError(f"{where}.{field_path(first['loc'], data)}: {first['msg']}") from None
+    return validated(model_type, json_format.MessageToDict(msg, preserving_proto_field_name=True), where=where)
 
 
 def start_job_request(job_id: str, operation: str, run_uri: str, settings: StageSettings) -> common_pb2.StartJobRequest:

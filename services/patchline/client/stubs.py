@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import grpc
-
+from patchline.client.auth import ClientAuth, open_channel
 from patchline.client.messages import start_job_request, to_message
 from patchline.core.errors import UnavailableError
 from patchline.core.spec import InferenceStage, StageSettings
@@ -78,12 +77,16 @@ CONNECT_TIMEOUT = 5.0  # how long a caller that needs the server now waits for i
 
 
 class ServiceClient:
-    """Stubs of every service on one target (``host:port``); use as ``async with``."""
+    """Stubs of every service on one target (``host:port``); use as ``async with``.
 
-    def __init__(self, target: str, *, deadline: float = DEFAULT_DEADLINE) -> None:
+    ``auth`` is the TLS and token the client presents; None loads them from ``PATCHLINE_TOKEN_FILE`` /
+    ``PATCHLINE_TLS_*`` (none set: plain, as a loopback server without auth expects).
+    """
+
+    def __init__(self, target: str, *, deadline: float = DEFAULT_DEADLINE, auth: ClientAuth | None = None) -> None:
         self.target = target
         self.deadline = deadline
-        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._channel = open_channel(target, auth if auth is not None else ClientAuth.load(), options=CHANNEL_OPTIONS)
         self.prompts = prompts_pb2_grpc.PromptBuilderServiceStub(self._channel)
         self.patches = patches_pb2_grpc.PatchProcessorServiceStub(self._channel)
         self.gateway = gateway_pb2_grpc.InferenceGatewayServiceStub(self._channel)

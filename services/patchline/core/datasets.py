@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_m
 from patchline.core.repos_git import validate_commit
 from patchline.core.safepath import safe_component
 from patchline.core.spec import Dataset
+from patchline.core.spec.manifest import HUB_DATASET_NAME, is_dataset_file
 from patchline.core.store import open_artifact
 
 __all__ = [
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 ErrorSink = Callable[[MalformedLineError], None]
 
-_HF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 _PARQUET_BATCH_ROWS = 256
 
 
@@ -230,8 +230,11 @@ def _parquet_rows(path: str) -> Iterator[dict[str, Any]]:
 
 def _hub_rows(name: str, split: str) -> Iterator[Any]:
     """Rows of a Hugging Face dataset (the path users with internet take; CI has no hub access)."""
-    if not _HF_NAME.fullmatch(name):
+    if not HUB_DATASET_NAME.fullmatch(name) or is_dataset_file(name):
         raise InputError(f"{name!r} is neither a .json/.jsonl/.parquet file nor a Hugging Face dataset name")
+    if os.path.lexists(name):
+        # datasets.load_dataset would read a local folder of that name: a hub name must never mean a path.
+        raise InputError(f"{name!r} is a local path, not a .json/.jsonl/.parquet file; give the file itself")
     import datasets  # heavy import: only when a hub dataset is asked for
 
     _leave_output_to_the_root_handlers(("datasets", "huggingface_hub"))

@@ -4,7 +4,8 @@ PatchlineError
 ├── InputError                 bad user input (a file, a line, a flag); CLI exit 2, gRPC INVALID_ARGUMENT
 │   ├── MalformedLineError     one line of a JSONL file could not be read (file:line: reason)
 │   │   └── RecordError        a record is missing a field or has a wrong type (file:line: field: reason)
-│   └── UnsafePathError        a path component from data would leave the run root
+│   ├── UnsafePathError        a path component from data would leave the run root
+│   └── AccessDeniedError      a request names a path, bucket, endpoint or key set the server does not allow
 ├── ArtifactNotFoundError      an artifact the step needs is not there; gRPC NOT_FOUND
 ├── PreconditionError          the run is not in a state where this can be done; gRPC FAILED_PRECONDITION
 ├── ResourceExhaustedError     a limit was reached (queue full, context too long); gRPC RESOURCE_EXHAUSTED
@@ -15,6 +16,7 @@ PatchlineError
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "ArtifactNotFoundError",
     "DeadlineExceededError",
     "InputError",
@@ -56,6 +58,10 @@ class RecordError(MalformedLineError):
 
 class UnsafePathError(InputError):
     """A path or path component taken from data would resolve outside the run root."""
+
+
+class AccessDeniedError(InputError):
+    """A request reaches outside what the server was configured to allow (roots, buckets, endpoints, key sets)."""
 
 
 class ArtifactNotFoundError(PatchlineError):

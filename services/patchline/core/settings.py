@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from pydantic import SecretStr
 
+from patchline.core.errors import InputError
+
 __all__ = [
+    "DEFAULT_KEY_SET",
+    "KEY_SET_NAME",
     "ApiKeys",
+    "ClientAuthFiles",
+    "KeySets",
     "StorageConfig",
     "api_keys_from_env",
+    "client_auth_files_from_env",
     "configured_secrets",
     "project_file_loc_from_env",
+    "secret_key_set",
+    "secret_key_variable",
     "storage_config_from_env",
 ]
 
@@ -119,15 +129,120 @@ def api_keys_from_env(environ: Mapping[str, str] | None = None, *, variable: str
     return ApiKeys(tuple(SecretStr(k.strip()) for k in raw.split(",") if k.strip()))
 
 
-def configured_secrets(environ: Mapping[str, str] | None = None) -> tuple[SecretStr, ...]:
+KEY_SET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$"
+"""Key-set names: ``openai``, or ``<secret>/<key>`` for the sets the chart derives from Secrets."""
+
+DEFAULT_KEY_SET = "default"
+"""The key set a request without ``apiKeySet`` uses: ``OPENAI_KEYS`` / ``OPENAI_API_KEY`` / ``OPENAI_KEY``."""
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class KeySets:
+    """Named sets of API keys, each read from environment variables the operator of the process chose.
+
+    A request names a set (``apiKeySet``), never a variable: a caller can only make the process send keys
+    it was configured to send. The default set is always there (``--key-set default=VAR`` replaces it).
+    """
+
+    variables: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({DEFAULT_KEY_SET: _KEY_VARIABLES})
+    )
+
+    @classmethod
+    def parse(cls, specs: Iterable[str]) -> KeySets:
+        """Key sets from ``NAME=ENV`` strings (``--key-set``), added to the default set."""
+        variables: dict[str, tuple[str, ...]] = {DEFAULT_KEY_SET: _KEY_VARIABLES}
+        for spec in specs:
+            name, sep, variable = spec.partition("=")
+            name, variable = name.strip(), variable.strip()
+            if not sep or not re.fullmatch(KEY_SET_NAME, name) or not _ENV_NAME.fullmatch(variable):
+                raise InputError(f"--key-set {spec!r}: expected NAME=ENV_VARIABLE (e.g. openai=OPENAI_KEYS)")
+            variables[name] = (variable,)
+        return cls(MappingProxyType(variables))
+
+    @property
+    def names(self) -> list[str]:
+        """The configured set names, sorted."""
+        return sorted(self.variables)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.variables
+
+    def keys(self, name: str | None = None, environ: Mapping[str, str] | None = None) -> ApiKeys:
+        """The keys of set ``name`` (None: the default set); InputError for a set that is not configured."""
+        chosen = DEFAULT_KEY_SET if name is None else name
+        variables = self.variables.get(chosen)
+        if variables is None:
+            raise InputError(f"unknown key set {chosen!r}; configured: {', '.join(self.names)}")
+        env = os.environ if environ is None else environ
+        raw = next((env[variable] for variable in variables if env.get(variable)), "")
+        return ApiKeys(tuple(SecretStr(k.strip()) for k in raw.split(",") if k.strip()))
+
+    def all_variables(self) -> tuple[str, ...]:
+        """Every variable any set reads."""
+        return tuple(dict.fromkeys(variable for names in self.variables.values() for variable in names))
+
+
+def secret_key_variable(secret: str, key: str) -> str:
+    """``PATCHLINE_KEY_<SECRET>_<KEY>``: the variable a cluster's gateway holds a Secret's key in (the chart's
+    ``keySets`` list sets it from the Secret, upper-cased, non-alphanumerics as ``_``)."""
+    return "PATCHLINE_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", f"{secret}_{key}").upper()
+
+
+def secret_key_set(secret: str, key: str) -> str:
+    """``<secret>/<key>``: the key set a run with ``apiKeySecretRef`` names (the chart configures one per Secret
+    key it mounts, reading :func:`secret_key_variable`)."""
+    return f"{secret}/{key}"
+
+
+def configured_secrets(
+    environ: Mapping[str, str] | None = None, *, key_sets: KeySets | None = None
+) -> tuple[SecretStr, ...]:
     """Every API key and storage credential this process may use (each variable read, set or shadowed).
 
     The entry points redact these from everything the process emits: log lines, errors, statuses.
     """
     env = os.environ if environ is None else environ
-    keys = {part.strip() for name in _KEY_VARIABLES for part in env.get(name, "").split(",")}
+    variables = (*_KEY_VARIABLES, *(key_sets.all_variables() if key_sets else ()))
+    keys = {part.strip() for name in variables for part in env.get(name, "").split(",")}
     credentials = {env.get(name, "").strip() for names in _STORAGE_SECRETS.values() for name in names}
     return tuple(SecretStr(value) for value in sorted((keys | credentials) - {""}))
+
+
+@dataclass(frozen=True)
+class ClientAuthFiles:
+    """Where a client of the services finds its credentials (PEM files and a token file); all optional."""
+
+    token_file: str | None = None  # a bearer token, sent as `authorization: Bearer` on every call
+    tls_ca: str | None = None  # speak TLS, trusting this CA (or the server's certificate)
+    tls: bool = False  # speak TLS with the system's trusted CAs (no --tls-ca)
+    client_cert: str | None = None  # mTLS: this client's certificate and key
+    client_key: str | None = None
+
+    def merged(self, override: ClientAuthFiles) -> ClientAuthFiles:
+        """These files with every value ``override`` sets taking precedence (flags over environment)."""
+        return ClientAuthFiles(
+            token_file=override.token_file or self.token_file,
+            tls_ca=override.tls_ca or self.tls_ca,
+            tls=override.tls or self.tls,
+            client_cert=override.client_cert or self.client_cert,
+            client_key=override.client_key or self.client_key,
+        )
+
+
+def client_auth_files_from_env(environ: Mapping[str, str] | None = None) -> ClientAuthFiles:
+    """``PATCHLINE_TOKEN_FILE``, ``PATCHLINE_TLS_CA``, ``PATCHLINE_TLS`` (1: TLS with the system CAs),
+    ``PATCHLINE_TLS_CLIENT_CERT`` and ``PATCHLINE_TLS_CLIENT_KEY``."""
+    env = os.environ if environ is None else environ
+    return ClientAuthFiles(
+        token_file=env.get("PATCHLINE_TOKEN_FILE") or None,
+        tls_ca=env.get("PATCHLINE_TLS_CA") or None,
+        tls=env.get("PATCHLINE_TLS", "") in ("1", "true", "yes"),
+        client_cert=env.get("PATCHLINE_TLS_CLIENT_CERT") or None,
+        client_key=env.get("PATCHLINE_TLS_CLIENT_KEY") or None,
+    )
 
 
 def project_file_loc_from_env(environ: Mapping[str, str] | None = None) -> str | None:

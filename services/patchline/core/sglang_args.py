@@ -15,10 +15,13 @@ from patchline.core.spec import SGLangEngine
 __all__ = [
     "MODEL_FLAGS",
     "RESERVED_FLAGS",
+    "SECRET_FLAGS",
     "SGLANG_MODULE",
+    "api_key",
     "check_passthrough",
     "engine_server_args",
     "require_model",
+    "secret_values",
     "sglang_launch_args",
     "sglang_server_args",
 ]
@@ -28,6 +31,35 @@ SGLANG_MODULE = "sglang.launch_server"
 RESERVED_FLAGS = ("--host", "--port")
 # Any of these tells SGLang which model to load (``--model`` is its alias of ``--model-path``).
 MODEL_FLAGS = ("--model-path", "--model", "--config")
+# Flags whose value is a secret: passed to SGLang as written, never recorded (manifest.json) or logged.
+SECRET_FLAGS = ("--api-key", "--admin-api-key")
+
+
+def _secret_positions(args: Sequence[str]) -> list[tuple[int, str]]:
+    """(index, value) of every secret value: ``--api-key K`` (the next argument) or ``--api-key=K``."""
+    found: list[tuple[int, str]] = []
+    for index, arg in enumerate(args):
+        flag, sep, value = arg.partition("=")
+        if flag not in SECRET_FLAGS:
+            continue
+        if sep:
+            found.append((index, value))
+        elif index + 1 < len(args):
+            found.append((index + 1, args[index + 1]))
+    return found
+
+
+def secret_values(args: Sequence[str]) -> tuple[str, ...]:
+    """The secrets among SGLang arguments (for the redactor of whatever logs or records them)."""
+    return tuple(value for _, value in _secret_positions(args) if value)
+
+
+def api_key(args: Sequence[str]) -> str | None:
+    """The ``--api-key`` SGLang is started with (the key its clients must send), if any."""
+    for index, value in _secret_positions(args):
+        if args[index].startswith("--api-key=") or args[index - 1] == "--api-key":
+            return value or None
+    return None
 
 
 def check_passthrough(args: Sequence[str]) -> list[str]:

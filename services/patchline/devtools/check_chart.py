@@ -30,7 +30,7 @@ __all__ = ["KUBERNETES_VERSION", "ChartReport", "check_chart", "main", "validate
 KUBERNETES_VERSION = "1.33.0"
 CHART = Path("charts") / "patchline"
 FULL_VALUES = CHART / "ci" / "full-values.yaml"
-FOREIGN_GROUPS = ("monitoring.coreos.com/", "kopf.dev/")
+FOREIGN_GROUPS = ("monitoring.coreos.com/", "kopf.dev/", "cert-manager.io/")
 
 
 @dataclass

@@ -15,9 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Unpack
 
+from pydantic import SecretStr
+
 from patchline.core.errors import InputError
 from patchline.core.llamacpp_args import llamacpp_launch_args, resolved_model_path
-from patchline.core.sglang_args import require_model, sglang_launch_args
+from patchline.core.settings import ApiKeys
+from patchline.core.sglang_args import api_key, require_model, secret_values, sglang_launch_args
 from patchline.core.spec import EngineFlavor, LlamaCppEngine, ModelEndpoints, ThinkingProcessor
 from patchline.gateway.accounting import ExecutionSummary
 from patchline.gateway.eventloop import run_blocking
@@ -38,6 +41,7 @@ __all__ = [
     "log_tail",
     "run_on_servers",
     "sglang_group",
+    "sglang_keys",
     "sglang_serving",
 ]
 
@@ -50,11 +54,13 @@ class SGLangServer(ManagedServer):
 
     def __init__(self, sglang_args: Sequence[str], *, python: str = sys.executable, **options: Unpack[ServerOptions]):
         args = require_model(sglang_args)
+        merged: ServerOptions = {"api_key": api_key(args), "secrets": secret_values(args)}
+        merged.update(options)
         super().__init__(
             lambda h, p: sglang_launch_args(args, host=h, port=p, python=python),
             name="SGLang",
             health_paths=SGLANG_HEALTH_PATHS,
-            **options,
+            **merged,
         )
 
 
@@ -139,6 +145,14 @@ def sglang_serving(model: str | None = None, thinking_processor: ThinkingProcess
     return lambda urls: ModelEndpoints(
         urls=list(urls), model=model, flavor=EngineFlavor.SGLANG, thinking_processor=thinking_processor
     )
+
+
+def sglang_keys(sglang_args: Sequence[str], keys: ApiKeys | None) -> ApiKeys | None:
+    """The keys requests to SGLang carry: ``keys``, else the ``--api-key`` SGLang is started with (if any)."""
+    own_key = api_key(sglang_args)
+    if own_key and not (keys and len(keys)):
+        return ApiKeys((SecretStr(own_key),))
+    return keys
 
 
 def sglang_group(

@@ -25,6 +25,7 @@ from typing import TypedDict, Unpack
 import httpx
 
 from patchline.core.errors import UnavailableError
+from patchline.core.redact import Redactor
 
 __all__ = ["LOG_TAIL_LINES", "ManagedServer", "ServerGroup", "ServerOptions", "free_port", "log_tail"]
 
@@ -62,6 +63,8 @@ class ServerOptions(TypedDict, total=False):
     startup_timeout_s: float  # default 1800 s until the health path answers 200
     poll_interval_s: float  # default 2 s between health probes
     stop_timeout_s: float  # default 30 s between SIGTERM and SIGKILL
+    api_key: str | None  # sent as a bearer token by the health probe (a server started with a key)
+    secrets: Sequence[str]  # values redacted from the log lines quoted in errors (keys in its arguments)
 
 
 class ManagedServer:
@@ -90,6 +93,9 @@ class ManagedServer:
         self.startup_timeout_s = options.get("startup_timeout_s", 1800.0)
         self.poll_interval_s = options.get("poll_interval_s", 2.0)
         self.stop_timeout_s = options.get("stop_timeout_s", 30.0)
+        self._api_key = options.get("api_key")
+        # A server may print its arguments (a key among them) at start: its log tail is quoted redacted.
+        self._redactor = Redactor(options.get("secrets", ()))
         self.process: asyncio.subprocess.Process | None = None
         self._group: ServerGroup | None = None
 
@@ -130,7 +136,8 @@ class ManagedServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.startup_timeout_s
         paths = list(self.health_paths)
-        async with httpx.AsyncClient(timeout=_PROBE_TIMEOUT_S, trust_env=False) as client:
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None
+        async with httpx.AsyncClient(timeout=_PROBE_TIMEOUT_S, trust_env=False, headers=headers) as client:
             while True:
                 if process.returncode is not None:
                     raise UnavailableError(self._failure(f"{self.name} exited with status {process.returncode}"))
@@ -149,7 +156,7 @@ class ManagedServer:
                     await asyncio.wait_for(process.wait(), timeout=min(self.poll_interval_s, remaining))
 
     def _failure(self, what: str) -> str:
-        tail = log_tail(self.log_path) if self.log_path else ""
+        tail = self._redactor.text(log_tail(self.log_path)) if self.log_path else ""
         return f"{what} (log: {self.log_path}); last lines:\n{tail}" if tail else f"{what} (log: {self.log_path})"
 
     async def stop(self) -> None:

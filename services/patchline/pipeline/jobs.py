@@ -27,6 +27,8 @@ __all__ = ["JobCancelled", "JobManager", "JobPhase", "JobStatus"]
 
 log = logging.getLogger(__name__)
 
+MAX_JOB_ID = 512  # job ids are names (`{run}-{stage}-{hash}`), logged and returned: bounded, printable
+
 
 class JobCancelled(Exception):
     """Raised inside a blocking operation when its job was cancelled (through its progress)."""
@@ -152,6 +154,8 @@ class JobManager:
         """Start a job, or return it if it is running or has succeeded (idempotent by job id)."""
         if not job_id:
             raise InputError("a job needs a job_id")
+        if len(job_id) > MAX_JOB_ID or not job_id.isprintable():
+            raise InputError(f"job_id: at most {MAX_JOB_ID} printable characters")
         existing = self._jobs.get(job_id)
         if existing is not None:
             if existing.status.operation != operation:
@@ -164,7 +168,7 @@ class JobManager:
                 f"unknown operation {operation!r}; this service runs: {', '.join(self.operations) or 'nothing'}"
             )
         store = self._store_factory(run_uri)
-        redactor = self._redactor + Redactor(op.secrets_of(settings))
+        redactor = self._redactor + Redactor(op.secrets_of(settings, self._services))
         job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop(), redactor)
         context = op.context(store, settings, _JobProgress(job), self._services)
         job.blocking = op.run_async is None

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
+from patchline.core.access import absolute_local_paths
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.progress import Progress
+from patchline.core.settings import ClientAuthFiles, KeySets
 from patchline.core.spec import InferenceRun, ModelEndpoints, Phase, Rollout, StageSettings
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.driver import StageOutcome, counts_from
@@ -45,9 +48,13 @@ class LocalBackend:
         endpoint_override: str | None = None,
         watch_deadline_s: float = 7 * 24 * 3600.0,
         on_server: Callable[[tuple[str, ...]], Awaitable[None]] | None = None,
+        key_sets: KeySets | None = None,
+        auth: ClientAuthFiles | None = None,
     ) -> None:
         self._run, self._store, self._progress = run, store, progress
         self._via, self._watch_deadline_s, self._on_server = via, watch_deadline_s, on_server
+        self._services = HostServices(key_sets=key_sets or KeySets())
+        self._auth = auth or ClientAuthFiles()
         self._engine = engine_for(run, endpoint_override=endpoint_override)
         self._stack = contextlib.AsyncExitStack()
         self._served: ServedModel | None = None
@@ -85,7 +92,7 @@ class LocalBackend:
         operation: Operation[Any] | None = OPERATIONS.get(stage.operation)
         if operation is None:
             raise InputError(f"stage {stage.name}: unknown operation {stage.operation}")
-        context = operation.context(self._store, settings, self._progress, HostServices())
+        context = operation.context(self._store, settings, self._progress, self._services)
         try:
             if operation.run_async is not None:
                 result = await operation.run_async(context)
@@ -103,6 +110,11 @@ class LocalBackend:
         from patchline.pipeline.remote import run_remote_stage  # imports gRPC only when asked for
 
         job_id = stage_job_id(self._run, self._store.root, stage.name)
+        # The services resolve relative paths below their store: send the paths as this folder means them.
+        here = os.getcwd()
+        root = self._store.root
+        run_uri = root if "://" in root else os.path.normpath(os.path.join(here, root))
+        sent = absolute_local_paths(settings, base=here)
         return await run_remote_stage(
-            target, job_id, stage, settings, self._store.root, self._progress, self._watch_deadline_s
+            target, job_id, stage, sent, run_uri, self._progress, self._watch_deadline_s, auth=self._auth
         )

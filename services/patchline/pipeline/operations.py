@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import SecretStr
 
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.repos import Retriever
+from patchline.core.settings import KeySets
 from patchline.core.spec import SpecModel, StageSettings
 from patchline.core.store import ArtifactStore
+
+if TYPE_CHECKING:  # the retrieval package (numpy, scipy) loads only where an index is built
+    from patchline.retrieval import IndexLimits
 
 __all__ = ["HostServices", "Operation", "OperationContext", "OperationResult", "StageFailedError"]
 
@@ -32,9 +36,11 @@ class StageFailedError(PatchlineError):
 
 @dataclass(frozen=True)
 class HostServices:
-    """What the process running an operation lends it (nothing, in a plain local run)."""
+    """What the process running an operation lends it (the defaults, in a plain local run)."""
 
     retriever: Retriever | None = None  # BM25 through the Retrieval service
+    key_sets: KeySets = field(default_factory=KeySets)  # the API keys a request may name (apiKeySet)
+    index_limits: IndexLimits | None = None  # bounds of one BM25 index build on a service (None: unbounded)
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class Operation(Generic[S]):
     run_async: Callable[[OperationContext[S]], Awaitable[OperationResult]] | None = None
     description: str = ""
     # The secrets a job of this operation uses with these settings (API keys): redacted from its status.
-    secrets: Callable[[S], Sequence[SecretStr]] | None = None
+    secrets: Callable[[S, HostServices], Sequence[SecretStr]] | None = None
 
     def check(self, settings: StageSettings) -> S:
         """The settings, if they are this operation's kind (else InputError naming both)."""
@@ -79,9 +85,9 @@ class Operation(Generic[S]):
             raise InputError(f"{self.name} takes {self.settings.__name__} settings, got {type(settings).__name__}")
         return settings
 
-    def secrets_of(self, settings: StageSettings) -> Sequence[SecretStr]:
-        """The secrets a job with ``settings`` uses (none for most operations)."""
-        return self.secrets(self.check(settings)) if self.secrets is not None else ()
+    def secrets_of(self, settings: StageSettings, services: HostServices) -> Sequence[SecretStr]:
+        """The secrets a job with ``settings`` uses on a host lending ``services`` (none for most operations)."""
+        return self.secrets(self.check(settings), services) if self.secrets is not None else ()
 
     def context(
         self, run: ArtifactStore, settings: StageSettings, progress: Progress, services: HostServices

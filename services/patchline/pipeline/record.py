@@ -13,7 +13,9 @@ from typing import Any
 from patchline import __version__
 from patchline.core import layout
 from patchline.core.errors import InputError
-from patchline.core.spec import SGLANG_VERSION, InferenceRun, Rollout, StageStatus
+from patchline.core.redact import Redactor
+from patchline.core.sglang_args import secret_values
+from patchline.core.spec import SGLANG_VERSION, InferenceRun, Rollout, SGLangEngine, StageStatus
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.pipeline.plan import PlanItem, StagePlan
 
@@ -71,8 +73,14 @@ def write_manifest(
     server_args: Sequence[str] = (),
     dataset: str | None = None,
 ) -> dict[str, Any]:
-    """Write ``manifest.json``: the spec as applied, versions, input hashes, server arguments and stage plan."""
-    spec = run.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"status"})
+    """Write ``manifest.json``: the spec as applied, versions, input hashes, server arguments and stage plan.
+
+    Secret server arguments (SGLang's ``--api-key``) are recorded as ``<redacted>``, in the spec too.
+    """
+    engine = run.spec.engine
+    extra = engine.extra_args if isinstance(engine, SGLangEngine) else []
+    redactor = Redactor(secret_values([*extra, *server_args]))
+    spec = redactor.value(run.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"status"}))
     manifest = {
         "run": spec,
         "patchline": {"version": __version__, "python": platform.python_version(), "sglangTarget": SGLANG_VERSION},
@@ -80,7 +88,7 @@ def write_manifest(
             "spec": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
             **({"dataset": digest} if dataset and (digest := _sha256_of(dataset)) else {}),
         },
-        "server": {"args": list(server_args)},
+        "server": {"args": redactor.value(list(server_args))},
         "stages": [_planned(item) for item in stages],
         "writtenAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -8,14 +8,21 @@ from collections.abc import Iterator
 import grpc
 
 from patchline.client import ServiceClient, artifacts_of, job_phase, progress_of
+from patchline.client.auth import ClientAuth
 from patchline.core.errors import InputError, UnavailableError
 from patchline.core.progress import Progress
+from patchline.core.settings import ClientAuthFiles, client_auth_files_from_env
 from patchline.core.spec import Phase, StageSettings
 from patchline.pipeline.driver import StageOutcome
 from patchline.pipeline.plan import StagePlan
 from patchline.rpc.v1 import common_pb2
 
 __all__ = ["run_remote_stage"]
+
+# Refusals that only a change on the caller's side (the manifest, the credentials) can get past.
+_CALLER_MUST_CHANGE = frozenset(
+    {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+)
 
 
 async def run_remote_stage(
@@ -26,10 +33,14 @@ async def run_remote_stage(
     run_uri: str,
     progress: Progress,
     deadline: float,
+    *,
+    auth: ClientAuthFiles | None = None,
 ) -> StageOutcome:
-    """Run one stage on the services at ``target``; a rerun re-attaches to the same job id."""
+    """Run one stage on the services at ``target`` (with ``auth`` over the environment's credentials); a rerun
+    re-attaches to the same job id."""
+    credentials = ClientAuth.load(client_auth_files_from_env().merged(auth or ClientAuthFiles()))
     with _one_line_errors(target, stage.name):
-        async with ServiceClient(target) as client:
+        async with ServiceClient(target, auth=credentials) as client:
             await client.wait_until_reachable()
             await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
             progress.start(f"{stage.name} ({target})", None)
@@ -56,5 +67,5 @@ def _one_line_errors(target: str, stage: str) -> Iterator[None]:
     try:
         yield
     except grpc.aio.AioRpcError as exc:
-        kind = InputError if exc.code() is grpc.StatusCode.INVALID_ARGUMENT else UnavailableError
+        kind = InputError if exc.code() in _CALLER_MUST_CHANGE else UnavailableError
         raise kind(f"{stage} on {target}: {exc.code().name}: {exc.details()}") from None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from patchline.core.errors import InputError
 from patchline.core.progress import NullProgress, Progress
-from patchline.core.settings import StorageConfig
+from patchline.core.settings import ClientAuthFiles, KeySets, StorageConfig
 from patchline.core.spec import InferenceRun, OracleEngine, Phase, Rollout, StageStatus
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.driver import drive
@@ -37,6 +37,8 @@ class RunnerSettings:
     oracle_dataset: str | None = None  # the oracle's gold data; None: the run's dataset
     storage: StorageConfig | None = None
     watch_deadline_s: float = 7 * 24 * 3600.0
+    key_sets: KeySets = field(default_factory=KeySets)  # in process: the key sets a manifest's apiKeySet may name
+    auth: ClientAuthFiles = field(default_factory=ClientAuthFiles)  # --via: TLS and token (over the environment's)
 
 
 @dataclass
@@ -97,6 +99,8 @@ async def run_manifest(
         endpoint_override=settings.endpoint_override,
         watch_deadline_s=settings.watch_deadline_s,
         on_server=record_server,
+        key_sets=settings.key_sets,
+        auth=settings.auth,
     )
     async with backend:
         result = await drive(plan, FileBook(store), backend)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from patchline.retrieval.cache import CACHE_PREFIX, CachedIndex, IndexCache, IndexSettings, cache_key
 from patchline.retrieval.index import BM25Index, BM25Params, ScoredDocs
-from patchline.retrieval.search import SearchHit, TextSource, index_snapshot, search_index, search_snapshot
+from patchline.retrieval.search import IndexLimits, SearchHit, TextSource, index_snapshot, search_index, search_snapshot
 from patchline.retrieval.tokenize import TOKENIZER_VERSION, count_tokens, tokenize
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "BM25Params",
     "CachedIndex",
     "IndexCache",
+    "IndexLimits",
     "IndexSettings",
     "ScoredDocs",
     "SearchHit",

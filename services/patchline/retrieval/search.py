@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from patchline.core.errors import DeadlineExceededError, ResourceExhaustedError
 from patchline.core.progress import NullProgress, Progress
 from patchline.retrieval.cache import CachedIndex, IndexCache, IndexSettings, cache_key
 from patchline.retrieval.index import BM25Index, BM25Params
 from patchline.retrieval.tokenize import tokenize
 
-__all__ = ["SearchHit", "TextSource", "index_snapshot", "search_index", "search_snapshot"]
+__all__ = ["IndexLimits", "SearchHit", "TextSource", "index_snapshot", "search_index", "search_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,19 @@ class TextSource(Protocol):
 
 
 @dataclass(frozen=True)
+class IndexLimits:
+    """Bounds of one index build, so a request naming a huge tree is refused instead of left to run.
+
+    ``max_files`` and ``max_bytes`` (of text read) give ResourceExhaustedError, ``seconds`` gives
+    DeadlineExceededError; a build that stays within them is unaffected.
+    """
+
+    max_files: int = 100_000
+    max_bytes: int = 1024 * 1024 * 1024
+    seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One retrieved file."""
 
@@ -47,12 +62,28 @@ class SearchHit:
     score: float
 
 
-def _build(source: TextSource, settings: IndexSettings, progress: Progress) -> BM25Index:
+def _build(source: TextSource, settings: IndexSettings, progress: Progress, limits: IndexLimits | None) -> BM25Index:
+    started = time.monotonic()
     paths = [path for path in source.list_files() if settings.accepts(path)]
+    if limits is not None and len(paths) > limits.max_files:
+        raise ResourceExhaustedError(
+            f"{source.key}: {len(paths)} files to index, more than the limit of {limits.max_files}"
+        )
     progress.start(f"indexing {source.key}", total=len(paths))
 
     def documents() -> Iterator[tuple[str, str]]:
+        read = 0
         for path, text in source.iter_texts(paths):
+            if limits is not None:
+                read += len(text.encode("utf-8", "surrogatepass"))
+                if read > limits.max_bytes:
+                    raise ResourceExhaustedError(
+                        f"{source.key}: more than the limit of {limits.max_bytes} bytes of text to index"
+                    )
+                if time.monotonic() - started > limits.seconds:
+                    raise DeadlineExceededError(
+                        f"{source.key}: indexing took longer than the limit of {limits.seconds:g} s"
+                    )
             progress.advance()
             yield path, text
 
@@ -68,8 +99,10 @@ def index_snapshot(
     settings: IndexSettings | None = None,
     cache: IndexCache | None = None,
     progress: Progress | None = None,
+    limits: IndexLimits | None = None,
 ) -> CachedIndex:
-    """The BM25 index of ``source``: from ``cache`` when there, else built (and cached if it has a commit)."""
+    """The BM25 index of ``source``: from ``cache`` when there, else built (and cached if it has a commit)
+    within ``limits`` (None: unbounded, for a user's own runs)."""
     settings = settings or IndexSettings()
     progress = progress or NullProgress()
     key = cache_key(source, settings) if cache is not None and source.commit is not None else None
@@ -78,7 +111,7 @@ def index_snapshot(
         if cached is not None:
             log.debug("BM25 cache hit %s for %s@%s", key, source.key, source.commit)
             return CachedIndex(cached, True, key)
-    index = _build(source, settings, progress)
+    index = _build(source, settings, progress, limits)
     if cache is not None and key is not None:
         cache.put(key, index, source=source, settings=settings)
     return CachedIndex(index, False, key)

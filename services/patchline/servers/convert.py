@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from patchline.core.redact import Redactor
 from patchline.pipeline.jobs import JobPhase, JobStatus
 from patchline.rpc.v1 import common_pb2
 
@@ -23,8 +24,9 @@ def _count(counts: Mapping[str, float], *names: str) -> int:
     return int(sum(counts.get(name, 0) for name in names))
 
 
-def job_message(status: JobStatus) -> common_pb2.Job:
-    """The Job message of a snapshot."""
+def job_message(status: JobStatus, redactor: Redactor | None = None) -> common_pb2.Job:
+    """The Job message of a snapshot, every text in it passed through ``redactor``."""
+    text = redactor.text if redactor is not None else str
     counts = status.counts
     end = status.finished_at or time.time()
     elapsed = end - status.started_at if status.started_at else 0.0
@@ -52,9 +54,9 @@ def job_message(status: JobStatus) -> common_pb2.Job:
         operation=status.operation,
         phase=_PHASES[status.phase],
         progress=progress,
-        artifacts=[common_pb2.Artifact(name=k, uri=v) for k, v in sorted(status.artifacts.items())],
-        last_error=status.last_error,
-        message=status.message,
+        artifacts=[common_pb2.Artifact(name=text(k), uri=text(v)) for k, v in sorted(status.artifacts.items())],
+        last_error=text(status.last_error),
+        message=text(status.message),
     )
     if status.started_at:
         message.started_at.FromNanoseconds(int(status.started_at * 1e9))

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import grpc
 
 from patchline.client.messages import job_settings
-from patchline.core.errors import PatchlineError
-from patchline.pipeline.jobs import JobManager
+from patchline.pipeline.jobs import JobManager, JobStatus
 from patchline.rpc.v1 import common_pb2
 from patchline.servers.convert import job_message
-from patchline.servers.errors import status_code_for, translate_errors
+from patchline.servers.edge import Edge
+from patchline.servers.errors import abort_for, translate_errors
 
 __all__ = ["JobRpcs"]
 
@@ -21,34 +21,41 @@ class JobRpcs:
 
     service = ""
 
-    def __init__(self, manager: JobManager) -> None:
+    def __init__(self, manager: JobManager, edge: Edge) -> None:
         self.manager = manager
+        self.edge = edge
 
     @translate_errors
     async def StartJob(self, request: common_pb2.StartJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:
-        settings = job_settings(request)
-        return job_message(self.manager.start(request.job_id, request.operation, request.run_uri, settings))
+        settings = self.edge.policy.checked(job_settings(request), where=request.WhichOneof("settings") or "settings")
+        run_uri = self.edge.policy.check_write("run_uri", request.run_uri)
+        return self._answer(self.manager.start(request.job_id, request.operation, run_uri, settings))
 
     @translate_errors
     async def GetJob(self, request: common_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:
-        return job_message(self.manager.get(request.job_id))
+        return self._answer(self.manager.get(request.job_id))
 
     async def WatchJob(
         self, request: common_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[common_pb2.Job]:
         try:
             async for status in self.manager.watch(request.job_id):
-                yield job_message(status)
-        except PatchlineError as exc:
-            await context.abort(status_code_for(type(exc)), str(exc))
+                yield self._answer(status)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # as translate_errors: every error leaves redacted
+            await abort_for(exc, context, self.edge)
 
     @translate_errors
     async def CancelJob(
         self, request: common_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Job:
-        return job_message(await self.manager.cancel(request.job_id))
+        return self._answer(await self.manager.cancel(request.job_id))
 
     async def ListOperations(
         self, request: common_pb2.ListOperationsRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.ListOperationsResponse:
         return common_pb2.ListOperationsResponse(operations=self.manager.operations)
+
+    def _answer(self, status: JobStatus) -> common_pb2.Job:
+        return job_message(status, self.edge.redactor)

@@ -1,15 +1,22 @@
-"""The four servicers. Each only translates messages to domain calls; jobs do the work."""
+"""The four servicers. Each only translates messages to domain calls; jobs do the work.
+
+Every request is checked at the edge before any work: its settings against the server's allowlists
+(``Edge.policy``: roots, buckets, endpoints, key sets), its Retrieval calls against the index limits.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 
 from patchline.client.messages import from_message
-from patchline.core.spec import InferenceStage
+from patchline.core.errors import DeadlineExceededError
+from patchline.core.spec import InferenceStage, SearchQuery
+from patchline.core.spec.loader import validated
 from patchline.pipeline.adapters.retrieval import index_repository, search_repository
-from patchline.pipeline.jobs import JobManager
 from patchline.rpc.v1 import (
     common_pb2,
     gateway_pb2,
@@ -19,7 +26,6 @@ from patchline.rpc.v1 import (
     retrieval_pb2,
     retrieval_pb2_grpc,
 )
-from patchline.servers.convert import job_message
 from patchline.servers.errors import translate_errors
 from patchline.servers.jobs_servicer import JobRpcs
 
@@ -31,6 +37,7 @@ __all__ = [
 ]
 
 GATEWAY_OPERATION = "gateway.execute"
+T = TypeVar("T")
 
 
 class PromptBuilderServicer(JobRpcs, prompts_pb2_grpc.PromptBuilderServiceServicer):
@@ -54,30 +61,28 @@ class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayService
     async def StartInference(
         self, request: gateway_pb2.StartInferenceRequest, context: grpc.aio.ServicerContext
     ) -> common_pb2.Job:
-        stage = from_message(request.stage, InferenceStage, where="stage")
+        stage = self.edge.policy.checked(from_message(request.stage, InferenceStage, where="stage"), where="stage")
         run_uri = stage.output.rsplit("/", 1)[0] if "/" in stage.output else "."
-        return job_message(self.manager.start(request.job_id, GATEWAY_OPERATION, run_uri, stage))
+        return self._answer(self.manager.start(request.job_id, GATEWAY_OPERATION, run_uri, stage))
 
 
 class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
-    """BM25 indexes and searches over repository snapshots."""
+    """BM25 indexes and searches over repository snapshots (bounded by the server's index limits)."""
 
     service = "retrieval"
-
-    def __init__(self, manager: JobManager, *, cache_uri: str) -> None:
-        super().__init__(manager)
-        self.cache_uri = cache_uri
 
     @translate_errors
     async def Index(
         self, request: retrieval_pb2.IndexRequest, context: grpc.aio.ServicerContext
     ) -> retrieval_pb2.IndexResponse:
-        result = await asyncio.to_thread(
+        query = self._query(request, {}, where="index")
+        result = await self._bounded(
             index_repository,
-            request.repo,
-            request.commit or None,
-            extensions=list(request.extensions),
-            cache_uri=self.cache_uri,
+            query.repo,
+            query.commit,
+            extensions=query.extensions,
+            cache_uri=self.edge.policy.store,
+            limits=self.edge.index_limits,
         )
         return retrieval_pb2.IndexResponse(index_key=result.key, documents=result.documents, cached=result.cached)
 
@@ -85,14 +90,31 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
     async def Search(
         self, request: retrieval_pb2.SearchRequest, context: grpc.aio.ServicerContext
     ) -> retrieval_pb2.SearchResponse:
-        hits = await asyncio.to_thread(
+        searched = {"query": request.query, "top_n": request.top_n or 10, "exclude": list(request.exclude)}
+        query = self._query(request, searched, where="search")
+        hits = await self._bounded(
             search_repository,
-            request.repo,
-            request.commit or None,
-            request.query,
-            top_n=request.top_n or 10,
-            extensions=list(request.extensions),
-            cache_uri=self.cache_uri,
-            exclude=list(request.exclude),
+            query.repo,
+            query.commit,
+            query.query,
+            top_n=query.top_n,
+            extensions=query.extensions,
+            cache_uri=self.edge.policy.store,
+            exclude=query.exclude,
+            limits=self.edge.index_limits,
         )
         return retrieval_pb2.SearchResponse(hits=[retrieval_pb2.SearchHit(path=p, score=s) for p, s in hits])
+
+    def _query(self, request: Any, more: dict[str, Any], *, where: str) -> SearchQuery:
+        data = {"repo": request.repo, "commit": request.commit or None, **more}
+        if request.extensions:
+            data["extensions"] = list(request.extensions)
+        return self.edge.policy.checked(validated(SearchQuery, data, where=where), where=where)
+
+    async def _bounded(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run an index build in a thread; the call ends at the time limit (the build stops at its next file)."""
+        limit = self.edge.index_limits.seconds
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(work, *args, **kwargs), timeout=limit + 1.0)
+        except TimeoutError:
+            raise DeadlineExceededError(f"the index build took longer than the limit of {limit:g} s") from None

@@ -22,6 +22,8 @@ from tests.fixtures.sglang_env import fake_sglang  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fake_sglang")]
 
+SGLANG_KEY = "sk-sglang-0123456789abcdef"
+
 
 def _alive(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie waiting for a parent that is not us."""
@@ -95,6 +97,14 @@ async def test_exit_during_startup_fails_at_once_with_the_log_tail(tmp_path: Pat
     assert "exited with status 3" in message
     assert "RuntimeError: fake failure while loading the model" in message
     assert _wait_gone(_fake_pids(tmp_path / "sglang.log")) == []  # its child is killed too
+
+
+async def test_the_api_key_given_to_sglang_is_never_quoted(tmp_path: Path) -> None:
+    with pytest.raises(UnavailableError) as caught:
+        async with _server(tmp_path, "--fake-mode", "exit", "--api-key", SGLANG_KEY, startup_timeout_s=120):
+            pytest.fail("the server must not be reported ready")
+    assert SGLANG_KEY in (tmp_path / "sglang.log").read_text()  # SGLang prints its arguments...
+    assert "fake sglang argv" in str(caught.value) and SGLANG_KEY not in str(caught.value)  # ...never quoted
 
 
 async def test_never_healthy_hits_the_limit_and_is_stopped(tmp_path: Path) -> None:
@@ -197,6 +207,21 @@ def test_cli_serve_and_process_batch_requests(tmp_path: Path, capsys: pytest.Cap
     lines = list(iter_responses(output.read_text().splitlines(), source=str(output)))
     assert sorted((line.custom_id, line.content) for line in lines) == [(f"c{i}", f"echo: q{i}") for i in range(5)]
     assert _wait_gone(_fake_pids(tmp_path / "sglang.log")) == []
+
+
+def test_cli_passes_the_sglang_api_key_through_and_never_prints_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text('{"custom_id": "c0", "body": {"messages": [{"role": "user", "content": "q"}]}}\n')
+    output = tmp_path / "out" / "responses.jsonl"
+    arguments = ["infer", "serve_and_process_batch_requests", "--input_file", str(requests)]
+    arguments += ["--output_file", str(output), "--serve", "--model-path", "fake/model", "--api-key", SGLANG_KEY]
+    assert main(["-vv", *arguments, "--sglang-log", str(tmp_path / "sglang.log")]) == 0
+    [line] = list(iter_responses(output.read_text().splitlines(), source=str(output)))
+    assert line.content == "echo: q"  # sent with SGLang's own key (the fake answers 401 without it)
+    printed = capsys.readouterr()
+    assert SGLANG_KEY not in printed.out + printed.err + caplog.text + output.read_text()
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 import patchline_operator.handlers  # noqa: F401 - registers the handlers with Kopf's default registry
-from patchline.servers import RunningServer, ServerSettings, create_server
+from patchline.servers import RunningServer, create_server
+from tests.fixtures.serving import served
 from tests.integration.operator.emulator import PatchlineKube, crd_resource_info
 
 REPO = Path(__file__).resolve().parents[3]
@@ -164,7 +165,7 @@ async def cluster(bare_cluster: Cluster) -> Cluster:
 @pytest.fixture
 async def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RunningServer]:
     """The four patchline services on a loopback port, and the operator's settings pointing at them."""
-    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache")))
+    running = await create_server(served(tmp_path))
     monkeypatch.setenv("PATCHLINE_SERVICES_ADDRESS", f"127.0.0.1:{running.port}")
     monkeypatch.setenv("PATCHLINE_STORE_URI", str(tmp_path / "store"))
     monkeypatch.setenv("PATCHLINE_OPERATOR_POLL_SECONDS", "0.1")

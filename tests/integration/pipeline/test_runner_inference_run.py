@@ -11,8 +11,11 @@ import pytest
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.spec import load_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
-from patchline.servers import RunningServer, ServerSettings, create_server
+from patchline.servers import RunningServer, create_server
 from tests.fixtures.fault_server import FaultPlan, FaultServer, write_requests
+from tests.fixtures.secrets import files_holding
+from tests.fixtures.serving import served
+from tests.fixtures.sglang_env import fake_sglang  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +46,7 @@ spec:
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache")))
+    running = await create_server(served(tmp_path))
     yield running
     await running.stop(0)
 
@@ -107,3 +110,25 @@ async def test_the_manifest_deadline_reaches_the_executor(
     }
     record = json.loads((tmp_path / "out" / "stages" / "infer.json").read_text())
     assert record["phase"] == "Failed" and "deadline" in record["message"]  # a rerun retries the stage
+
+
+async def test_an_sglang_api_key_is_never_recorded(
+    tmp_path: Path,
+    fake_sglang: Path,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "sk-sglang-run-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", key)  # the executor sends it; SGLang was started with it
+    write_requests(tmp_path / "requests.jsonl", ["a", "b"])
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "apiVersion: patchline.dev/v1alpha1\nkind: InferenceRun\nmetadata: {name: keyed}\n"
+        f"spec:\n  engine: {{type: sglang, modelPath: fake/model, extraArgs: ['--api-key', '{key}']}}\n"
+        f"  input: {tmp_path / 'requests.jsonl'}\n  output: {tmp_path / 'out' / 'responses.jsonl'}\n"
+    )
+    report = await run_manifest(load_manifest(path), RunnerSettings(base=str(tmp_path)))
+    assert report.stages[0].counts.succeeded == 2
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["server"]["args"][-2:] == ["--api-key", "<redacted>"]
+    assert manifest["run"]["spec"]["engine"]["extraArgs"] == ["--api-key", "<redacted>"]
+    assert files_holding(tmp_path / "out", [key]) == []

@@ -11,11 +11,13 @@ import pytest
 
 from patchline.client import ServiceClient, to_message
 from patchline.core.redact import REDACTED
+from patchline.core.settings import KeySets
 from patchline.core.spec import ExecutorSettings, InferenceStage, ModelEndpoints
 from patchline.rpc.v1 import common_pb2, gateway_pb2
-from patchline.servers import RunningServer, ServerSettings, create_server
+from patchline.servers import RunningServer, create_server
 from tests.fixtures.fault_server import FaultPlan, FaultServer, write_requests
 from tests.fixtures.secrets import files_holding
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +26,8 @@ JOB_KEY = "sk-job-key-0123456789abcdef"
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[ServiceClient]:
-    running: RunningServer = await create_server(ServerSettings(services=("gateway",), port=0))
+    key_sets = KeySets.parse(["job=PATCHLINE_TEST_JOB_KEY"])
+    running: RunningServer = await create_server(served(tmp_path, services=("gateway",), key_sets=key_sets))
     try:
         async with ServiceClient(f"127.0.0.1:{running.port}", deadline=10) as c:
             yield c
@@ -52,7 +55,7 @@ async def test_a_job_key_echoed_or_quoted_never_reaches_status_log_or_files(
         echoed = InferenceStage(
             input=str(tmp_path / "requests.jsonl"),
             output=str(tmp_path / "responses.jsonl"),
-            endpoints=ModelEndpoints(urls=[model.base_url], api_key_env="PATCHLINE_TEST_JOB_KEY"),
+            endpoints=ModelEndpoints(urls=[model.base_url], api_key_set="job"),
             executor=ExecutorSettings(concurrency=2, timeout_seconds=10, max_attempts=1),
         )
         await client.start_inference("echoed", echoed)

@@ -15,11 +15,13 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from patchline.client import ServiceClient, to_message
 from patchline.core.errors import ArtifactNotFoundError
 from patchline.core.spec import ExecutorSettings, IndexManyStage, InferenceStage, ModelEndpoints, Snapshot
+from patchline.core.store import open_artifact
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.pipeline.registry import default_operations
 from patchline.rpc.v1 import common_pb2, gateway_pb2, retrieval_pb2
-from patchline.servers import RunningServer, ServerSettings, create_server
+from patchline.servers import RunningServer, create_server
 from tests.fixtures.fault_server import FaultServer, write_requests
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +29,13 @@ RELEASE = threading.Event()
 
 
 def _count_lines(context: OperationContext[IndexManyStage]) -> OperationResult:
-    """A blocking test operation: reads the artifact its first snapshot names and reports progress per line."""
-    name = context.settings.snapshots[0].repo
-    lines = list(context.run.iter_lines(name))
+    """A blocking test operation: reads the file its first snapshot names and reports progress per line."""
+    store, name = open_artifact(context.settings.snapshots[0].repo)
+    lines = list(store.iter_lines(name))
     context.progress.start("counting", total=len(lines))
     for _ in lines:
         context.progress.advance(1)
-    return OperationResult(artifacts={"input": context.run.uri(name)}, counts={"lines": len(lines)})
+    return OperationResult(artifacts={"input": store.uri(name)}, counts={"lines": len(lines)})
 
 
 def _named(name: str) -> IndexManyStage:
@@ -56,7 +58,7 @@ TEST_OPERATIONS = {
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await create_server(ServerSettings(port=0, store_uri=str(tmp_path / "cache"), operations=TEST_OPERATIONS))
+    running = await create_server(served(tmp_path, operations=TEST_OPERATIONS))
     yield running
     await running.stop(0)
 
@@ -78,13 +80,13 @@ async def _finish(client: ServiceClient, service: str, job_id: str) -> common_pb
 async def test_start_watch_get_and_idempotent_start(client: ServiceClient, tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "in.jsonl").write_text("a\nb\nc\n")
-    job = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("in.jsonl"))
+    job = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("run/in.jsonl"))
     assert job.job_id == "j1"
     final = await _finish(client, "prompts", "j1")
     assert final.phase == common_pb2.PHASE_SUCCEEDED
     assert final.progress.succeeded == 3 and final.progress.total == 3
     assert {a.name: a.uri for a in final.artifacts} == {"input": str(tmp_path / "run" / "in.jsonl")}
-    again = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("in.jsonl"))
+    again = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("run/in.jsonl"))
     assert again.phase == common_pb2.PHASE_SUCCEEDED and again.started_at == final.started_at
     assert (await client.get("prompts", "j1")).phase == common_pb2.PHASE_SUCCEEDED
 
@@ -216,7 +218,7 @@ def test_domain_errors_map_to_status_codes() -> None:
 
 
 async def test_only_the_chosen_services_are_hosted(tmp_path: Path) -> None:
-    running = await create_server(ServerSettings(services=("gateway",), port=0, operations=TEST_OPERATIONS))
+    running = await create_server(served(tmp_path, services=("gateway",), operations=TEST_OPERATIONS))
     try:
         async with ServiceClient(f"127.0.0.1:{running.port}", deadline=5) as c:
             with pytest.raises(grpc.aio.AioRpcError) as error:

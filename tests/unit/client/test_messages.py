@@ -1,13 +1,13 @@
 """Stage settings on the wire: every field of every stage model survives the trip to its message and back.
 
 Each model is tried twice: with its defaults, and with every field (nested ones included) set to a value
-that is not its default. A field added to a model without a non-default value here fails
-``test_every_field_is_exercised``, so the round trip keeps covering every field.
+that is not its default (``tests/fixtures/full_settings.py``). A field added to a model without a non-default
+value there fails ``test_every_field_is_exercised``, so the round trip keeps covering every field.
 """
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import get_args
 
 import pytest
 from google.protobuf import json_format
@@ -19,138 +19,13 @@ from patchline.core.spec import (
     STAGE_KINDS,
     AgentlessStage,
     EditBenchStage,
-    IndexManyStage,
     InferenceStage,
     RolloutStage,
 )
 from patchline.rpc.v1 import common_pb2, stages_pb2
+from tests.fixtures.full_settings import FULL, MINIMAL
 
 pytestmark = pytest.mark.unit
-
-DATASET = {"source": "lite.jsonl", "split": "dev", "instances": ["a__b-1", "c__d-2"], "limit": 2}
-REPOS = {"structure_dir": "structures", "repo_root": "repos"}
-SAMPLING = {
-    "temperature": 0.7,
-    "top_p": 0.9,
-    "max_tokens": 1234,
-    "samples": 3,
-    "enable_thinking": True,
-    "thinking_budget": 512,
-}
-EXECUTOR = {
-    "concurrency": 7,
-    "timeout_seconds": 12.5,
-    "connect_timeout_seconds": 3.0,
-    "max_attempts": 2,
-    "backoff_base_seconds": 0.5,
-    "backoff_cap_seconds": 9.0,
-    "retry_after_cap_seconds": 30.0,
-    "affinity": True,
-    "compact": True,
-    "prices": {"m": {"input_per_mtok": 1.5, "output_per_mtok": 2.5}},
-    "cooldown_after_failures": 2,
-    "cooldown_base_seconds": 0.25,
-    "cooldown_cap_seconds": 4.0,
-    "part_lines": 16,
-    "part_seconds": 0.5,
-    "read_chunk_lines": 32,
-    "force_httpx": True,
-    "prompt_grouping": False,
-    "affinity_load_factor": 2.0,
-    "stall_warning_seconds": 5.0,
-    "deadline_seconds": 3600.0,
-}
-
-FULL: dict[type[BaseModel], dict[str, Any]] = {
-    InferenceStage: {
-        "input": "in.jsonl",
-        "output": "out.jsonl",
-        "executor": EXECUTOR,
-        "on_mismatch": "accept",
-        "endpoints": {
-            "urls": ["http://127.0.0.1:1", "http://127.0.0.1:2"],
-            "model": "served",
-            "flavor": "sglang",
-            "thinking_processor": "qwen3",
-            "api_key_env": "MY_KEYS",
-        },
-    },
-    AgentlessStage: {
-        "dataset": DATASET,
-        "repositories": REPOS,
-        "workflow": {
-            "type": "agentless",
-            "loc_file": "loc.jsonl",
-            "top_n": 0,
-            "context_window": 3,
-            "loc_interval": True,
-            "skip_greedy": True,
-            "cot": True,
-            "compat_newlines": True,
-            "num_threads": 4,
-            "max_answer_bytes": 1000,
-            "item_timeout_seconds": 30.0,
-            "predictions_sample": "2",
-            "templates_dir": "templates",
-        },
-        "sampling": SAMPLING,
-        "model": "my-model",
-        "batch_output": "responses.jsonl",
-        "on_mismatch": "restart",
-    },
-    RolloutStage: {
-        "dataset": DATASET,
-        "repositories": REPOS,
-        "workflow": {
-            "type": "testwriter",
-            "start_file": "a",
-            "end_file": "z",
-            "num_workers": 3,
-            "convert_crlf": True,
-            "item_timeout_seconds": 9.5,
-            "templates_dir": "templates",
-        },
-        "sampling": SAMPLING,
-        "model": "my-model",
-        "input_file": "in.jsonl",
-        "output_file": "out.jsonl",
-        "step1_file": "step1.jsonl",
-        "save_dir": "save",
-        "on_mismatch": "accept",
-    },
-    EditBenchStage: {
-        "dataset": DATASET,
-        "repositories": REPOS,
-        "workflow": {
-            "type": "editbench",
-            "info_pct": 0.4,
-            "use_pr_mes": False,
-            "use_issue_mes": False,
-            "use_bm25": True,
-            "topn": 3,
-            "run_id": "r1",
-            "dataset_name": "owner/repo",
-            "max_rounds": 4,
-            "templates_dir": "templates",
-            "recover_diffs": True,
-        },
-        "sampling": SAMPLING,
-        "model": "my-model",
-        "round": 2,
-    },
-    IndexManyStage: {
-        "snapshots": [{"repo": "repos/a", "commit": "abc123"}, {"repo": "repos/b"}],
-        "extensions": [".py", ".pyi"],
-    },
-}
-
-MINIMAL: dict[type[BaseModel], dict[str, Any]] = {
-    InferenceStage: {"input": "in.jsonl", "output": "out.jsonl"},
-    AgentlessStage: {"workflow": {"loc_file": "loc.jsonl"}, "repositories": {"repo_root": "repos"}},
-    RolloutStage: {"workflow": {"type": "bugfixer"}, "repositories": {"structure_dir": "s"}},
-    EditBenchStage: {"dataset": {"source": "bench.jsonl"}},
-    IndexManyStage: {"snapshots": [{"repo": "r"}]},
-}
 
 
 def _unchanged(model: BaseModel, where: str = "") -> list[str]:

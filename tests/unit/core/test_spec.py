@@ -289,3 +289,10 @@ def test_status_models_are_camel_case_and_tolerate_kopf_records() -> None:
     assert "kopf" not in dumped
     assert StageStatus(name="infer").phase is Phase.PENDING
     assert InferenceRunStatus().phase is Phase.PENDING and Phase.FAILED.is_final
+
+
+def test_the_old_key_variable_field_says_what_replaced_it() -> None:
+    engine = {"type": "endpoint", "urls": ["http://127.0.0.1:1"], "model": "m", "apiKeyEnv": "AWS_SECRET_ACCESS_KEY"}
+    manifest = {"apiVersion": "patchline.dev/v1alpha1", "kind": "InferenceRun", "metadata": {"name": "x"}}
+    with pytest.raises(InputError, match="apiKeyEnv was replaced by apiKeySet"):
+        parse_manifest({**manifest, "spec": {"engine": engine, "input": "i", "output": "o"}})

@@ -6,8 +6,10 @@ import pytest
 
 from patchline.core.errors import InputError
 from patchline.core.sglang_args import (
+    api_key,
     check_passthrough,
     require_model,
+    secret_values,
     sglang_launch_args,
     sglang_server_args,
 )
@@ -85,3 +87,12 @@ def test_the_launcher_binds_loopback_on_a_free_port() -> None:
     assert server.base_url == f"http://127.0.0.1:{server.port}"
     with pytest.raises(InputError):
         SGLangServer(["--tp-size", "1"])
+
+
+def test_secret_arguments_are_found_in_both_spellings() -> None:
+    args = ["--model-path", "m", "--api-key", "k1", "--admin-api-key=k2", "--api-keys-file", "f"]
+    assert secret_values(args) == ("k1", "k2")
+    assert api_key(args) == "k1"
+    assert api_key(["--api-key=k3"]) == "k3"
+    assert api_key(["--admin-api-key", "k4"]) is None
+    assert secret_values(["--api-key"]) == ()  # a flag without its value holds nothing to hide

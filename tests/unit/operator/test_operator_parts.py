@@ -10,8 +10,10 @@ import pytest
 
 from patchline.client import progress_of
 from patchline.core.errors import InputError
+from patchline.core.settings import secret_key_variable
 from patchline.core.spec import (
     ConditionType,
+    EndpointEngine,
     InferenceRun,
     InferenceStage,
     Rollout,
@@ -25,7 +27,7 @@ from patchline.rpc.v1 import common_pb2
 from patchline_operator.backend import child_name, child_run
 from patchline_operator.config import DEFAULT_SERVICES_ADDRESS, config_from_env
 from patchline_operator.jobs import job_id
-from patchline_operator.server import key_env_name, slice_urls
+from patchline_operator.server import key_set_of, slice_urls
 from patchline_operator.status import with_condition
 
 pytestmark = pytest.mark.unit
@@ -89,10 +91,28 @@ def test_urls_from_ready_endpoints_with_each_slice_port() -> None:
     ]
     assert slice_urls(slices) == ["http://10.0.0.2:31000", "http://10.0.0.5:30000", "http://[fd00::4]:31000"]
     assert slice_urls([]) == []
+    # named by their DNS records below the headless Service: what the chart's *.<namespace>.svc rule allows
+    assert slice_urls(slices, domain="r-sglang-pods.research.svc") == [
+        "http://10-0-0-2.r-sglang-pods.research.svc:31000",
+        "http://10-0-0-5.r-sglang-pods.research.svc:30000",
+        "http://fd00--4.r-sglang-pods.research.svc:31000",
+    ]
 
 
-def test_key_variable_names_are_derived_from_the_secret_reference() -> None:
-    assert key_env_name(SecretKeyRef(name="openai-keys", key="api-key")) == "PATCHLINE_KEY_OPENAI_KEYS_API_KEY"
+def test_the_operator_reads_its_credentials_and_url_form_from_the_environment() -> None:
+    config = config_from_env({"PATCHLINE_POD_DNS": "1", "PATCHLINE_TOKEN_FILE": "/t", "PATCHLINE_TLS_CA": "/ca"})
+    assert config.pod_dns and config.auth.token_file == "/t" and config.auth.tls_ca == "/ca"
+    assert not config_from_env({}).pod_dns
+
+
+def test_key_sets_are_named_by_the_run_or_derived_from_its_secret_reference() -> None:
+    ref = SecretKeyRef(name="openai-keys", key="api-key")
+    engine = EndpointEngine(type="endpoint", urls=["http://m.research.svc:8000"], model="m", api_key_secret_ref=ref)
+    assert key_set_of(engine) == "openai-keys/api-key"
+    assert key_set_of(engine.model_copy(update={"api_key_set": "openai"})) == "openai"
+    assert key_set_of(engine.model_copy(update={"api_key_secret_ref": None})) is None
+    # the chart holds that Secret's key in this variable of the gateway and configures the set to read it
+    assert secret_key_variable(ref.name, ref.key) == "PATCHLINE_KEY_OPENAI_KEYS_API_KEY"
 
 
 def test_child_inference_runs_point_at_the_rollout_server() -> None:

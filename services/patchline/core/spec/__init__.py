@@ -45,6 +45,7 @@ from patchline.core.spec.manifest import (
     Sampling,
     resolve_uri,
 )
+from patchline.core.spec.queries import SearchQuery
 from patchline.core.spec.stages import (
     STAGE_KINDS,
     AgentlessStage,
@@ -125,6 +126,7 @@ __all__ = [
     "RolloutWorkflow",
     "SGLangEngine",
     "Sampling",
+    "SearchQuery",
     "SecretKeyRef",
     "ServedEngine",
     "Snapshot",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from patchline.core.spec.access import KeySetName
 from patchline.core.spec.base import SpecModel
-from patchline.core.spec.executor import ENV_NAME, EngineFlavor, HttpUrls, ModelEndpoints, ThinkingProcessor
+from patchline.core.spec.executor import EngineFlavor, HttpUrls, ModelEndpoints, ThinkingProcessor
 from patchline.core.spec.kube import DNS_LABEL, Quantity, Resources, SecretKeyRef, Toleration
 
 __all__ = [
@@ -213,10 +214,10 @@ class EndpointEngine(SpecModel):
     api_key_secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret with the API key (cluster runs); several keys may be comma-separated."
     )
-    api_key_env: str | None = Field(
+    api_key_set: KeySetName | None = Field(
         default=None,
-        pattern=ENV_NAME,
-        description="Environment variable holding the key(s) for local runs; default: OPENAI_KEYS / OPENAI_API_KEY.",
+        description="Key set whose keys are sent: a name given to `patchline serve --key-set` (or `patchline run "
+        "--key-set`); default: the Secret of apiKeySecretRef on a cluster, else OPENAI_KEYS / OPENAI_API_KEY.",
     )
     flavor: EngineFlavor = Field(
         default=EngineFlavor.OPENAI,
@@ -225,6 +226,16 @@ class EndpointEngine(SpecModel):
     thinking_processor: ThinkingProcessor | None = Field(
         default=None, description="With flavour sglang: the logit processor enforcing sampling.thinkingBudget."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_key_field(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("apiKeyEnv" in data or "api_key_env" in data):
+            raise ValueError(
+                "apiKeyEnv was replaced by apiKeySet: name a key set the server has (--key-set NAME=VAR), "
+                "or leave it out for OPENAI_KEYS / OPENAI_API_KEY"
+            )
+        return data
 
     @property
     def model_name(self) -> str:
@@ -238,7 +249,7 @@ class EndpointEngine(SpecModel):
             model=self.model,
             flavor=self.flavor,
             thinking_processor=self.thinking_processor,
-            api_key_env=self.api_key_env,
+            api_key_set=self.api_key_set,
         )
 
 

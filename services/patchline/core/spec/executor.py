@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
+from patchline.core.spec.access import Access, KeySetName
 from patchline.core.spec.base import SpecModel
 
 __all__ = [
@@ -26,8 +27,6 @@ __all__ = [
     "Price",
     "ThinkingProcessor",
 ]
-
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class EngineFlavor(enum.StrEnum):
@@ -143,12 +142,12 @@ def _http_urls(urls: list[str]) -> list[str]:
     return urls
 
 
-HttpUrls = Annotated[list[str], AfterValidator(_http_urls)]
-"""Base URLs of a model's replicas: each ``http://`` or ``https://``."""
+HttpUrls = Annotated[list[str], AfterValidator(_http_urls), Access.ENDPOINT]
+"""Base URLs of a model's replicas: each ``http://`` or ``https://`` (a service accepts only allowed ones)."""
 
 
 class ModelEndpoints(SpecModel):
-    """Where an inference sends its requests, and as what: base URLs, model name, server flavour, key source."""
+    """Where an inference sends its requests, and as what: base URLs, model name, server flavour, key set."""
 
     urls: HttpUrls = Field(min_length=1, description="Base URLs of the model's replicas (balanced).")
     model: str | None = Field(default=None, min_length=1, description="Sent as body.model; unset: as written.")
@@ -156,8 +155,8 @@ class ModelEndpoints(SpecModel):
     thinking_processor: ThinkingProcessor | None = Field(
         default=None, description="SGLang thinking-budget logit processor for thinkingBudget (flavour sglang)."
     )
-    api_key_env: str | None = Field(
+    api_key_set: KeySetName | None = Field(
         default=None,
-        pattern=ENV_NAME,
-        description="Environment variable holding the key(s); unset: OPENAI_KEYS / OPENAI_API_KEY.",
+        description="Name of the key set whose keys are sent (`--key-set NAME=ENV`); unset: the default set "
+        "(OPENAI_KEYS / OPENAI_API_KEY).",
     )

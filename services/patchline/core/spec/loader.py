@@ -5,18 +5,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from patchline.core.errors import InputError
 from patchline.core.spec.base import API_VERSION
 from patchline.core.spec.manifest import InferenceRun, Rollout
 
-__all__ = ["KINDS", "Manifest", "field_path", "format_validation_error", "load_manifest", "parse_manifest"]
+__all__ = [
+    "KINDS",
+    "Manifest",
+    "field_path",
+    "format_validation_error",
+    "load_manifest",
+    "parse_manifest",
+    "validated",
+]
 
 Manifest = InferenceRun | Rollout
+M = TypeVar("M", bound=BaseModel)
 
 KINDS: Mapping[str, type[InferenceRun] | type[Rollout]] = MappingProxyType(
     {"InferenceRun": InferenceRun, "Rollout": Rollout}
@@ -61,6 +70,15 @@ def parse_manifest(data: Any, *, source: str = "<manifest>") -> Manifest:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InputError(f"{source}: {format_validation_error(exc, data)}") from None
+
+
+def validated(model_type: type[M], data: Any, *, where: str) -> M:
+    """``data`` validated as ``model_type``; InputError naming ``where.field`` at the first problem."""
+    try:
+        return model_type.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"{where}.{field_path(first['loc'], data)}: {first['msg']}") from None
 
 
 def format_validation_error(exc: ValidationError, data: Any) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from patchline.core.spec.access import DatasetSource, ReadUri
 from patchline.core.spec.base import SpecModel
 from patchline.core.spec.engine import Engine
 from patchline.core.spec.executor import ExecutorSettings, OnMismatch
@@ -24,8 +26,18 @@ __all__ = [
     "Rollout",
     "RolloutSpec",
     "Sampling",
+    "is_dataset_file",
     "resolve_uri",
 ]
+
+DATASET_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+HUB_DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+"""A Hugging Face dataset name: ``name`` or ``owner/name``."""
+
+
+def is_dataset_file(source: str) -> bool:
+    """True when a dataset source names a file (by its ending); anything else is a Hugging Face name."""
+    return source.lower().endswith(DATASET_FILE_SUFFIXES)
 
 
 class Metadata(BaseModel):
@@ -42,7 +54,7 @@ class Metadata(BaseModel):
 class Dataset(SpecModel):
     """Which task instances a Rollout works on."""
 
-    source: str = Field(
+    source: DatasetSource = Field(
         min_length=1, description="Hugging Face dataset name, or a .json/.jsonl/.parquet file path or URI."
     )
     split: str = Field(default="test", min_length=1, description="Dataset split (hub datasets).")
@@ -53,10 +65,10 @@ class Dataset(SpecModel):
 class Repositories(SpecModel):
     """Where the code of each instance comes from (one of them is enough for a workflow that needs code)."""
 
-    structure_dir: str | None = Field(
+    structure_dir: ReadUri | None = Field(
         default=None, description="Folder of Agentless structure files `{instance_id}.json` (PROJECT_FILE_LOC)."
     )
-    repo_root: str | None = Field(
+    repo_root: ReadUri | None = Field(
         default=None,
         description="A git repository, or a folder of local clones named `owner__name`, read at base_commit.",
     )

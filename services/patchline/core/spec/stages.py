@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from patchline.core.spec.access import ReadUri, WriteUri
 from patchline.core.spec.base import SpecModel
 from patchline.core.spec.executor import ExecutorSettings, ModelEndpoints, OnMismatch
 from patchline.core.spec.manifest import Dataset, Repositories, Sampling
@@ -52,8 +53,8 @@ class _Resumable(SpecModel):
 class InferenceStage(_Resumable):
     """``gateway.execute``: a request file through the executor into a response file (resumed, never truncated)."""
 
-    input: str = Field(min_length=1, description="Request lines (OpenAI batch format): a path or URI.")
-    output: str = Field(min_length=1, description="Response lines: a path or URI; an existing file is resumed.")
+    input: ReadUri = Field(min_length=1, description="Request lines (OpenAI batch format): a path or URI.")
+    output: WriteUri = Field(min_length=1, description="Response lines: a path or URI; an existing file is resumed.")
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
     endpoints: ModelEndpoints | None = Field(
         default=None, description="Where requests go; filled in when the model is up (required to run)."
@@ -76,7 +77,7 @@ class AgentlessStage(_Resumable):
     workflow: AgentlessWorkflow = Field(description="Agentless parameters.")
     sampling: Sampling = Field(default_factory=Sampling, description="How the model samples.")
     model: str = Field(default="gpt-4o-2024-05-13", min_length=1, description="body.model of the requests.")
-    batch_output: str | None = Field(
+    batch_output: ReadUri | None = Field(
         default=None, description="process: the response file (default: responses-repair.jsonl in the run root)."
     )
 
@@ -111,10 +112,12 @@ class RolloutStage(_Resumable):
     workflow: RolloutWorkflow = Field(description="BugFixer or TestWriter parameters.")
     sampling: Sampling = Field(default_factory=Sampling, description="How the model samples (samples = passk).")
     model: str = Field(default="deepseek-ai/DeepSeek-R1", min_length=1, description="body.model of the requests.")
-    input_file: str | None = Field(default=None, description="Stage 2: step-1 responses; stage 3: step-2 responses.")
-    output_file: str | None = Field(default=None, description="Stages 1 and 2: the request file written.")
-    step1_file: str | None = Field(default=None, description="TestWriter stage 3: the step-1 responses.")
-    save_dir: str | None = Field(default=None, description="Stage 3 outputs (default: the run root).")
+    input_file: ReadUri | None = Field(
+        default=None, description="Stage 2: step-1 responses; stage 3: step-2 responses."
+    )
+    output_file: WriteUri | None = Field(default=None, description="Stages 1 and 2: the request file written.")
+    step1_file: ReadUri | None = Field(default=None, description="TestWriter stage 3: the step-1 responses.")
+    save_dir: WriteUri | None = Field(default=None, description="Stage 3 outputs (default: the run root).")
 
     _has_code = field_validator("repositories")(_needs_code)
 
@@ -140,7 +143,7 @@ class EditBenchStage(SpecModel):
 class Snapshot(SpecModel):
     """A repository at a commit (no commit: the folder as it is)."""
 
-    repo: str = Field(min_length=1, description="A git repository path or URI the server can read.")
+    repo: ReadUri = Field(min_length=1, description="A git repository path or URI the server can read.")
     commit: str | None = Field(default=None, description="Commit to read; unset: the working tree of a folder.")
 
 

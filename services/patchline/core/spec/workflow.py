@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from patchline.core.spec.access import NotAPath, ReadUri
 from patchline.core.spec.base import SpecModel
 
 __all__ = [
@@ -31,7 +32,7 @@ class AgentlessWorkflow(SpecModel):
     """Agentless repair (SPEC §3): repair prompts from localisation results, SEARCH/REPLACE edits to patches."""
 
     type: Literal["agentless"] = Field(default="agentless", description="Workflow kind: Agentless repair.")
-    loc_file: str = Field(min_length=1, description="Localisation results (JSONL: found_files, found_edit_locs).")
+    loc_file: ReadUri = Field(min_length=1, description="Localisation results (JSONL: found_files, found_edit_locs).")
     top_n: int = Field(default=1, ge=0, description="Files per prompt (found_files[:topN]); 0: all (`--top_n none`).")
     context_window: int = Field(default=10, ge=0, description="Lines shown around each location.")
     loc_interval: bool = Field(default=False, description="One window per location (else one window over all).")
@@ -54,19 +55,23 @@ class AgentlessWorkflow(SpecModel):
         pattern=r"^(first-nonempty|[0-9]+)$",
         description="Sample written to predictions.jsonl: `first-nonempty` or a sample index.",
     )
-    templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
+    templates_dir: ReadUri | None = Field(
+        default=None, description="Prompt template file, or folder of template files."
+    )
 
 
 class RolloutWorkflow(SpecModel):
     """BugFixer or TestWriter rollout (SPEC §4): localise files, then fixes or reproduction tests, then patches."""
 
     type: Literal["bugfixer", "testwriter"] = Field(description="Workflow kind: BugFixer or TestWriter rollout.")
-    start_file: str | None = Field(default=None, description="First custom_id (or sorted position) to process.")
-    end_file: str | None = Field(default=None, description="custom_id (or sorted position) to stop before.")
+    start_file: NotAPath | None = Field(default=None, description="First custom_id (or sorted position) to process.")
+    end_file: NotAPath | None = Field(default=None, description="custom_id (or sorted position) to stop before.")
     num_workers: int = Field(default=1, ge=1, le=256, description="Parallel workers of the processing stages.")
     convert_crlf: bool = Field(default=False, description="Turn CRLF into LF in the issue text.")
     item_timeout_seconds: float = Field(default=60.0, gt=0, description="Time limit of processing one item.")
-    templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
+    templates_dir: ReadUri | None = Field(
+        default=None, description="Prompt template file, or folder of template files."
+    )
 
     @model_validator(mode="after")
     def _ordered_range(self) -> RolloutWorkflow:
@@ -96,7 +101,7 @@ class EditBenchWorkflow(SpecModel):
     max_rounds: int = Field(
         default=50, ge=1, le=1000, description="Inference rounds at most (each resends overflowed prompts, shrunk)."
     )
-    templates_dir: str | None = Field(default=None, description="Folder of replacement prompt templates.")
+    templates_dir: ReadUri | None = Field(default=None, description="Folder of replacement prompt templates.")
     recover_diffs: bool = Field(
         default=False,
         description="Repair messy model diffs against the prompt's code; records say what was repaired.",

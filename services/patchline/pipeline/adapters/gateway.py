@@ -7,10 +7,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from patchline.core.errors import InputError
-from patchline.core.settings import api_keys_from_env
 from patchline.core.spec import InferenceStage
 from patchline.gateway import execute_file
-from patchline.pipeline.operations import Operation, OperationContext, OperationResult
+from patchline.pipeline.operations import HostServices, Operation, OperationContext, OperationResult
 
 __all__ = ["OPERATIONS", "execute"]
 
@@ -24,7 +23,7 @@ async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
         settings.input,
         settings.output,
         endpoints=settings.endpoints,
-        keys=api_keys_from_env(variable=settings.endpoints.api_key_env),
+        keys=context.services.key_sets.keys(settings.endpoints.api_key_set),
         settings=settings.executor,
         progress=context.progress,
         on_mismatch=settings.on_mismatch,
@@ -43,9 +42,9 @@ async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
     )
 
 
-def _keys(settings: InferenceStage) -> tuple[SecretStr, ...]:
+def _keys(settings: InferenceStage, services: HostServices) -> tuple[SecretStr, ...]:
     """The API keys the stage sends (kept out of its job's status)."""
-    return api_keys_from_env(variable=settings.endpoints.api_key_env if settings.endpoints else None).keys
+    return services.key_sets.keys(settings.endpoints.api_key_set if settings.endpoints else None).keys
 
 
 OPERATIONS: tuple[Operation[Any], ...] = (

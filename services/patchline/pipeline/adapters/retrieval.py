@@ -11,7 +11,7 @@ from patchline.core.repos import open_snapshot
 from patchline.core.spec import IndexManyStage
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
-from patchline.retrieval import IndexCache, IndexSettings, index_snapshot, search_index
+from patchline.retrieval import IndexCache, IndexLimits, IndexSettings, index_snapshot, search_index
 
 __all__ = ["OPERATIONS", "IndexResult", "index_repository", "search_repository"]
 
@@ -29,11 +29,14 @@ def _settings(extensions: list[str]) -> IndexSettings:
     return IndexSettings(extensions=tuple(extensions) if extensions else (".py",))
 
 
-def index_repository(repo: str, commit: str | None, *, extensions: list[str], cache_uri: str) -> IndexResult:
-    """Index ``repo`` at ``commit`` (or reuse the cached index)."""
+def index_repository(
+    repo: str, commit: str | None, *, extensions: list[str], cache_uri: str, limits: IndexLimits | None = None
+) -> IndexResult:
+    """Index ``repo`` at ``commit`` (or reuse the cached index), within ``limits``."""
     snapshot = open_snapshot(repo, commit)
     with contextlib.closing(snapshot) if hasattr(snapshot, "close") else contextlib.nullcontext():
-        found = index_snapshot(snapshot, settings=_settings(extensions), cache=IndexCache(ArtifactStore(cache_uri)))
+        cache = IndexCache(ArtifactStore(cache_uri))
+        found = index_snapshot(snapshot, settings=_settings(extensions), cache=cache, limits=limits)
     return IndexResult(found.key or "", len(found.index.paths), found.hit)
 
 
@@ -46,11 +49,13 @@ def search_repository(
     extensions: list[str],
     cache_uri: str,
     exclude: Sequence[str] = (),
+    limits: IndexLimits | None = None,
 ) -> list[tuple[str, float]]:
     """The ``top_n`` files of ``repo`` at ``commit`` that best match ``query`` (``exclude`` left out)."""
     snapshot = open_snapshot(repo, commit)
     with contextlib.closing(snapshot) if hasattr(snapshot, "close") else contextlib.nullcontext():
-        found = index_snapshot(snapshot, settings=_settings(extensions), cache=IndexCache(ArtifactStore(cache_uri)))
+        cache = IndexCache(ArtifactStore(cache_uri))
+        found = index_snapshot(snapshot, settings=_settings(extensions), cache=cache, limits=limits)
     hits = search_index(found.index, query, topn=top_n, exclude=set(exclude))
     return [(hit.path, hit.score) for hit in hits]
 
@@ -62,7 +67,11 @@ def index_many(context: OperationContext[IndexManyStage]) -> OperationResult:
     built = cached = 0
     for snapshot in settings.snapshots:
         result = index_repository(
-            snapshot.repo, snapshot.commit, extensions=list(settings.extensions), cache_uri=context.run.root
+            snapshot.repo,
+            snapshot.commit,
+            extensions=list(settings.extensions),
+            cache_uri=context.run.root,
+            limits=context.services.index_limits,
         )
         cached += int(result.cached)
         built += int(not result.cached)

@@ -260,7 +260,7 @@ Global___ExecutorSettings: _TypeAlias = ExecutorSettings  # noqa: Y015
 
 @_typing.final
 class ModelEndpoints(_message.Message):
-    """Where an inference sends its requests, and as what: base URLs, model name, server flavour, key source."""
+    """Where an inference sends its requests, and as what: base URLs, model name, server flavour, key set."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -268,15 +268,15 @@ class ModelEndpoints(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     FLAVOR_FIELD_NUMBER: _builtins.int
     THINKING_PROCESSOR_FIELD_NUMBER: _builtins.int
-    API_KEY_ENV_FIELD_NUMBER: _builtins.int
+    API_KEY_SET_FIELD_NUMBER: _builtins.int
     model: _builtins.str
     """Sent as body.model; unset: as written."""
     flavor: _builtins.str
     """Server flavour (thinking-key mapping)."""
     thinking_processor: _builtins.str
     """SGLang thinking-budget logit processor for thinkingBudget (flavour sglang)."""
-    api_key_env: _builtins.str
-    """Environment variable holding the key(s); unset: OPENAI_KEYS / OPENAI_API_KEY."""
+    api_key_set: _builtins.str
+    """Name of the key set whose keys are sent (`--key-set NAME=ENV`); unset: the default set (OPENAI_KEYS / OPENAI_API_KEY)."""
     @_builtins.property
     def urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Base URLs of the model's replicas (balanced)."""
@@ -288,14 +288,14 @@ class ModelEndpoints(_message.Message):
         model: _builtins.str | None = ...,
         flavor: _builtins.str | None = ...,
         thinking_processor: _builtins.str | None = ...,
-        api_key_env: _builtins.str | None = ...,
+        api_key_set: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_api_key_env", b"_api_key_env", "_flavor", b"_flavor", "_model", b"_model", "_thinking_processor", b"_thinking_processor", "api_key_env", b"api_key_env", "flavor", b"flavor", "model", b"model", "thinking_processor", b"thinking_processor"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_api_key_set", b"_api_key_set", "_flavor", b"_flavor", "_model", b"_model", "_thinking_processor", b"_thinking_processor", "api_key_set", b"api_key_set", "flavor", b"flavor", "model", b"model", "thinking_processor", b"thinking_processor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_api_key_env", b"_api_key_env", "_flavor", b"_flavor", "_model", b"_model", "_thinking_processor", b"_thinking_processor", "api_key_env", b"api_key_env", "flavor", b"flavor", "model", b"model", "thinking_processor", b"thinking_processor", "urls", b"urls"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_api_key_set", b"_api_key_set", "_flavor", b"_flavor", "_model", b"_model", "_thinking_processor", b"_thinking_processor", "api_key_set", b"api_key_set", "flavor", b"flavor", "model", b"model", "thinking_processor", b"thinking_processor", "urls", b"urls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__api_key_env: _TypeAlias = _typing.Literal["api_key_env"]  # noqa: Y015
-    _WhichOneofArgType__api_key_env: _TypeAlias = _typing.Literal["_api_key_env", b"_api_key_env"]  # noqa: Y015
+    _WhichOneofReturnType__api_key_set: _TypeAlias = _typing.Literal["api_key_set"]  # noqa: Y015
+    _WhichOneofArgType__api_key_set: _TypeAlias = _typing.Literal["_api_key_set", b"_api_key_set"]  # noqa: Y015
     _WhichOneofReturnType__flavor: _TypeAlias = _typing.Literal["flavor"]  # noqa: Y015
     _WhichOneofArgType__flavor: _TypeAlias = _typing.Literal["_flavor", b"_flavor"]  # noqa: Y015
     _WhichOneofReturnType__model: _TypeAlias = _typing.Literal["model"]  # noqa: Y015
@@ -303,7 +303,7 @@ class ModelEndpoints(_message.Message):
     _WhichOneofReturnType__thinking_processor: _TypeAlias = _typing.Literal["thinking_processor"]  # noqa: Y015
     _WhichOneofArgType__thinking_processor: _TypeAlias = _typing.Literal["_thinking_processor", b"_thinking_processor"]  # noqa: Y015
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__api_key_env) -> _WhichOneofReturnType__api_key_env | None: ...
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__api_key_set) -> _WhichOneofReturnType__api_key_set | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__flavor) -> _WhichOneofReturnType__flavor | None: ...
     @_typing.overload
