@@ -217,19 +217,30 @@ def drain(
         progress.advance(1, failed=len(outcome.failures))
 
 
+@dataclass
+class StageWriters:
+    """Where a processing stage puts each item's outcome: its summary, output lines, failures and progress."""
+
+    summary: StageSummary
+    outputs: RecordSink
+    failures: KeyedRewrite
+    progress: Progress
+
+
 def process_items(
     fn: Callable[[ItemT], ItemResult],
     items: Iterable[ItemT],
     workflow: RolloutWorkflow,
+    to: StageWriters,
     *,
-    summary: StageSummary,
-    outputs: RecordSink,
-    failures: KeyedRewrite,
-    progress: Progress,
+    total: int,
 ) -> None:
-    """Run ``fn`` over ``items`` with the workflow's workers and per-item time limit, and :func:`drain` them."""
+    """Run ``fn`` over the ``total`` items with the workflow's workers and per-item time limit, :func:`drain`
+    their outcomes into ``to``, and show the progress."""
+    to.progress.start(to.summary.stage, total=total)
     results = imap_bounded(fn, items, workers=workflow.num_workers, timeout=workflow.item_timeout_seconds)
-    drain(results, summary=summary, outputs=outputs, failures=failures, progress=progress)
+    drain(results, summary=to.summary, outputs=to.outputs, failures=to.failures, progress=to.progress)
+    to.progress.finish()
 
 
 def failures_name() -> str:

@@ -21,6 +21,7 @@ from patchline.core.store import open_artifact
 from patchline.workflows.rollout.common import (
     ItemResult,
     StageSummary,
+    StageWriters,
     failure,
     failures_name,
     kind_of,
@@ -139,16 +140,9 @@ def run_step1(config: RolloutStage, *, progress: Progress | None = None) -> Stag
     )
     fail_store = save_store(config)
     summary = StageSummary(STAGE, outputs=[out_store.uri(out_name), fail_store.uri(failures_name())], unit="instances")
-    progress.start(STAGE, total=len(selected))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
+        writers = StageWriters(summary, requests, failures, progress)
         process_items(
-            build_step1_requests,
-            _items(config, template, selected),
-            config.workflow,
-            summary=summary,
-            outputs=requests,
-            failures=failures,
-            progress=progress,
+            build_step1_requests, _items(config, template, selected), config.workflow, writers, total=len(selected)
         )
-    progress.finish()
     return summary

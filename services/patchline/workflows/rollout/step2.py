@@ -23,6 +23,7 @@ from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.rollout.common import (
     ItemResult,
     StageSummary,
+    StageWriters,
     failure,
     failures_name,
     pass_temperature,
@@ -232,17 +233,10 @@ def run_step2(config: RolloutStage, *, progress: Progress | None = None) -> Stag
         ),
         policy=config.on_mismatch,
     )
-    progress.start(STAGE, total=len(answers))
     with KeyedRewrite(out_store, out_name) as requests, KeyedRewrite(fail_store, failures_name()) as failures:
+        writers = StageWriters(summary, requests, failures, progress)
         process_items(
-            build_step2_request,
-            _items(config, template, answers),
-            config.workflow,
-            summary=summary,
-            outputs=requests,
-            failures=failures,
-            progress=progress,
+            build_step2_request, _items(config, template, answers), config.workflow, writers, total=len(answers)
         )
-    progress.finish()
     summary.extra["bad_input_lines"] = len(report)
     return summary

@@ -31,7 +31,14 @@ from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.rollout.bugfixer import fix_from_answer
-from patchline.workflows.rollout.common import ItemResult, StageSummary, failure, failures_name, process_items
+from patchline.workflows.rollout.common import (
+    ItemResult,
+    StageSummary,
+    StageWriters,
+    failure,
+    failures_name,
+    process_items,
+)
 from patchline.workflows.rollout.config import declared_passk, require
 from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import (
@@ -195,18 +202,9 @@ def run_step3(config: RolloutStage, *, progress: Progress | None = None) -> Stag
         step1_store, step1_name = open_artifact(config.step1_file)
         check_answers_match(step1_store, step1_name, store, rollout_step_file("requests", 1), policy=config.on_mismatch)
     answers = iter_answers(in_store, in_name, config, report=report)
-    progress.start(STAGE, total=len(answers))
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
-        process_items(
-            process_step3_item,
-            _items(config, answers, report),
-            config.workflow,
-            summary=summary,
-            outputs=samples,
-            failures=failures,
-            progress=progress,
-        )
-    progress.finish()
+        writers = StageWriters(summary, samples, failures, progress)
+        process_items(process_step3_item, _items(config, answers, report), config.workflow, writers, total=len(answers))
     summary.outputs = rebuild_aggregates(store, config.kind, passk=declared_passk(config))
     summary.outputs.append(store.uri(failures_name()))
     summary.extra["bad_input_lines"] = len(report)
