@@ -129,20 +129,15 @@ def verbosity(args: argparse.Namespace) -> int:
 def add_mismatch_arguments(parser: argparse.ArgumentParser, *, what: str, existing: str) -> None:
     """``--restart`` / ``--accept-existing``: what to do when ``what`` holds ``existing`` made for other requests."""
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument(
-        "--restart",
-        action="store_const",
-        dest="on_mismatch",
-        const=MismatchPolicy.RESTART,
-        help=f"start {what} over (the old file is kept aside as *.replaced-TIME)",
-    )
-    choice.add_argument(
-        "--accept-existing",
-        action="store_const",
-        dest="on_mismatch",
-        const=MismatchPolicy.ACCEPT,
-        help=f"take the {existing} already in {what} even where they were made for other requests or settings",
-    )
+    for flag, policy, text in (
+        ("--restart", MismatchPolicy.RESTART, f"start {what} over (the old file is kept aside as *.replaced-TIME)"),
+        (
+            "--accept-existing",
+            MismatchPolicy.ACCEPT,
+            f"take the {existing} already in {what} even where they were made for other requests or settings",
+        ),
+    ):
+        choice.add_argument(flag, action="store_const", dest="on_mismatch", const=policy, help=text)
 
 
 def mismatch_policy(args: argparse.Namespace) -> MismatchPolicy:

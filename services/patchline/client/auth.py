@@ -91,21 +91,22 @@ def _with_token(details: grpc.aio.ClientCallDetails, token: SecretStr) -> grpc.a
     return details._replace(metadata=metadata)
 
 
-class _BearerUnary(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]  # grpc ships no type stubs
+class _Bearer:
+    """Adds the bearer token to every call's metadata (the same for both kinds of call patchline makes)."""
+
     def __init__(self, token: SecretStr) -> None:
         self._token = token
 
-    async def intercept_unary_unary(
+    async def _forward(
         self, continuation: Callable[..., Awaitable[Any]], client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(_with_token(client_call_details, self._token), request)
 
 
-class _BearerStream(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    def __init__(self, token: SecretStr) -> None:
-        self._token = token
+# grpc files an interceptor under the first call kind it is an instance of: one class per kind.
+class _BearerUnary(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]  # grpc ships no type stubs
+    intercept_unary_unary = _Bearer._forward
 
-    async def intercept_unary_stream(
-        self, continuation: Callable[..., Awaitable[Any]], client_call_details: grpc.aio.ClientCallDetails, request: Any
-    ) -> Any:
-        return await continuation(_with_token(client_call_details, self._token), request)
+
+class _BearerStream(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    intercept_unary_stream = _Bearer._forward
