@@ -104,28 +104,26 @@ class _Score:
     penalty: int = 0
 
 
+def _blanks_then_indent(side: _Side, lines: range) -> tuple[int, int]:
+    """Blank lines met walking ``lines``, and the indent of the first other line (-1: none; after
+    ``_MAX_BLANKS`` blanks the walk stops with indent 0), as xdiff's measure_split counts them."""
+    blanks = 0
+    for i in lines:
+        indent = _indent(side.lines[i])
+        if indent != -1:
+            return blanks, indent
+        blanks += 1
+        if blanks == _MAX_BLANKS:
+            return blanks, 0
+    return blanks, -1
+
+
 def _add_split_score(side: _Side, split: int, score: _Score) -> None:
     """measure_split + score_add_split of xdiff."""
     end_of_file = split >= side.nrec
     indent = -1 if end_of_file else _indent(side.lines[split])
-    pre_blank, pre_indent = 0, -1
-    for i in range(split - 1, -1, -1):
-        pre_indent = _indent(side.lines[i])
-        if pre_indent != -1:
-            break
-        pre_blank += 1
-        if pre_blank == _MAX_BLANKS:
-            pre_indent = 0
-            break
-    post_blank_run, post_indent = 0, -1
-    for i in range(split + 1, side.nrec):
-        post_indent = _indent(side.lines[i])
-        if post_indent != -1:
-            break
-        post_blank_run += 1
-        if post_blank_run == _MAX_BLANKS:
-            post_indent = 0
-            break
+    pre_blank, pre_indent = _blanks_then_indent(side, range(split - 1, -1, -1))
+    post_blank_run, post_indent = _blanks_then_indent(side, range(split + 1, side.nrec))
     if pre_indent == -1 and pre_blank == 0:
         score.penalty += _START_OF_FILE_PENALTY
     if end_of_file:
