@@ -61,6 +61,12 @@ class Dataset(SpecModel):
     instances: list[str] = Field(default_factory=list, description="Only these instance ids; empty: all.")
     limit: int | None = Field(default=None, ge=1, description="At most this many instances (after the filter).")
 
+    def missing_reason(self, instance_id: str) -> str:
+        """Why ``instance_id`` is not among the selected instances: ``not_selected`` when ``instances`` leaves
+        it out or ``limit`` may have cut it, else ``not_in_dataset`` (the source does not hold it)."""
+        left_out = bool(self.instances) and instance_id not in self.instances
+        return "not_selected" if left_out or self.limit is not None else "not_in_dataset"
+
 
 class Repositories(SpecModel):
     """Where the code of each instance comes from (one of them is enough for a workflow that needs code)."""

@@ -77,6 +77,11 @@ class BatchGenSummary:
                 f"none of the {self.instances} instances of {settings.workflow.loc_file} is in "
                 f"{settings.dataset.source} (split {settings.dataset.split}): is it the loc file of this dataset?"
             )
+        if len(self.skipped.get("not_selected", [])) == self.instances:
+            return InputError(
+                f"none of the {self.instances} instances of {settings.workflow.loc_file} is selected by "
+                "dataset.instances / dataset.limit"
+            )
         reasons = ", ".join(f"{reason}={len(ids)}" for reason, ids in sorted(self.skipped.items()))
         return PatchlineError(f"no request written: every instance was skipped ({reasons})")
 
@@ -136,7 +141,7 @@ def _jobs(
     for loc in locs:
         instance = index.get(loc.instance_id)
         if instance is None:
-            summary.skip("not_in_dataset", loc.instance_id)
+            summary.skip(settings.dataset.missing_reason(loc.instance_id), loc.instance_id)
             continue
         if not loc.found_files:
             summary.skip("no_files", loc.instance_id)

@@ -105,6 +105,15 @@ def test_instances_without_context_get_no_request(scenario: Scenario) -> None:
     assert any("no_context" in line for line in summary.describe())
 
 
+def test_instances_the_manifest_leaves_out_are_not_selected_not_missing(scenario: Scenario) -> None:
+    first, second = GOLD_INSTANCES
+    summary = generate_requests(
+        _settings(scenario, dataset__instances=[first], sampling__samples=1), output_folder(scenario)
+    )
+    assert summary.written == 1 and summary.skipped == {"not_selected": [second]}
+    assert f"no request (not_selected): 1: {second}" in summary.describe()
+
+
 def test_settings_refuse_what_cannot_work(scenario: Scenario) -> None:
     with pytest.raises(ValidationError, match="structureDir"):
         _settings(scenario, repositories__structure_dir=None)
