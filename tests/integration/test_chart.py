@@ -15,6 +15,7 @@ import yaml
 from patchline.core.settings import secret_key_variable
 from patchline.devtools.check_chart import KUBERNETES_VERSION, check_chart
 from patchline.devtools.helm import HELM_VERSION, FetchedHelm, ensure_helm, helm_env
+from patchline_operator.builders import LLAMACPP_PORT, SGLANG_PORT
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +174,8 @@ def test_the_services_require_a_token_and_reach_only_what_the_values_allow(
     (token,) = (d for d in _of_kind(docs, "Secret") if d["metadata"]["name"] == "patchline-token")
     assert len(token["stringData"]["token"]) == 48
     gateway, operator = _container(docs, "patchline-gateway"), _container(docs, "patchline-operator")
-    assert "--allow-endpoint=http://*.research.svc:30000" in gateway["args"]  # the operator's own model servers
+    for port in (SGLANG_PORT, LLAMACPP_PORT):  # the operator's own model servers, on the ports they listen on
+        assert f"--allow-endpoint=http://*.research.svc:{port}" in gateway["args"]
     assert not any(a.startswith(("--allow-read", "--allow-bucket", "--key-set", "--insecure")) for a in gateway["args"])
     assert "--allow-endpoint=http://*.research.svc:30000" not in _container(docs, "patchline-prompts")["args"]
     env = {e["name"]: e.get("value") for e in operator["env"]}
@@ -190,6 +192,7 @@ def test_the_services_require_a_token_and_reach_only_what_the_values_allow(
         "--tls-cert=/var/run/patchline/tls/tls.crt",
         "--tls-client-ca=/var/run/patchline/tls/ca.crt",
         "--allow-endpoint=http://*.svc:30000",  # cluster-wide operator
+        "--allow-endpoint=http://*.svc:8080",
         "--allow-endpoint=https://api.openai.com/v1",
         "--allow-read=/data/swebench",
         "--allow-bucket=datasets",

@@ -114,17 +114,22 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end }}
 {{- end }}
 
-{{/* The endpoints of the operator's own model servers: every Service of each namespace it watches, port 30000. */}}
+{{/* The endpoints of the operator's own model servers: every Service of each namespace it watches, on the
+ports its servers listen on (SGLang 30000, llama.cpp 8080: patchline_operator.builders). */}}
 {{- define "patchline.ownEndpoints" -}}
-{{- if .Values.operator.clusterWide }}
-{{- list "http://*.svc:30000" | toJson }}
-{{- else }}
 {{- $rules := list }}
+{{- $domains := list "svc" }}
+{{- if not .Values.operator.clusterWide }}
+{{- $domains = list }}
 {{- range (splitList "," (include "patchline.namespaces" .)) }}
-{{- $rules = append $rules (printf "http://*.%s.svc:30000" .) }}
+{{- $domains = append $domains (printf "%s.svc" .) }}
+{{- end }}
+{{- end }}
+{{- range $domains }}
+{{- $rules = append $rules (printf "http://*.%s:30000" .) }}
+{{- $rules = append $rules (printf "http://*.%s:8080" .) }}
 {{- end }}
 {{- $rules | toJson }}
-{{- end }}
 {{- end }}
 
 {{/* PATCHLINE_KEY_<SECRET>_<KEY>: the variable a Secret's key is held in (patchline.core.settings.secret_key_variable). */}}
