@@ -20,7 +20,6 @@ section headings), ``\\ No newline`` lines removed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from patchline.edits import (
@@ -41,8 +40,6 @@ from patchline.workflows.agentless.records import SampleStatus
 from patchline.workflows.agentless.responses import SampleAnswer
 
 __all__ = ["SamplePatch", "patch_sample"]
-
-_FULL_INDEX = re.compile(r"^index ([0-9a-f]{40})\.\.([0-9a-f]{40})", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -78,8 +75,7 @@ def _file_content(segment: FileSegment, compat: bool) -> str:
 
 
 def _compat_diff(path: str, old: str, new: str) -> str:
-    rendered = render_file_diff(path, old, new, with_index=True, section_headings=True)
-    return _FULL_INDEX.sub(lambda m: f"index {m.group(1)[:7]}..{m.group(2)[:7]}", rendered)
+    return render_file_diff(path, old, new, abbreviated_index=True, section_headings=True)
 
 
 def _note_unapplied(result: SamplePatch, path: str, search: str, reason: str) -> None:
