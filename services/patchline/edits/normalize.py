@@ -18,21 +18,21 @@ The rule, as SPEC §6b states it:
 
 Samples vote by :attr:`NormalizedPatch.key` (the form stripped, as the original reads it back). Nothing
 here runs model text: it is parsed (``ast.parse``) and tokenized, never compiled or executed.
+
+:class:`Normalizer` keeps what the samples of one instance share (parses, unchanged statements, repeated
+patches): see :mod:`patchline.edits.pysource`.
 """
 
 from __future__ import annotations
 
-import ast
-import io
-import tokenize
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from unidiff.patch import PatchedFile
 
 from patchline.edits.diff import render_file_diff
 from patchline.edits.errors import DiffRenderError, PatchApplyError
+from patchline.edits.pysource import NormalSource, SourceNormalizer, only_new
 from patchline.edits.unified import apply_unified_diff, file_paths, parse_diff
 from patchline.edits.verdict import git_corruption
 
@@ -40,18 +40,13 @@ __all__ = [
     "FileReader",
     "Normalization",
     "NormalizedPatch",
+    "Normalizer",
     "first_file_section",
-    "normalize_code",
     "normalize_patch",
-    "only_new_functions",
-    "remove_comments_and_docstrings",
 ]
 
 FileReader = Callable[[str], str | None]
 """The content of a repository file at the base commit (None: the repository has no such file)."""
-
-# What parsing or tokenizing untrusted text may raise; anything else is a bug and propagates.
-_UNREADABLE = (SyntaxError, ValueError, RecursionError, MemoryError, tokenize.TokenError)
 
 
 class Normalization:
@@ -76,103 +71,6 @@ class NormalizedPatch:
     def key(self) -> str:
         """What votes: the form with surrounding whitespace stripped, as the original reads it back."""
         return self.text.strip()
-
-
-def _quiet_parse(source: str) -> ast.Module:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # invalid escape sequences in old code are not our concern
-        return ast.parse(source)
-
-
-def normalize_code(code: str) -> str:
-    """``ast.unparse(ast.parse(code))``, or ``code`` itself when it does not parse."""
-    try:
-        return ast.unparse(_quiet_parse(code))
-    except _UNREADABLE:
-        return code
-
-
-def remove_comments_and_docstrings(source: str) -> str:
-    """``source`` without comments, statement-starting strings (docstrings) and blank lines (SPEC §6b).
-
-    Token for token as the original: the text between tokens is rebuilt from their columns, a COMMENT
-    is dropped, and a STRING is kept only when the previous token is neither INDENT nor NEWLINE and it
-    does not start at column 0. Raises :class:`tokenize.TokenError` (or a SyntaxError) on text that
-    does not tokenize.
-    """
-    out: list[str] = []
-    previous = tokenize.INDENT
-    last_line, last_col = -1, 0
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        kind, text, (start_line, start_col), (end_line, end_col) = token[0], token[1], token[2], token[3]
-        if start_line > last_line:
-            last_col = 0
-        if start_col > last_col:
-            out.append(" " * (start_col - last_col))
-        if kind == tokenize.COMMENT:
-            pass
-        elif kind == tokenize.STRING:
-            if previous not in (tokenize.INDENT, tokenize.NEWLINE) and start_col > 0:
-                out.append(text)
-        else:
-            out.append(text)
-        previous = kind
-        last_line, last_col = end_line, end_col
-    return "\n".join(line for line in "".join(out).splitlines() if line.strip())
-
-
-def _without_comments(old: str, new: str) -> tuple[str, str]:
-    """Both contents without comments and docstrings, or both as given when either result stops parsing."""
-    try:
-        old_clean = remove_comments_and_docstrings(old)
-        _quiet_parse(old_clean)
-        new_clean = remove_comments_and_docstrings(new)
-        _quiet_parse(new_clean)
-    except _UNREADABLE:
-        # A body that was only a docstring is empty once it is removed: valid before, not after.
-        return old, new
-    return old_clean, new_clean
-
-
-class _FunctionCollector(ast.NodeVisitor):
-    """Functions not defined inside a class (at any depth), by name, as unparsed source; a later one wins."""
-
-    def __init__(self) -> None:
-        self.functions: dict[str, str] = {}
-        self._class_depth = 0
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._class_depth += 1
-        self.generic_visit(node)
-        self._class_depth -= 1
-
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if not self._class_depth:
-            self.functions[node.name] = ast.unparse(node)
-        self.generic_visit(node)
-
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-
-
-def _functions(source: str) -> dict[str, str]:
-    collector = _FunctionCollector()
-    collector.visit(_quiet_parse(source))
-    return collector.functions
-
-
-def only_new_functions(old: str, new: str) -> bool:
-    """True when no function outside a class is removed or changed from ``old`` to ``new`` and one is added.
-
-    Classes and module statements may change too (SPEC §6b). Contents that do not parse answer False.
-    """
-    try:
-        before, after = _functions(old), _functions(new)
-    except _UNREADABLE:
-        return False
-    if any(name not in after or after[name] != source for name, source in before.items()):
-        return False
-    return bool(after.keys() - before.keys())
 
 
 def first_file_section(patch: str) -> PatchedFile | None:
@@ -204,28 +102,62 @@ def _apply_first_file(section: PatchedFile, read: FileReader) -> tuple[str, str,
     return path, old, new or ""
 
 
-def normalize_patch(patch: str, read: FileReader) -> NormalizedPatch:
-    """The normal form of ``patch`` (SPEC §6b, module docstring); ``read`` gives files at the base commit."""
-    if not patch.strip():
-        return NormalizedPatch("", Normalization.EMPTY)
-    corrupt = git_corruption(patch)  # git refuses a patch that is corrupt anywhere, before applying any of it
-    section = first_file_section(patch) if corrupt is None else None
-    if corrupt is not None:
-        return NormalizedPatch(patch, Normalization.RAW, reason=corrupt)
-    if section is None:
-        return NormalizedPatch(patch, Normalization.RAW, reason="no file section could be read")
-    applied = _apply_first_file(section, read)
-    if isinstance(applied, str):
-        return NormalizedPatch(patch, Normalization.RAW, reason=applied)
-    path, old, new = applied
-    old_clean, new_clean = _without_comments(normalize_code(old), normalize_code(new))
+def _form(patch: str, path: str, old: NormalSource, new: NormalSource) -> NormalizedPatch:
+    if old.clean is not None and new.clean is not None:
+        old_text, new_text = old.clean, new.clean
+        before, after = old.clean_functions, new.clean_functions
+    else:  # a body that was only a docstring is empty once it is removed: both sides stay unparsed
+        old_text, new_text = old.unparsed, new.unparsed
+        before, after = old.unparsed_functions(), new.unparsed_functions()
     try:
         diff = render_file_diff(
-            path, old_clean, new_clean, abbreviated_index=True, section_headings=True, newline_markers=True
+            path, old_text, new_text, abbreviated_index=True, section_headings=True, newline_markers=True
         )
     except DiffRenderError as exc:
         return NormalizedPatch(patch, Normalization.RAW, path, reason=str(exc))
-    if only_new_functions(old_clean, new_clean):
+    if before is not None and after is not None and only_new(before, after):
         kept = [line for line in diff.splitlines() if line.startswith(("-", "+"))]
         return NormalizedPatch("\n".join(kept), Normalization.NEW_FUNCTIONS, path)
     return NormalizedPatch(diff, Normalization.NORMALIZED, path)
+
+
+@dataclass
+class Normalizer:
+    """Normal forms of the samples of one instance, sharing the work they have in common.
+
+    Use one per instance (or per worker item): the caches grow with the distinct contents seen and are
+    dropped with the object. :meth:`parses` is the syntax check of edited files, answered from the same
+    parses.
+    """
+
+    sources: SourceNormalizer = field(default_factory=SourceNormalizer)
+    _forms: dict[tuple[str, str, str], NormalizedPatch] = field(default_factory=dict)
+
+    def parses(self, path: str, content: str) -> bool:
+        """True when ``content`` is valid Python for a ``.py`` path (other files always pass); see ``parses_ok``."""
+        return not path.endswith(".py") or self.sources.tree(content) is not None
+
+    def normalize(self, patch: str, read: FileReader) -> NormalizedPatch:
+        """The normal form of ``patch`` (the module docstring); ``read`` gives files at the base commit."""
+        if not patch.strip():
+            return NormalizedPatch("", Normalization.EMPTY)
+        corrupt = git_corruption(patch)  # git refuses a patch that is corrupt anywhere, before applying any of it
+        if corrupt is not None:
+            return NormalizedPatch(patch, Normalization.RAW, reason=corrupt)
+        section = first_file_section(patch)
+        if section is None:
+            return NormalizedPatch(patch, Normalization.RAW, reason="no file section could be read")
+        applied = _apply_first_file(section, read)
+        if isinstance(applied, str):
+            return NormalizedPatch(patch, Normalization.RAW, reason=applied)
+        path, old, new = applied
+        form = self._forms.get((path, old, new))
+        if form is None:
+            form = _form(patch, path, self.sources.source(old), self.sources.source(new))
+            self._forms[(path, old, new)] = form
+        return form
+
+
+def normalize_patch(patch: str, read: FileReader) -> NormalizedPatch:
+    """The normal form of one patch (SPEC §6b); a :class:`Normalizer` shares work between an instance's samples."""
+    return Normalizer().normalize(patch, read)

@@ -52,6 +52,15 @@ from patchline.core.spec.stages import (
     Snapshot,
     StageSettings,
 )
+from patchline.core.spec.samples import (
+    AGENTLESS_MAJORITY,
+    BUILTIN_STRATEGIES,
+    FIRST_NONEMPTY,
+    FIRST_VALID,
+    MAX_RESAMPLE_ROUNDS,
+    Selection,
+    is_hook,
+)
 from patchline.core.spec.status import (
     Condition,
     ConditionType,
@@ -62,7 +71,7 @@ from patchline.core.spec.status import (
     StageStatus,
 )
 from patchline.core.spec.workflow import (
-    FIRST_NONEMPTY,
+    DEFAULT_STRATEGIES,
     AgentlessWorkflow,
     EditBenchWorkflow,
     RolloutWorkflow,
@@ -71,12 +80,17 @@ from patchline.core.spec.workflow import (
 )
 
 __all__ = [
+    "AGENTLESS_MAJORITY",
     "API_GROUP",
     "API_VERSION",
+    "BUILTIN_STRATEGIES",
     "DEFAULT_MISMATCH_POLICY",
     "DEFAULT_SGLANG_IMAGE",
+    "DEFAULT_STRATEGIES",
     "FIRST_NONEMPTY",
+    "FIRST_VALID",
     "KINDS",
+    "MAX_RESAMPLE_ROUNDS",
     "SGLANG_VERSION",
     "STAGE_KINDS",
     "AgentlessStage",
@@ -119,6 +133,7 @@ __all__ = [
     "SGLangEngine",
     "Sampling",
     "SecretKeyRef",
+    "Selection",
     "Snapshot",
     "SpecModel",
     "StageSettings",
@@ -128,6 +143,7 @@ __all__ = [
     "Toleration",
     "Workflow",
     "WorkflowType",
+    "is_hook",
     "load_manifest",
     "parse_manifest",
     "resolve_uri",

@@ -6,14 +6,17 @@ one worker), so a seed command and a manifest that leave a setting out mean the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from patchline.core.spec.base import SpecModel
+from patchline.core.spec.samples import AGENTLESS_MAJORITY, FIRST_NONEMPTY, Selection
 
 __all__ = [
-    "FIRST_NONEMPTY",
+    "DEFAULT_STRATEGIES",
     "AgentlessWorkflow",
     "EditBenchWorkflow",
     "RolloutWorkflow",
@@ -23,8 +26,24 @@ __all__ = [
 
 WorkflowType = Literal["agentless", "bugfixer", "testwriter", "editbench"]
 
-FIRST_NONEMPTY = "first-nonempty"
-"""``predictions_sample`` value: per instance, the lowest sample index with a non-empty ``model_patch``."""
+DEFAULT_STRATEGIES: Mapping[WorkflowType, str] = MappingProxyType(
+    {
+        "agentless": AGENTLESS_MAJORITY,  # what a researcher reproducing the paper runs next (its rerank step)
+        "bugfixer": FIRST_NONEMPTY,
+        "testwriter": FIRST_NONEMPTY,
+        "editbench": FIRST_NONEMPTY,
+    }
+)
+"""The selection strategy of each workflow when its ``selection.strategy`` is unset."""
+
+
+def _selection_field() -> Selection:
+    return Field(default_factory=Selection, description="How the prediction is chosen among the samples.")
+
+
+def _no_resampling(workflow: str, selection: Selection) -> None:
+    if selection.resample_invalid:
+        raise ValueError(f"selection.resampleInvalid is supported by the Agentless workflow only, not {workflow}")
 
 
 class AgentlessWorkflow(SpecModel):
@@ -49,12 +68,13 @@ class AgentlessWorkflow(SpecModel):
     item_timeout_seconds: float = Field(
         default=300.0, gt=0, description="process: time limit of one instance (all its samples); then `timeout`."
     )
-    predictions_sample: str = Field(
-        default=FIRST_NONEMPTY,
-        pattern=r"^(first-nonempty|[0-9]+)$",
-        description="Sample written to predictions.jsonl: `first-nonempty` or a sample index.",
-    )
+    selection: Selection = _selection_field()
     templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
+
+    @property
+    def strategy(self) -> str:
+        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
+        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
 
 
 class RolloutWorkflow(SpecModel):
@@ -67,9 +87,16 @@ class RolloutWorkflow(SpecModel):
     convert_crlf: bool = Field(default=False, description="Turn CRLF into LF in the issue text.")
     item_timeout_seconds: float = Field(default=60.0, gt=0, description="Time limit of processing one item.")
     templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
+    selection: Selection = _selection_field()
+
+    @property
+    def strategy(self) -> str:
+        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
+        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
 
     @model_validator(mode="after")
     def _ordered_range(self) -> RolloutWorkflow:
+        _no_resampling(self.type, self.selection)
         both = self.start_file is not None and self.end_file is not None
         if both and not (self.start_file or "").isdigit() and (self.start_file or "") > (self.end_file or ""):
             raise ValueError(f"startFile {self.start_file!r} sorts after endFile {self.end_file!r}")
@@ -101,6 +128,17 @@ class EditBenchWorkflow(SpecModel):
         default=False,
         description="Repair messy model diffs against the prompt's code; records say what was repaired.",
     )
+    selection: Selection = _selection_field()
+
+    @property
+    def strategy(self) -> str:
+        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
+        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
+
+    @model_validator(mode="after")
+    def _selection_applies(self) -> EditBenchWorkflow:
+        _no_resampling(self.type, self.selection)
+        return self
 
     @property
     def effective_run_id(self) -> str:

@@ -126,7 +126,7 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
 
 
 def test_predictions_sample_choice(scenario: Scenario) -> None:
-    settings = repair_settings(scenario, workflow__predictions_sample="2")
+    settings = repair_settings(scenario, workflow__selection__strategy="2")
     generate_requests(settings, output_folder(scenario))
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]
