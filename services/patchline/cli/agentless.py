@@ -54,7 +54,9 @@ def _repair(args: argparse.Namespace) -> int:
             generated = generate_requests(settings, args.output_folder, progress=progress)
             summary_lines, failure = generated.describe(), generated.nothing_done(settings)
         else:
-            processed = process_responses(settings, args.output_folder, args.batch_output, progress=progress)
+            processed = process_responses(
+                settings, args.output_folder, args.batch_output, progress=progress, hooks=True
+            )
             summary_lines, failure = processed.describe(), processed.nothing_done(args.batch_output)
     print("\n".join(summary_lines))
     if failure is not None:

@@ -365,4 +365,3 @@ def _header(cls: ast.ClassDef) -> ast.ClassDef:
     header = copy.copy(cls)
     header.body = [ast.Pass()]
     return header
-

@@ -85,7 +85,7 @@ class LocalBackend:
         operation: Operation[Any] | None = OPERATIONS.get(stage.operation)
         if operation is None:
             raise InputError(f"stage {stage.name}: unknown operation {stage.operation}")
-        context = operation.context(self._store, settings, self._progress, HostServices())
+        context = operation.context(self._store, settings, self._progress, HostServices(selection_hooks=True))
         try:
             if operation.run_async is not None:
                 result = await operation.run_async(context)

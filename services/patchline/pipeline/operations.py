@@ -35,6 +35,9 @@ class HostServices:
     """What the process running an operation lends it (nothing, in a plain local run)."""
 
     retriever: Retriever | None = None  # BM25 through the Retrieval service
+    # Whether a `module:function` selection strategy may be imported: only where the stage runs in the
+    # user's own process, never on a service answering a (possibly untrusted) gRPC caller.
+    selection_hooks: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,15 @@ from patchline.core.spec.manifest import (
     Sampling,
     resolve_uri,
 )
+from patchline.core.spec.samples import (
+    AGENTLESS_MAJORITY,
+    BUILTIN_STRATEGIES,
+    FIRST_NONEMPTY,
+    FIRST_VALID,
+    MAX_RESAMPLE_ROUNDS,
+    Selection,
+    is_hook,
+)
 from patchline.core.spec.stages import (
     STAGE_KINDS,
     AgentlessStage,
@@ -51,15 +60,6 @@ from patchline.core.spec.stages import (
     RolloutStep,
     Snapshot,
     StageSettings,
-)
-from patchline.core.spec.samples import (
-    AGENTLESS_MAJORITY,
-    BUILTIN_STRATEGIES,
-    FIRST_NONEMPTY,
-    FIRST_VALID,
-    MAX_RESAMPLE_ROUNDS,
-    Selection,
-    is_hook,
 )
 from patchline.core.spec.status import (
     Condition,

@@ -20,6 +20,7 @@ section headings), ``\\ No newline`` lines removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from patchline.edits import (
@@ -138,8 +139,17 @@ def _apply_edits(answer_text: str, context: InstanceContext, compat: bool, resul
     return _apply_default(answer_text, context, result)
 
 
-def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool = False) -> SamplePatch:
-    """Turn one answer into patches for the files shown in ``context`` (never raises on bad model text)."""
+def patch_sample(
+    answer: SampleAnswer,
+    context: InstanceContext,
+    *,
+    compat: bool = False,
+    parses: Callable[[str, str], bool] = parses_ok,
+) -> SamplePatch:
+    """Turn one answer into patches for the files shown in ``context`` (never raises on bad model text).
+
+    ``parses`` is the syntax check of edited files (a Normalizer's, so the sample table reuses its parses).
+    """
     if answer.too_large:
         return SamplePatch(SampleStatus.ANSWER_TOO_LARGE, notes=[answer.failure])
     if answer.failure:
@@ -164,7 +174,7 @@ def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool
         result.raw_model_patch = raw.lstrip()
     else:
         result.raw_model_patch = render_patch({path: (originals[path], changed[path]) for path in changed})
-    if not all(parses_ok(path, changed[path]) for path in changed):
+    if not all(parses(path, changed[path]) for path in changed):
         result.status = SampleStatus.SYNTAX_ERROR
     elif not any(is_meaningful_change(originals[path], changed[path]) for path in changed):
         result.status = SampleStatus.BLANK_LINES_ONLY

@@ -108,7 +108,10 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
     after = {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
     assert before.keys() == after.keys()
     for name in before:
-        if name != "requests-repair.jsonl":
+        if name == "samples.jsonl":  # one row per sample
+            rows = [(r["instance_id"], r["sample"]) for r in _records(out / name)]
+            assert len(rows) == len(set(rows)) == 8
+        elif name != "requests-repair.jsonl":
             ids = [r["instance_id"] for r in _records(out / name)]
             assert len(ids) == len(set(ids)) == 2, name
     # a retried line for one sample replaces its record; the other instance keeps its records
