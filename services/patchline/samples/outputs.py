@@ -61,9 +61,20 @@ class SampleOutputs:
     """Writers of one stage's sample files (a context manager; call :meth:`finish` before leaving)."""
 
     def __init__(
-        self, store: ArtifactStore, files: SampleFiles, *, strategy: Strategy, strategy_name: str, model_name: str
+        self,
+        store: ArtifactStore,
+        files: SampleFiles,
+        *,
+        strategy: Strategy,
+        strategy_name: str,
+        model_name: str,
+        predictions: bool = True,
+        model_of_sample: bool = False,
     ) -> None:
+        """``predictions``: write the predictions files too (a TestWriter's samples are tests, not fixes);
+        ``model_of_sample``: name a prediction's model after the model that answered, when known."""
         self._store, self._files, self._strategy, self._model_name = store, files, strategy, model_name
+        self._with_predictions, self._model_of_sample = predictions, model_of_sample
         self._stack = contextlib.ExitStack()
         self._main: dict[str, IO[bytes]] = {}
         self._per_sample: dict[int, IO[bytes]] = {}
@@ -71,7 +82,9 @@ class SampleOutputs:
         self.counts = SelectionCounts(strategy=strategy_name)
 
     def __enter__(self) -> SampleOutputs:
-        for name in (self._files.table, self._files.selection, self._files.predictions):
+        names = [self._files.table, self._files.selection]
+        names += [self._files.predictions] if self._with_predictions else []
+        for name in names:
             self._main[name] = self._stack.enter_context(self._store.atomic_writer(name))
         return self
 
@@ -87,18 +100,23 @@ class SampleOutputs:
         self._done.add(instance_id)
         self._main[self._files.table].write(b"".join(dumps_line(s) for s in sorted(samples, key=lambda s: s.sample)))
         self._main[self._files.selection].write(dumps_line(choice.record))
-        self._main[self._files.predictions].write(dumps_line(self._prediction(instance_id, choice.patch)))
-        for sample in samples:
-            self._sample_file(sample.sample).write(dumps_line(self._prediction(instance_id, sample.model_patch)))
         self.counts.add(choice)
+        if not self._with_predictions:
+            return choice
+        chosen = next((s for s in samples if s.sample == choice.record.chosen_sample), None)
+        self._main[self._files.predictions].write(dumps_line(self._prediction(instance_id, choice.patch, chosen)))
+        for sample in samples:
+            prediction = self._prediction(instance_id, sample.model_patch, sample)
+            self._sample_file(sample.sample).write(dumps_line(prediction))
         return choice
 
-    def _prediction(self, instance_id: str, patch: str) -> Prediction:
-        return Prediction(instance_id=instance_id, model_name_or_path=self._model_name, model_patch=patch)
+    def _prediction(self, instance_id: str, patch: str, sample: SampleRecord | None) -> Prediction:
+        model = (sample.model if sample is not None and self._model_of_sample else None) or self._model_name
+        return Prediction(instance_id=instance_id, model_name_or_path=model, model_patch=patch)
 
     def finish(self, *, carry_over: bool) -> SelectionCounts:
         """Carry over the previous lines of instances not written now, or (``carry_over`` False) drop them."""
-        existing = self._existing_per_sample()
+        existing = self._existing_per_sample() if self._with_predictions else set()
         if carry_over:
             for sample in existing:
                 self._sample_file(sample)
