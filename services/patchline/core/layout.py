@@ -206,9 +206,10 @@ def editbench_result(model: str, temperature: float, n: int, dataset_stem: str) 
 
 
 def editbench_sample_files(model: str, temperature: float, n: int, dataset_stem: str) -> SampleFiles:
-    """The sample files of one result file, beside it: ``{stem}.samples.jsonl``, ``{stem}.selection.jsonl``, ..."""
+    """The sample files of one result file, in ``samples/`` beside it (``{stem}.samples.jsonl``,
+    ``{stem}.selection.jsonl``, ...), so readers of the result folder see only result files."""
     stem = safe_component(dataset_stem, what="dataset name")
-    return SampleFiles(f"{editbench_result_dir(model, temperature, n)}/{stem}.")
+    return SampleFiles(f"{editbench_result_dir(model, temperature, n)}/samples/{stem}.")
 
 
 def editbench_dataset_name(name: str) -> str:
