@@ -3,8 +3,9 @@
 Rows are appended while rounds are collected, like the result records; when no round is pending the table
 is rewritten with one row per (instance, choice) (the latest answered one, else the latest failure), and
 the selection strategy writes ``{stem}.selection.jsonl`` and ``{stem}.predictions.jsonl`` in the ``samples/``
-folder beside the result file. The result file keeps the seed's fields (its ``model_patch`` is the first choice's). The repository
-state a patch is checked against is the code the prompt shows (after the pre-edits).
+folder beside the result file. The result file keeps the seed's fields (its ``model_patch`` is the first
+choice's). The repository state a patch is checked against is the code the prompt shows (after the
+pre-edits).
 """
 
 from __future__ import annotations

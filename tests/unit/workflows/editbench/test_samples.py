@@ -56,7 +56,7 @@ def test_every_choice_is_a_row_and_the_vote_picks_the_fix(shared_data: Path, tmp
         str(tmp_path), str(infbench), "m", sampling=Sampling(samples=3), max_rounds=2, selection=Selection()
     )
     assert run.prepare().pending == 1
-    requests_uri, responses_uri = run.round_files(0)
+    _, responses_uri = run.round_files(0)
     choices = [stale, _diff_answer(path, old, fix_commented), _diff_answer(path, old, fix)]
     body = {
         "choices": [{"index": i, "message": {"content": c}} for i, c in enumerate(choices)],
