@@ -83,10 +83,11 @@ class ProcessSummary:
     def add(self, outcome: InstanceOutcome) -> None:
         """Count one processed instance."""
         self.instances += 1
-        for record in outcome.processed:
+        for row in outcome.samples:  # every sample of the table, resampled ones included
             self.samples += 1
-            self.statuses[record.status] = self.statuses.get(record.status, 0) + 1
-            self.patches += 1 if record.model_patch else 0
+            self.statuses[row.status] = self.statuses.get(row.status, 0) + 1
+            self.patches += 1 if row.model_patch else 0
+        for record in outcome.processed:
             self.lenient_patches += 1 if record.model_patch and record.leniency else 0
             for label in record.leniency:
                 self.leniency[label] = self.leniency.get(label, 0) + 1
