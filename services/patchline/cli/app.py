@@ -73,6 +73,12 @@ def _repos() -> Register:
     return repos.register
 
 
+def _samples() -> Register:
+    from patchline.cli import samples
+
+    return samples.register
+
+
 def _serve() -> Register:
     from patchline.cli import serve
 
@@ -102,6 +108,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     CommandGroup("oracle", "the gold-answer OpenAI-compatible server", _oracle),
     CommandGroup("retrieval", "BM25 search over a repository snapshot", _retrieval),
     CommandGroup("repos", "repository snapshots and Agentless structure JSON", _repos),
+    CommandGroup("samples", "the sample table of a stage: report per instance and overall", _samples),
     CommandGroup("serve", "the four gRPC services", _serve),
     CommandGroup("run", "run an InferenceRun or Rollout manifest", _run),
 )
