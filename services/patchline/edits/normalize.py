@@ -25,7 +25,7 @@ patches): see :mod:`patchline.edits.pysource`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from unidiff.patch import PatchedFile
@@ -33,7 +33,7 @@ from unidiff.patch import PatchedFile
 from patchline.edits.diff import render_file_diff
 from patchline.edits.errors import DiffRenderError, PatchApplyError
 from patchline.edits.pysource import NormalSource, SourceNormalizer, only_new
-from patchline.edits.unified import apply_unified_diff, file_paths, parse_diff
+from patchline.edits.unified import apply_unified_diff, diff_file_paths, file_paths, parse_diff
 from patchline.edits.verdict import git_corruption
 
 __all__ = [
@@ -103,11 +103,10 @@ def _apply_first_file(section: PatchedFile, read: FileReader) -> tuple[str, str,
 
 
 def _form(patch: str, path: str, old: NormalSource, new: NormalSource) -> NormalizedPatch:
+    old_text, new_text = _texts(old, new)
     if old.clean is not None and new.clean is not None:
-        old_text, new_text = old.clean, new.clean
         before, after = old.clean_functions, new.clean_functions
     else:  # a body that was only a docstring is empty once it is removed: both sides stay unparsed
-        old_text, new_text = old.unparsed, new.unparsed
         before, after = old.unparsed_functions(), new.unparsed_functions()
     try:
         diff = render_file_diff(
@@ -131,31 +130,63 @@ class Normalizer:
     """
 
     sources: SourceNormalizer = field(default_factory=SourceNormalizer)
-    _forms: dict[tuple[str, str, str], NormalizedPatch] = field(default_factory=dict)
+    _forms: dict[tuple[str, str, str], NormalizedPatch] = field(default_factory=dict)  # by the texts diffed
 
     def parses(self, path: str, content: str) -> bool:
         """True when ``content`` is valid Python for a ``.py`` path (other files always pass); see ``parses_ok``."""
         return not path.endswith(".py") or self.sources.tree(content) is not None
 
-    def normalize(self, patch: str, read: FileReader) -> NormalizedPatch:
-        """The normal form of ``patch`` (the module docstring); ``read`` gives files at the base commit."""
+    def normalize(
+        self, patch: str, read: FileReader, *, applied: Mapping[str, str | None] | None = None
+    ) -> NormalizedPatch:
+        """The normal form of ``patch`` (the module docstring); ``read`` gives files at the base commit.
+
+        ``applied``: the files after applying the whole patch the way git does, when the caller checked it
+        already (then the first file's new content is taken from there when no other section edits it).
+        """
         if not patch.strip():
             return NormalizedPatch("", Normalization.EMPTY)
-        corrupt = git_corruption(patch)  # git refuses a patch that is corrupt anywhere, before applying any of it
-        if corrupt is not None:
-            return NormalizedPatch(patch, Normalization.RAW, reason=corrupt)
-        section = first_file_section(patch)
-        if section is None:
-            return NormalizedPatch(patch, Normalization.RAW, reason="no file section could be read")
-        applied = _apply_first_file(section, read)
-        if isinstance(applied, str):
-            return NormalizedPatch(patch, Normalization.RAW, reason=applied)
-        path, old, new = applied
-        form = self._forms.get((path, old, new))
+        first: tuple[str, str, str] | str | None = _first_file_applied(patch, read, applied) if applied else None
+        if first is None:
+            corrupt = git_corruption(patch)  # git refuses a patch corrupt anywhere, before applying any of it
+            if corrupt is not None:
+                return NormalizedPatch(patch, Normalization.RAW, reason=corrupt)
+            section = first_file_section(patch)
+            if section is None:
+                return NormalizedPatch(patch, Normalization.RAW, reason="no file section could be read")
+            first = _apply_first_file(section, read)
+        if isinstance(first, str):
+            return NormalizedPatch(patch, Normalization.RAW, reason=first)
+        path, old, new = first
+        old_source, new_source = self.sources.source(old), self.sources.source(new)
+        texts = _texts(old_source, new_source)
+        form = self._forms.get((path, *texts))
         if form is None:
-            form = _form(patch, path, self.sources.source(old), self.sources.source(new))
-            self._forms[(path, old, new)] = form
+            form = self._forms[(path, *texts)] = _form(patch, path, old_source, new_source)
         return form
+
+
+def _texts(old: NormalSource, new: NormalSource) -> tuple[str, str]:
+    """The two texts the form diffs: without comments when both still parse, else unparsed."""
+    if old.clean is not None and new.clean is not None:
+        return old.clean, new.clean
+    return old.unparsed, new.unparsed
+
+
+def _first_file_applied(patch: str, read: FileReader, applied: Mapping[str, str | None]) -> tuple[str, str, str] | None:
+    """(path, old, new) of the first file from a whole patch applied, when no other section edits that file."""
+    try:
+        paths = diff_file_paths(patch)
+    except PatchApplyError:
+        return None
+    if not paths or len({target or source for source, target in paths}) != len(paths):
+        return None
+    source, target = paths[0]
+    path = source or target
+    old = read(source) if source is not None else ""
+    if path is None or old is None:
+        return None
+    return path, old, (applied.get(target) if target is not None else "") or ""
 
 
 def normalize_patch(patch: str, read: FileReader) -> NormalizedPatch:

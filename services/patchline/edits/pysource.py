@@ -27,7 +27,10 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from patchline.edits.pyclean import COMPOUND, clean_unparsed, functions_in
+
 __all__ = [
+    "FunctionText",
     "Functions",
     "NormalSource",
     "SourceNormalizer",
@@ -39,25 +42,11 @@ __all__ = [
     "whole_file_source",
 ]
 
-Functions = dict[str, str]
-"""Functions defined outside classes, by name, as unparsed source (a later definition of a name wins)."""
 
 # What parsing or tokenizing untrusted text may raise; anything else is a bug and propagates.
 UNREADABLE = (SyntaxError, ValueError, RecursionError, MemoryError, tokenize.TokenError)
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_COMPOUND = (
-    *_DEFINITIONS,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.Match,
-)
 _WRAPPER = "class _:"
 _AFTER_SIMPLE = "\n    pass"
 _AFTER_BLOCK = "\n    if _:\n        pass"
@@ -107,32 +96,58 @@ def remove_comments_and_docstrings(source: str) -> str:
     return "\n".join(line for line in "".join(_tokens_kept(source)).splitlines() if line.strip())
 
 
-class _FunctionCollector(ast.NodeVisitor):
-    """Functions not defined inside a class (at any depth), in visiting order."""
+class FunctionText:
+    """A function's unparsed source, computed when it is first compared (equal ``key``: equal without it)."""
 
-    def __init__(self) -> None:
-        self.functions: Functions = {}
-        self._class_depth = 0
+    __slots__ = ("_key", "_make", "_text")
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._class_depth += 1
-        self.generic_visit(node)
-        self._class_depth -= 1
+    def __init__(self, make: Callable[[], str], key: object = None) -> None:
+        self._key, self._make = key, make
+        self._text: str | None = None
 
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if not self._class_depth:
-            self.functions[node.name] = ast.unparse(node)
-        self.generic_visit(node)
+    @property
+    def text(self) -> str:
+        """The source (``ast.unparse`` of the function)."""
+        text = self._text
+        if text is None:
+            text = self._text = self._make()
+        return text
 
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FunctionText):
+            return NotImplemented
+        if self._key is not None and self._key == other._key:
+            return True
+        return self.text == other.text
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+Functions = dict[str, FunctionText]
+"""Functions defined outside classes, by name (a later definition of a name wins)."""
+
+
+def _named(
+    nodes: list[ast.FunctionDef | ast.AsyncFunctionDef], texts: Callable[[], list[str]], key: object
+) -> Functions:
+    """Functions by name, each text the ``i``-th of ``texts()`` (computed once, when first needed)."""
+    memo: list[list[str]] = []
+
+    def text_of(index: int) -> Callable[[], str]:
+        def make() -> str:
+            if not memo:
+                memo.append(texts())
+            return memo[0][index]
+
+        return make
+
+    return {node.name: FunctionText(text_of(i), (key, i)) for i, node in enumerate(nodes)}
 
 
 def functions_outside_classes(source: str) -> Functions:
     """The functions of ``source`` not defined inside a class, by name (raises when it does not parse)."""
-    collector = _FunctionCollector()
-    collector.visit(quiet_parse(source))
-    return collector.functions
+    nodes = list(functions_in(quiet_parse(source).body))
+    return {node.name: FunctionText(lambda node=node: ast.unparse(node)) for node in nodes}  # type: ignore[misc]
 
 
 def only_new(before: Functions, after: Functions) -> bool:
@@ -172,7 +187,10 @@ def _functions_or_none(source: str) -> Functions | None:
 
 def whole_file_source(content: str, tree: ast.Module | None) -> NormalSource:
     """The definition applied to the whole text (``tree``: the content parsed, None when it does not parse)."""
-    unparsed = ast.unparse(tree) if tree is not None else content
+    try:
+        unparsed = ast.unparse(tree) if tree is not None else content
+    except UNREADABLE:  # nested too deeply to unparse: left as it is, as normalize_code leaves it
+        unparsed = content
     try:
         clean: str | None = remove_comments_and_docstrings(unparsed)
         clean_functions = functions_outside_classes(clean or "")
@@ -190,37 +208,47 @@ def _merged(parts: Iterable[Functions | None]) -> Functions | None:
     return merged
 
 
+def _unparse_all(source: str) -> list[str]:
+    return [ast.unparse(node) for node in functions_in(quiet_parse(source).body)]
+
+
 class _Piece:
     """A top-level statement normalised: its text as the module writes it, that without comments, functions."""
 
-    __slots__ = ("_unparsed_functions", "clean", "clean_functions", "separator", "unparsed")
+    __slots__ = ("clean", "clean_functions", "separator", "unparsed", "unparsed_functions")
 
-    def __init__(self, statement: ast.stmt, unparsed: str, clean: str, clean_functions: Functions | None) -> None:
+    def __init__(
+        self,
+        statement: ast.stmt,
+        unparsed: str,
+        clean: str,
+        clean_functions: Functions | None,
+        unparsed_functions: Functions | None,
+    ) -> None:
         self.unparsed, self.clean, self.clean_functions = unparsed, clean, clean_functions
+        self.unparsed_functions = unparsed_functions  # for the fallback to unparsed contents
         self.separator = "\n\n" if isinstance(statement, _DEFINITIONS) else "\n"
-        self._unparsed_functions: tuple[Functions | None] | None = None  # computed on first use
 
     @classmethod
     def of(cls, statement: ast.stmt, *, module_docstring: bool) -> _Piece:
         """A statement normalised as a whole (the module docstring written the way a module writes it)."""
         unparsed = ast.unparse(ast.Module(body=[statement], type_ignores=[]) if module_docstring else statement)
-        try:
+        tree = quiet_parse(unparsed)
+        nodes = list(functions_in(tree.body))
+        key = object()  # one per piece: a statement unchanged between two contents is this same piece
+        unparsed_functions = _named(nodes, lambda: [ast.unparse(node) for node in nodes], (key, "unparsed"))
+        fast = clean_unparsed(unparsed, tree)
+        functions: Functions | None
+        if fast is not None:
+            clean = "\n".join(fast.lines)
+            functions = _named(nodes, lambda: _unparse_all(clean), (key, "clean")) if fast.parses else None
+            return cls(statement, unparsed, clean if fast.parses else "", functions, unparsed_functions)
+        try:  # the tokenizer decides (see patchline.edits.pyclean)
             clean = remove_comments_and_docstrings(unparsed)
-            functions: Functions | None = functions_outside_classes(clean)
+            functions = functions_outside_classes(clean)
         except UNREADABLE:
             clean, functions = "", None
-        return cls(statement, unparsed, clean, functions)
-
-    def known_unparsed_functions(self, functions: Functions) -> None:
-        """Set what :attr:`unparsed_functions` is without parsing the text again."""
-        self._unparsed_functions = (functions,)
-
-    @property
-    def unparsed_functions(self) -> Functions | None:
-        """The functions outside classes of the unparsed statement (for the fallback to unparsed contents)."""
-        if self._unparsed_functions is None:
-            self._unparsed_functions = (_functions_or_none(self.unparsed),)
-        return self._unparsed_functions[0]
+        return cls(statement, unparsed, clean, functions, unparsed_functions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +288,12 @@ def _member(statement: ast.stmt, cls: ast.ClassDef, *, first_docstring: bool, af
         prefix, body = _AFTER_SIMPLE, [ast.Pass(), statement]
     text = ast.unparse(_wrapper(body, cls))
     unparsed = text[len(_WRAPPER) + len(prefix) :]
+    skip = 1 + prefix.count("\n")
+    fast = clean_unparsed(text, quiet_parse(text), keep_top_block=True)
+    if fast is not None:
+        return _Member(unparsed, tuple(fast.lines[skip:]), fast.parses)
     try:
-        lines = remove_comments_and_docstrings(text).split("\n")
-        clean_lines = tuple(lines[1 + prefix.count("\n") :])
+        clean_lines = tuple(remove_comments_and_docstrings(text).split("\n")[skip:])
         parses = not clean_lines or _parses(_WRAPPER + "\n" + "\n".join(clean_lines))
     except UNREADABLE:
         clean_lines, parses = (), False
@@ -307,7 +338,10 @@ class SourceNormalizer:
         if tree is None or "\r" in content:  # lone CRs end lines for the parser, not for str.split
             return whole_file_source(content, tree)
         lines = content.split("\n")
-        pieces = [self._piece(lines, stmt, first=i == 0) for i, stmt in enumerate(tree.body)]
+        try:
+            pieces = [self._piece(lines, stmt, first=i == 0) for i, stmt in enumerate(tree.body)]
+        except UNREADABLE:  # a statement nested too deeply to unparse: the definition decides for the file
+            return whole_file_source(content, tree)
         unparsed = "".join((piece.separator if i else "") + piece.unparsed for i, piece in enumerate(pieces))
         clean = "\n".join(piece.clean for piece in pieces if piece.clean)
         parsed = all(piece.clean_functions is not None for piece in pieces)
@@ -344,7 +378,7 @@ class SourceNormalizer:
         members: list[_Member] = []
         for i, statement in enumerate(cls.body):
             first_docstring = i == 0 and _is_docstring(statement)
-            after_block = i > 0 and isinstance(cls.body[i - 1], _COMPOUND)
+            after_block = i > 0 and isinstance(cls.body[i - 1], COMPOUND)
             key = (*self._key(lines, statement), first_docstring, after_block)
             member = self._members.get(key)
             if member is None:
@@ -356,9 +390,7 @@ class SourceNormalizer:
         body_clean = [line for member in members for line in member.clean_lines]
         clean = "\n".join([*header_clean, *body_clean])
         parses = bool(body_clean) and all(member.parses for member in members)
-        piece = _Piece(cls, unparsed, clean if parses else "", {} if parses else None)
-        piece.known_unparsed_functions({})  # everything a class defines is inside a class
-        return piece
+        return _Piece(cls, unparsed, clean if parses else "", {} if parses else None, {})
 
 
 def _header(cls: ast.ClassDef) -> ast.ClassDef:

@@ -11,13 +11,12 @@ everything from its state, removes per-sample files no sample of this run has.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO
 
-from patchline.core.jsonl import dumps_line, load_json
+from patchline.core.jsonl import carry_over_records, dumps_line
 from patchline.core.layout import SampleFiles
 from patchline.core.predictions import Prediction
 from patchline.core.samples import SampleRecord
@@ -25,8 +24,6 @@ from patchline.core.store import ArtifactStore
 from patchline.samples.selection import Choice, Strategy
 
 __all__ = ["SampleOutputs", "SelectionCounts"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -137,19 +134,8 @@ class SampleOutputs:
         return {sample for sample in found if sample is not None}
 
     def _carry_over(self, name: str, out: IO[bytes]) -> int:
-        count = 0
-        for line in self._store.iter_lines(name, missing_ok=True):
-            try:
-                record = load_json(line)
-            except ValueError:  # not JSON, not UTF-8, or nested too deeply
-                log.warning("%s: dropping a line that is not JSON", self._store.uri(name))
-                continue
-            instance_id = record.get("instance_id") if isinstance(record, dict) else None
-            if not isinstance(instance_id, str) or instance_id in self._done:
-                continue
-            out.write(line if line.endswith(b"\n") else line + b"\n")
-            count += 1
-        return count
+        lines = self._store.iter_lines(name, missing_ok=True)
+        return carry_over_records(lines, out, skip=self._done, source=self._store.uri(name))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -40,8 +40,8 @@ def sample_record(
     round_number: int = 0,
 ) -> SampleRecord:
     """The row of one sample: its patch checked (``read``: files at the base commit) and normalised (SPEC §6b)."""
-    normalized = normalizer.normalize(model_patch, read)
     validity = check_validity(model_patch, read, parses=normalizer.parses)
+    normalized = normalizer.normalize(model_patch, read, applied=validity.after if validity.applies else None)
     answered = facts or AnswerFacts()
     return SampleRecord(
         instance_id=instance_id,

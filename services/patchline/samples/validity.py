@@ -28,6 +28,7 @@ class Validity:
     apply_error: str = ""
     syntax_ok: bool | None = None
     syntax_errors: list[str] = field(default_factory=list)
+    after: dict[str, str | None] = field(default_factory=dict)  # the files after applying (when it applies)
 
     @property
     def valid(self) -> bool:
@@ -57,4 +58,4 @@ def check_validity(patch: str, read: FileReader, *, parses: Callable[[str, str],
         if content is not None and content != files.get(path) and path.endswith(".py")
     ]
     errors = [path for path in edited if not parses(path, state[path] or "")]
-    return Validity(applies=True, syntax_ok=not errors if edited else None, syntax_errors=errors)
+    return Validity(applies=True, syntax_ok=not errors if edited else None, syntax_errors=errors, after=state)

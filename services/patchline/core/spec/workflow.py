@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -41,12 +41,25 @@ def _selection_field() -> Selection:
     return Field(default_factory=Selection, description="How the prediction is chosen among the samples.")
 
 
+class _ChoosesAmongSamples(SpecModel):
+    """A workflow section with a ``selection`` block (it declares no field: each section places its own)."""
+
+    if TYPE_CHECKING:
+        type: WorkflowType
+        selection: Selection
+
+    @property
+    def strategy(self) -> str:
+        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
+        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
+
+
 def _no_resampling(workflow: str, selection: Selection) -> None:
     if selection.resample_invalid:
         raise ValueError(f"selection.resampleInvalid is supported by the Agentless workflow only, not {workflow}")
 
 
-class AgentlessWorkflow(SpecModel):
+class AgentlessWorkflow(_ChoosesAmongSamples):
     """Agentless repair (SPEC §3): repair prompts from localisation results, SEARCH/REPLACE edits to patches."""
 
     type: Literal["agentless"] = Field(default="agentless", description="Workflow kind: Agentless repair.")
@@ -71,13 +84,8 @@ class AgentlessWorkflow(SpecModel):
     selection: Selection = _selection_field()
     templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
 
-    @property
-    def strategy(self) -> str:
-        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
-        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
 
-
-class RolloutWorkflow(SpecModel):
+class RolloutWorkflow(_ChoosesAmongSamples):
     """BugFixer or TestWriter rollout (SPEC §4): localise files, then fixes or reproduction tests, then patches."""
 
     type: Literal["bugfixer", "testwriter"] = Field(description="Workflow kind: BugFixer or TestWriter rollout.")
@@ -89,11 +97,6 @@ class RolloutWorkflow(SpecModel):
     templates_dir: str | None = Field(default=None, description="Prompt template file, or folder of template files.")
     selection: Selection = _selection_field()
 
-    @property
-    def strategy(self) -> str:
-        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
-        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
-
     @model_validator(mode="after")
     def _ordered_range(self) -> RolloutWorkflow:
         _no_resampling(self.type, self.selection)
@@ -103,7 +106,7 @@ class RolloutWorkflow(SpecModel):
         return self
 
 
-class EditBenchWorkflow(SpecModel):
+class EditBenchWorkflow(_ChoosesAmongSamples):
     """EditBench (SPEC §5): prompts from edit histories, predicted next edits, merged results."""
 
     type: Literal["editbench"] = Field(default="editbench", description="Workflow kind: EditBench edit prediction.")
@@ -129,11 +132,6 @@ class EditBenchWorkflow(SpecModel):
         description="Repair messy model diffs against the prompt's code; records say what was repaired.",
     )
     selection: Selection = _selection_field()
-
-    @property
-    def strategy(self) -> str:
-        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
-        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
 
     @model_validator(mode="after")
     def _selection_applies(self) -> EditBenchWorkflow:

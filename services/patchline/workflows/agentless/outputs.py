@@ -11,20 +11,17 @@ selection record and the predictions files are :class:`patchline.samples.outputs
 from __future__ import annotations
 
 import contextlib
-import logging
 from types import TracebackType
 from typing import IO
 
 from patchline.core import layout
-from patchline.core.jsonl import dumps_line, load_json
+from patchline.core.jsonl import carry_over_records, dumps_line
 from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore
 from patchline.workflows.agentless.instance import InstanceOutcome
 from patchline.workflows.agentless.records import NormalizedRecord
 
 __all__ = ["OutputWriters"]
-
-log = logging.getLogger(__name__)
 
 
 class OutputWriters:
@@ -63,19 +60,9 @@ class OutputWriters:
             self._carry_over(name)
 
     def _carry_over(self, name: str) -> None:
-        out = self._files[name]
-        seen = set(self._done)  # the original appended duplicates: carry each instance's first record only
-        for line in self._store.iter_lines(name, missing_ok=True):
-            try:
-                record = load_json(line)
-            except ValueError:  # not JSON, not UTF-8, or nested too deeply
-                log.warning("%s: dropping a line that is not JSON", self._store.uri(name))
-                continue
-            instance_id = record.get("instance_id") if isinstance(record, dict) else None
-            if not isinstance(instance_id, str) or instance_id in seen:
-                continue
-            seen.add(instance_id)
-            out.write(line if line.endswith(b"\n") else line + b"\n")
+        # the original appended duplicates: carry each instance's first record only
+        lines = self._store.iter_lines(name, missing_ok=True)
+        carry_over_records(lines, self._files[name], skip=self._done, source=self._store.uri(name), first_only=True)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
