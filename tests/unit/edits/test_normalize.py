@@ -263,11 +263,14 @@ SHAPES = {
 }
 
 
+def _sources(functions: dict[str, FunctionText] | None) -> dict[str, str] | None:
+    return None if functions is None else {name: f.text for name, f in functions.items()}
+
+
 @pytest.mark.parametrize("source", SHAPES.values(), ids=SHAPES.keys())
 def test_the_fast_reading_of_each_shape_equals_the_tokenizer(source: str) -> None:
     normalizer = SourceNormalizer()
     fast, whole = normalizer.source(source), whole_file_source(source, normalizer.tree(source))
     assert (fast.unparsed, fast.clean) == (whole.unparsed, whole.clean)
-    names = lambda f: None if f is None else {k: v.text for k, v in f.items()}  # noqa: E731
-    assert names(fast.clean_functions) == names(whole.clean_functions)
-    assert names(fast.unparsed_functions()) == names(whole.unparsed_functions())
+    assert _sources(fast.clean_functions) == _sources(whole.clean_functions)
+    assert _sources(fast.unparsed_functions()) == _sources(whole.unparsed_functions())
