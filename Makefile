@@ -14,7 +14,7 @@ say = @echo "patchline install: $(1)"
 # A variable, because a comma inside $(call ...) would split the argument.
 DEV_EXTRAS := .[dev,llamacpp]
 
-.PHONY: install demo demo-real example test lint format proto bench chart crds clean
+.PHONY: install demo demo-real example test lint format proto bench chart crds docs clean
 
 $(BIN)/python:
 	$(call say,creating $(VENV) with $(shell $(PYTHON) --version 2>&1))
@@ -81,6 +81,9 @@ chart: $(STAMP)  ## helm lint + template + schema validation of the chart
 
 crds: $(STAMP)  ## regenerate the CRDs from the run-spec models
 	$(BIN)/python -m patchline.devtools.gen_crds
+
+docs: $(STAMP)  ## render the sample files' schemas into docs/samples.md from their models
+	$(BIN)/python -m patchline.devtools.gen_docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -264,6 +264,7 @@ def peak_memory(lines: int, samples: int, workers: int) -> dict[str, float]:
             sys.executable, "-m", "patchline", "agentless", "repair", "--loc_file", str(loc),
             "--output_folder", str(root / "out"), "--top_n=none", "--max_samples", str(samples), "--cot",
             "--diff_format", "--dataset", str(dataset), "--num_threads", str(workers),
+            "--selection", "first-nonempty",  # the answers differ by a comment only: no normal form to vote on
             "--process_batch", "--batch_output", str(responses),
         ]  # fmt: skip
         env = {**os.environ, "PROJECT_FILE_LOC": str(structures)}

@@ -11,9 +11,10 @@ import argparse
 from patchline.cli.flags import ModelFlags
 from patchline.cli.parser import add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
+from patchline.cli.selection import add_selection_flags
 from patchline.core.errors import InputError
 from patchline.core.settings import project_file_loc_from_env
-from patchline.core.spec import FIRST_NONEMPTY, AgentlessStage
+from patchline.core.spec import AgentlessStage
 from patchline.workflows.agentless import generate_requests, process_responses
 
 __all__ = ["register"]
@@ -53,7 +54,9 @@ def _repair(args: argparse.Namespace) -> int:
             generated = generate_requests(settings, args.output_folder, progress=progress)
             summary_lines, failure = generated.describe(), generated.nothing_done(settings)
         else:
-            processed = process_responses(settings, args.output_folder, args.batch_output, progress=progress)
+            processed = process_responses(
+                settings, args.output_folder, args.batch_output, progress=progress, hooks=True
+            )
             summary_lines, failure = processed.describe(), processed.nothing_done(args.batch_output)
     print("\n".join(summary_lines))
     if failure is not None:
@@ -102,12 +105,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         field="workflow.compat_newlines",
         help="reproduce the original's blank-line artefact, first-file-only edits and git diff output",
     )
-    FLAGS.add(
-        repair,
-        "--predictions-sample",
-        field="workflow.predictions_sample",
-        help=f"sample written to predictions.jsonl: {FIRST_NONEMPTY!r} or a sample index",
-    )
+    add_selection_flags(FLAGS, repair, resampling=True)
     FLAGS.add(
         repair,
         "--max-answer-bytes",

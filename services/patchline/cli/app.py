@@ -58,6 +58,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     CommandGroup("llamacpp", "a llama.cpp model server on CPU (xllamacpp)", "patchline.cli.llamacpp"),
     CommandGroup("retrieval", "BM25 search over a repository snapshot", "patchline.cli.retrieval"),
     CommandGroup("repos", "repository snapshots and Agentless structure JSON", "patchline.cli.repos"),
+    CommandGroup("samples", "the sample table of a stage: report per instance and overall", "patchline.cli.samples"),
     CommandGroup("serve", "the four gRPC services", "patchline.cli.serve"),
     CommandGroup("run", "run an InferenceRun or Rollout manifest", "patchline.cli.run"),
 )

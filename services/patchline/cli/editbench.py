@@ -7,9 +7,10 @@ import argparse
 from patchline.cli.flags import ModelFlags
 from patchline.cli.infer import EXECUTOR_FLAGS
 from patchline.cli.progress import cli_progress
+from patchline.cli.selection import add_selection_flags
 from patchline.core.errors import InputError, PatchlineError
 from patchline.core.settings import api_keys_from_env, env_value
-from patchline.core.spec import EditBenchStage, ModelEndpoints
+from patchline.core.spec import EditBenchStage, ModelEndpoints, Selection
 from patchline.pipeline.editbench import RunOptions, run_matrix
 from patchline.workflows.editbench import (
     ExistingMerged,
@@ -62,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         executor=EXECUTOR_FLAGS.build(args),
         sampled_ids=load_sampled_ids(args.sampled_ids_file) if args.sampled_ids_file else None,
         recover_diffs=STAGE_FLAGS.given(args).get("workflow", {}).get("recover_diffs", False),
+        selection=Selection.model_validate(STAGE_FLAGS.given(args).get("workflow", {}).get("selection", {})),
     )
     with cli_progress() as progress:
         summaries = run_matrix(args.dataset_name, args.model, args.run_id, options, progress=progress)
@@ -147,6 +149,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     STAGE_FLAGS.add(
         p, "--recover-diffs", field="workflow.recover_diffs", help="repair messy model diffs against the prompt's code"
     )
+    add_selection_flags(STAGE_FLAGS, p, resampling=False)
     p.set_defaults(handler=_run)
 
 

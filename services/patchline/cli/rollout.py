@@ -13,6 +13,7 @@ from collections.abc import Callable
 from patchline.cli.flags import ModelFlags
 from patchline.cli.parser import add_mismatch_arguments, mismatch_policy
 from patchline.cli.progress import cli_progress
+from patchline.cli.selection import add_selection_flags
 from patchline.core.errors import InputError
 from patchline.core.spec import RolloutStage
 from patchline.workflows.rollout import KINDS, STAGES, run_stage
@@ -52,6 +53,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     flag(parser, "--convert_crlf", field="workflow.convert_crlf", help="turn CRLF into LF in the issue text")
     flag(parser, "--prompt-template", field="workflow.templates_dir", help="template file or folder")
     flag(parser, "--item-timeout", field="workflow.item_timeout_seconds", help="seconds per item")
+    add_selection_flags(FLAGS, parser, resampling=False)
 
 
 def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
@@ -63,7 +65,7 @@ def _handler(kind: str) -> Callable[[argparse.Namespace], int]:
         settings = FLAGS.build(args, workflow={"type": kind}, on_mismatch=mismatch_policy(args))
         stage = stages.pop()
         with cli_progress() as progress:
-            summary = run_stage(settings, stage, progress=progress)
+            summary = run_stage(settings, stage, progress=progress, hooks=True)
         print(summary.describe())
         failure = summary.nothing_done(settings.dataset.source if stage == "gen_step1" else settings.input_file or "")
         if failure is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,11 +108,13 @@ def check_answers_match(
     requests_name: str,
     *,
     policy: MismatchPolicy = DEFAULT_MISMATCH_POLICY,
+    more_requests: Sequence[str] = (),
 ) -> Mismatch | None:
     """Refuse a response file whose answers were made for other requests than the run's request file holds.
 
     For processing stages: the latest line of each custom_id that carries a request fingerprint must
-    match the request of that id (an answer to an id the request file lacks is another run's too).
+    match the request of that id (an answer to an id the request files lack is another run's too).
+    ``more_requests`` names further request files of the run in the same store (resampling rounds).
     Nothing to compare (no request file, no fingerprints) passes. Only ``policy`` ACCEPT returns the
     mismatch instead of raising (RESTART is about a file the stage writes, not the answers it reads).
     """
@@ -120,9 +122,8 @@ def check_answers_match(
         return None
     expected = {
         request.custom_id: request_fingerprint(request.url, memoryview(request.body))
-        for _, request in iter_raw_requests(
-            requests.iter_lines(requests_name), source=requests.uri(requests_name), on_error=_ignore
-        )
+        for name in (requests_name, *(more for more in more_requests if requests.exists(more)))
+        for _, request in iter_raw_requests(requests.iter_lines(name), source=requests.uri(name), on_error=_ignore)
     }
     latest: dict[str, str] = {}
     source = responses.uri(responses_name)

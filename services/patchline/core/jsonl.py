@@ -9,9 +9,9 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import msgspec
 from pydantic import BaseModel, ValidationError
@@ -22,6 +22,7 @@ __all__ = [
     "ErrorPolicy",
     "LineReport",
     "NumberedRecord",
+    "carry_over_records",
     "dumps_line",
     "iter_jsonl",
     "iter_models",
@@ -199,3 +200,35 @@ def dumps_line(record: BaseModel | dict[str, Any]) -> bytes:
     """One record as a UTF-8 JSON line ending in a newline."""
     text = record.model_dump_json() if isinstance(record, BaseModel) else json.dumps(record, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
+
+
+def carry_over_records(
+    lines: Iterable[bytes],
+    out: IO[bytes],
+    *,
+    skip: Collection[str],
+    source: str,
+    first_only: bool = False,
+    key: str = "instance_id",
+) -> int:
+    """Copy the lines of ``lines`` whose ``key`` is not in ``skip`` to ``out``; return how many were copied.
+
+    For files rewritten by a run that processed some records (``skip``) and keeps the others' old lines.
+    ``first_only`` keeps one line per key (files the original appended duplicates to). A line that is not a
+    JSON object with the key is dropped (logged when it is not JSON).
+    """
+    seen: set[str] = set()
+    count = 0
+    for line in lines:
+        try:
+            record = load_json(line)
+        except ValueError:  # not JSON, not UTF-8, or nested too deeply
+            log.warning("%s: dropping a line that is not JSON", source)
+            continue
+        value = record.get(key) if isinstance(record, dict) else None
+        if not isinstance(value, str) or value in skip or (first_only and value in seen):
+            continue
+        seen.add(value)
+        out.write(line if line.endswith(b"\n") else line + b"\n")
+        count += 1
+    return count

@@ -7,6 +7,7 @@ and every part that comes from data is validated, so no call site builds artifac
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from patchline.core.errors import InputError
 from patchline.core.safepath import item_file_name, safe_component, safe_relpath
@@ -14,11 +15,14 @@ from patchline.core.safepath import item_file_name, safe_component, safe_relpath
 __all__ = [
     "MANIFEST",
     "PREDICTIONS",
+    "SampleFiles",
     "agentless_args",
     "agentless_log",
+    "agentless_normalized",
     "agentless_output",
     "agentless_processed",
     "agentless_requests",
+    "agentless_resample_requests",
     "agentless_responses",
     "agentless_used_locs",
     "editbench_dataset_name",
@@ -26,6 +30,7 @@ __all__ = [
     "editbench_result",
     "editbench_result_dir",
     "editbench_round",
+    "editbench_sample_files",
     "editbench_work_dir",
     "format_temperature",
     "jsonl_stem",
@@ -35,6 +40,7 @@ __all__ = [
     "rollout_processed_tests",
     "rollout_sample",
     "rollout_step_file",
+    "sample_files",
     "stage_record",
 ]
 
@@ -45,6 +51,48 @@ PREDICTIONS = "predictions.jsonl"
 def stage_record(stage: str) -> str:
     """The record of a finished stage of a run (what it wrote, its counts); its presence means "done"."""
     return f"stages/{safe_component(stage, what='stage name')}.json"
+
+
+# -- Samples (every workflow): the sample table, the selection record, per-sample predictions ---------------
+@dataclass(frozen=True)
+class SampleFiles:
+    """The sample files of one stage's outputs, all starting with ``prefix`` (a folder or a file-name stem)."""
+
+    prefix: str = ""
+
+    @property
+    def table(self) -> str:
+        """One line per sample: ``samples.jsonl``."""
+        return f"{self.prefix}samples.jsonl"
+
+    @property
+    def selection(self) -> str:
+        """One line per instance, why its prediction is the sample it is: ``selection.jsonl``."""
+        return f"{self.prefix}selection.jsonl"
+
+    @property
+    def predictions(self) -> str:
+        """The selected sample of each instance, for the SWE-bench harness: ``predictions.jsonl``."""
+        return f"{self.prefix}{PREDICTIONS}"
+
+    @property
+    def per_sample_folder(self) -> str:
+        """The folder of the per-sample predictions files."""
+        return f"{self.prefix}predictions"
+
+    def per_sample(self, sample: int) -> str:
+        """Predictions of sample index ``sample`` for every instance (pass@k): ``predictions/sample_{i}.jsonl``."""
+        return f"{self.per_sample_folder}/sample_{int(sample)}.jsonl"
+
+    def sample_of(self, name: str) -> int | None:
+        """The sample index of a per-sample predictions file name (None for any other name)."""
+        stem = name.removeprefix(self.per_sample_folder + "/sample_").removesuffix(".jsonl")
+        return int(stem) if stem.isdigit() and name.startswith(self.per_sample_folder + "/") else None
+
+
+def sample_files() -> SampleFiles:
+    """The sample files of a run folder (Agentless ``--output_folder``, rollout ``--save_dir``)."""
+    return SampleFiles()
 
 
 # -- Agentless repair (SPEC §3): all inside --output_folder -------------------------------------------
@@ -66,6 +114,18 @@ def agentless_output() -> str:
 def agentless_processed(sample: int) -> str:
     """Processed patches of sample ``sample`` (0 = greedy)."""
     return f"output_{int(sample)}_processed.jsonl"
+
+
+def agentless_normalized(sample: int) -> str:
+    """Processed patches of sample ``sample`` with their ``normalized_patch`` (the original's rerank input)."""
+    return f"output_{int(sample)}_normalized.jsonl"
+
+
+def agentless_resample_requests(round_number: int) -> str:
+    """Requests of resampling round ``round_number`` (from 1): new samples for instances without a valid one."""
+    if round_number < 1:
+        raise InputError(f"no resampling round {round_number}: rounds count from 1")
+    return f"requests-resample-{int(round_number)}.jsonl"
 
 
 def agentless_args() -> str:
@@ -143,6 +203,13 @@ def editbench_result(model: str, temperature: float, n: int, dataset_stem: str) 
     """The result file of one model on one infbench file (with ``.jsonl``, unlike the original)."""
     stem = safe_component(dataset_stem, what="dataset name")
     return f"{editbench_result_dir(model, temperature, n)}/{stem}.jsonl"
+
+
+def editbench_sample_files(model: str, temperature: float, n: int, dataset_stem: str) -> SampleFiles:
+    """The sample files of one result file, in ``samples/`` beside it (``{stem}.samples.jsonl``,
+    ``{stem}.selection.jsonl``, ...), so readers of the result folder see only result files."""
+    stem = safe_component(dataset_stem, what="dataset name")
+    return SampleFiles(f"{editbench_result_dir(model, temperature, n)}/samples/{stem}.")
 
 
 def editbench_dataset_name(name: str) -> str:

@@ -2,7 +2,9 @@
 
 Every model of ``patchline.core.spec.stages`` (and the section models it is composed of) becomes a message
 with the same snake_case fields, in declaration order, numbered from 1: append new fields at the end of a
-model to keep the wire compatible. Every scalar is ``optional``, so a caller that leaves a field out gets the
+model to keep the wire compatible. A removed field's number and name stay taken: the model lists them in a
+``proto_reserved`` class variable ({number: old name}), the message declares them ``reserved`` and the
+numbering goes around them. Every scalar is ``optional``, so a caller that leaves a field out gets the
 model's default rather than protobuf's zero value; an empty list or map means the model's default too.
 Literals and enums travel as strings and are checked by the model when a service receives them
 (``patchline.client.messages``), as are ranges and patterns: INVALID_ARGUMENT names the field.
@@ -11,9 +13,10 @@ Literals and enums travel as strings and are checked by the model when a service
 from __future__ import annotations
 
 import enum
+import itertools
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -102,7 +105,11 @@ def _comment(text: str | None, indent: str) -> list[str]:
 def _message(model: type[BaseModel]) -> list[str]:
     lines = _comment((model.__doc__ or "").strip().split("\n\n")[0], "")
     lines.append(f"message {model.__name__} {{")
-    for number, (name, field) in enumerate(model.model_fields.items(), start=1):
+    reserved: Mapping[int, str] = getattr(model, "proto_reserved", {})
+    for number, name in sorted(reserved.items()):
+        lines += [f"  reserved {number};", f'  reserved "{name}";']
+    free_numbers = (number for number in itertools.count(1) if number not in reserved)
+    for number, (name, field) in zip(free_numbers, model.model_fields.items(), strict=False):
         default = field.get_default(call_default_factory=True)
         if default is not None and _unwrap_optional(field.annotation)[1]:
             # An unset optional field means the default; an explicit null would be lost on the wire.

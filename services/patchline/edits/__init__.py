@@ -9,6 +9,7 @@ from patchline.edits.checks import is_meaningful_change, parses_ok
 from patchline.edits.conversion import search_replace_from_diff
 from patchline.edits.diff import git_blob_id, render_file_diff, render_patch
 from patchline.edits.errors import DiffRenderError, PatchApplyError
+from patchline.edits.normalize import Normalization, NormalizedPatch, normalize_patch
 from patchline.edits.outcome import ApplyResult, EditOutcome
 from patchline.edits.ranges import apply_in_ranges
 from patchline.edits.reasoning import strip_reasoning
@@ -21,6 +22,8 @@ __all__ = [
     "DiffRenderError",
     "EditOutcome",
     "FencedBlock",
+    "Normalization",
+    "NormalizedPatch",
     "OriginalCommands",
     "ParsedEdits",
     "PatchApplyError",
@@ -39,6 +42,7 @@ __all__ = [
     "git_blob_id",
     "is_meaningful_change",
     "normalise_diff",
+    "normalize_patch",
     "parse_search_replace",
     "parses_ok",
     "read_original",

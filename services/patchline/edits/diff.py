@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
@@ -74,12 +74,26 @@ def _func_heading(old: Sequence[str], before: int) -> str | None:
     return None
 
 
-def _text(line: str) -> str:
-    """A diff body line always ends with a newline (no ``\\ No newline at end of file`` lines)."""
-    return line if line.endswith("\n") else line + "\n"
+_NO_NEWLINE_MARKER = "\\ No newline at end of file\n"
+_ABBREV = 7  # git's abbreviation of object ids in a repository as small as a one-file scratch repo
 
 
-def _render_hunks(old: Sequence[str], new: Sequence[str], *, section_headings: bool) -> Iterator[str]:
+def _body(markers: bool) -> Callable[[str], str]:
+    """How a diff body line is written: always ending with a newline, and with git's marker after a last line
+    that has none when ``markers`` (else no ``\\ No newline at end of file`` lines)."""
+
+    def text(line: str) -> str:
+        if line.endswith("\n"):
+            return line
+        return line + "\n" + (_NO_NEWLINE_MARKER if markers else "")
+
+    return text
+
+
+def _render_hunks(
+    old: Sequence[str], new: Sequence[str], *, section_headings: bool, newline_markers: bool
+) -> Iterator[str]:
+    _text = _body(newline_markers)
     heading: str | None = None
     for group in _hunk_groups(diff_lines(old, new)):
         first, last = group[0], group[-1]
@@ -108,7 +122,7 @@ def _encoded(content: str) -> bytes:
     return content.encode("utf-8", "surrogateescape")
 
 
-def _header(path: str, old: str | None, new: str | None, *, with_index: bool) -> list[str]:
+def _header(path: str, old: str | None, new: str | None, *, with_index: bool, abbreviated: bool) -> list[str]:
     lines = [f"diff --git {quote_path('a/' + path)} {quote_path('b/' + path)}\n"]
     old_id = NULL_BLOB if old is None else git_blob_id(_encoded(old))
     new_id = NULL_BLOB if new is None else git_blob_id(_encoded(new))
@@ -116,6 +130,8 @@ def _header(path: str, old: str | None, new: str | None, *, with_index: bool) ->
         lines.append(f"new file mode {FILE_MODE}\n")
     elif new is None:
         lines.append(f"deleted file mode {FILE_MODE}\n")
+    if abbreviated:
+        old_id, new_id = old_id[:_ABBREV], new_id[:_ABBREV]
     if with_index:
         mode = f" {FILE_MODE}" if old is not None and new is not None else ""
         lines.append(f"index {old_id}..{new_id}{mode}\n")
@@ -123,7 +139,14 @@ def _header(path: str, old: str | None, new: str | None, *, with_index: bool) ->
 
 
 def render_file_diff(
-    path: str, old: str | None, new: str | None, *, with_index: bool = False, section_headings: bool = False
+    path: str,
+    old: str | None,
+    new: str | None,
+    *,
+    with_index: bool = False,
+    section_headings: bool = False,
+    abbreviated_index: bool = False,
+    newline_markers: bool = False,
 ) -> str:
     """Render the git diff of one file from ``old`` to ``new`` content (``None`` = the file does not exist).
 
@@ -132,25 +155,28 @@ def render_file_diff(
     ``new file mode`` / ``deleted file mode``, ``--- a/p`` or ``--- /dev/null``, ``+++ b/p`` or
     ``+++ /dev/null``, hunks with 3 lines of context chosen as git chooses them, hunk headers without
     the section heading unless ``section_headings`` (git's default funcname rule). No
-    ``\\ No newline at end of file`` lines are written: a last line without newline is shown with one,
-    so applying the diff gives a file that ends with a newline (the original Agentless strips these
-    lines the same way). The path must stay inside the repository (``UnsafePathError`` otherwise:
-    no ``..``, absolute paths or control characters). Unchanged content gives ``''``; a file created or
-    deleted empty gives the header lines only, as git does. The result is parsed back with unidiff;
-    failure raises
-    :class:`DiffRenderError`.
+    ``\\ No newline at end of file`` lines are written unless ``newline_markers``: a last line without
+    newline is shown with one, so applying the diff gives a file that ends with a newline (the original
+    Agentless strips these lines the same way). ``abbreviated_index`` writes the index line's ids as
+    ``git diff`` does without ``--full-index`` in a small repository (7 hex digits); with it,
+    ``section_headings`` and ``newline_markers`` the output is what ``git diff`` prints. The path must
+    stay inside the repository (``UnsafePathError`` otherwise: no ``..``, absolute paths or control
+    characters). Unchanged content gives ``''``; a file created or deleted empty gives the header lines
+    only, as git does. The result is parsed back with unidiff; failure raises :class:`DiffRenderError`.
     """
     path = safe_relpath(path, what="diff path")
     if old == new:
         return ""
     old_lines = file_lines(old or "")
     new_lines = file_lines(new or "")
-    out = _header(path, old, new, with_index=with_index)
+    out = _header(path, old, new, with_index=with_index or abbreviated_index, abbreviated=abbreviated_index)
     if old_lines != new_lines:
         tab = "\t" if " " in path else ""  # git ends a name with a space by a tab
         out.append("--- /dev/null\n" if old is None else f"--- {quote_path('a/' + path)}{tab}\n")
         out.append("+++ /dev/null\n" if new is None else f"+++ {quote_path('b/' + path)}{tab}\n")
-        out.extend(_render_hunks(old_lines, new_lines, section_headings=section_headings))
+        out.extend(
+            _render_hunks(old_lines, new_lines, section_headings=section_headings, newline_markers=newline_markers)
+        )
     rendered = "".join(out)
     check_parses(rendered, path)
     return rendered

@@ -16,7 +16,15 @@ from patchline.edits.diff import file_lines
 from patchline.edits.errors import PatchApplyError
 from patchline.edits.quoting import quote_path, unquote_path
 
-__all__ = ["FileHunk", "apply_unified_diff", "file_paths", "iter_file_hunks", "normalise_diff", "parse_diff"]
+__all__ = [
+    "FileHunk",
+    "apply_unified_diff",
+    "diff_file_paths",
+    "file_paths",
+    "iter_file_hunks",
+    "normalise_diff",
+    "parse_diff",
+]
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MAX_CHOPPED_BLANKS = 3
@@ -204,6 +212,18 @@ def _apply_hunks(path: str, content: str, patched: PatchedFile, *, anchored: boo
         shift += len(hunk.new) - len(hunk.old) + (at - guess)
         frozen = at + len(hunk.new)
     return "".join(lines)
+
+
+def diff_file_paths(diff_text: str) -> list[tuple[str | None, str | None]]:
+    """(old path, new path) of each text file section of a diff, in order; ``[]`` when it does not parse.
+
+    Paths are checked to stay in the repository (a section naming an unsafe path raises PatchApplyError).
+    """
+    try:
+        sections = parse_diff(diff_text)
+    except PatchApplyError:
+        return []
+    return [file_paths(section) for section in sections if not section.is_binary_file]
 
 
 def parse_diff(diff_text: str) -> PatchSet:

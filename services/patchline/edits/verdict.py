@@ -19,7 +19,7 @@ from patchline.edits.diff import file_lines
 from patchline.edits.errors import PatchApplyError
 from patchline.edits.unified import apply_unified_diff
 
-__all__ = ["PatchVerdict", "check_patch", "git_corruption"]
+__all__ = ["PatchVerdict", "apply_checked", "check_patch", "git_corruption"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _FILE_START = ("diff --git ", "--- ", "+++ ")
@@ -81,13 +81,18 @@ def git_corruption(diff_text: str) -> str | None:
     return None if sections else "no valid patches in input"
 
 
-def check_patch(files: Mapping[str, str], diff_text: str) -> PatchVerdict:
-    """The verdict of ``git apply --check`` for ``diff_text`` on ``files`` (path -> content)."""
+def apply_checked(files: Mapping[str, str], diff_text: str) -> tuple[PatchVerdict, dict[str, str | None]]:
+    """The verdict of ``git apply --check`` and, when it applies, the files after applying (else ``{}``)."""
     corrupt = git_corruption(diff_text)
     if corrupt is not None:
-        return PatchVerdict(False, corrupt)
+        return PatchVerdict(False, corrupt), {}
     try:
-        apply_unified_diff(files, diff_text, anchored=True)
+        state = apply_unified_diff(files, diff_text, anchored=True)
     except PatchApplyError as exc:
-        return PatchVerdict(False, str(exc))
-    return PatchVerdict(True)
+        return PatchVerdict(False, str(exc)), {}
+    return PatchVerdict(True), state
+
+
+def check_patch(files: Mapping[str, str], diff_text: str) -> PatchVerdict:
+    """The verdict of ``git apply --check`` for ``diff_text`` on ``files`` (path -> content)."""
+    return apply_checked(files, diff_text)[0]

@@ -6,8 +6,9 @@ The rules:
 - Any other stage runs (again): a stage that failed in an earlier run is retried, and the operations resume
   from their artifacts, so only unfinished items are redone.
 - A stage succeeds when its operation finished and at least one of its items succeeded (items done by an
-  earlier run count); it fails when the operation failed, or when no item succeeded: later stages would
-  only see nothing. The first failed stage ends the run; its record says why.
+  earlier run count) or is pending for a following round; it fails when the operation failed, or when no
+  item succeeded and none is pending: later stages would only see nothing. The first failed stage ends
+  the run; its record says why.
 - A stage that talks to the model waits for the model's endpoints; the model is asked for only when such a
   stage is reached (it is costly, and an oracle may read what earlier stages wrote).
 - Rounds (:class:`RoundsPlan`) run while the stage before them reports pending items.
@@ -107,7 +108,7 @@ def judge(outcome: StageOutcome) -> tuple[Phase, str]:
     if outcome.phase is not Phase.SUCCEEDED:
         return outcome.phase, outcome.message
     counts = outcome.counts
-    if counts.succeeded == 0:
+    if counts.succeeded == 0 and counts.pending == 0:
         items = counts.total if counts.total is not None else counts.failed
         what = f"none of {items} items succeeded" if items else "there was nothing to work on"
         return Phase.FAILED, f"{what}: {outcome.message}" if outcome.message else what

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from patchline.core import layout
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.settings import ApiKeys
-from patchline.core.spec import EditBenchWorkflow, ExecutorSettings, ModelEndpoints
+from patchline.core.spec import EditBenchWorkflow, ExecutorSettings, ModelEndpoints, Selection
 from patchline.core.store import ArtifactStore
 from patchline.gateway import run_file
 from patchline.workflows.editbench import MODEL_CONFIGS, EditBenchRun, ModelConfig, RoundReport
@@ -34,6 +34,7 @@ class RunOptions:
     max_rounds: int = field(default_factory=lambda: EditBenchWorkflow().max_rounds)
     recover_diffs: bool = False  # repair messy model diffs (records say what was repaired); strict by default
     configs: Mapping[str, ModelConfig] = field(default_factory=lambda: MODEL_CONFIGS)
+    selection: Selection = field(default_factory=Selection)  # which choice becomes the prediction
 
 
 @dataclass
@@ -82,6 +83,8 @@ def run_editbench(
         max_rounds=options.max_rounds,
         recover_diffs=options.recover_diffs,
         configs=options.configs,
+        selection=options.selection,
+        hooks=True,  # the seed-compatible command runs in the user's own process
     )
     summary = RunSummary(run.in_store.uri(run.in_name), run.output_uri, model, run.config.known)
     report = run.prepare()

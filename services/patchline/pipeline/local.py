@@ -53,7 +53,7 @@ class LocalBackend:
     ) -> None:
         self._run, self._store, self._progress = run, store, progress
         self._via, self._watch_deadline_s, self._on_server = via, watch_deadline_s, on_server
-        self._services = HostServices(key_sets=key_sets or KeySets())
+        self._services = HostServices(key_sets=key_sets or KeySets(), selection_hooks=True)
         self._auth = auth or ClientAuthFiles()
         self._engine = engine_for(run, endpoint_override=endpoint_override)
         self._stack = contextlib.AsyncExitStack()

@@ -67,7 +67,8 @@ class StagePlan:
 @dataclass(frozen=True)
 class RoundsPlan:
     """Stages repeated in rounds while the last stage of the previous round (or the stage before the first
-    round) reports ``pending`` items: EditBench's inference, re-sent with less context after an overflow."""
+    round) reports ``pending`` items: EditBench's inference, re-sent with less context after an overflow, and
+    Agentless' resampling of instances without a valid sample."""
 
     name: str
     stages_of: Callable[[int], Sequence[StagePlan]]
@@ -125,15 +126,30 @@ def _resumable_sections(spec: RolloutSpec) -> dict[str, Any]:
 
 
 def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> list[PlanItem]:
-    """build_requests -> infer -> process, all in the run root."""
+    """build_requests -> infer -> process, all in the run root; with ``selection.resampleInvalid`` then rounds of
+    (infer the round's requests into the same responses, process again) while a round has requests."""
     spec = rollout.spec
     requests, responses = (f"{run_uri}/{name}" for name in (layout.agentless_requests(), layout.agentless_responses()))
     settings = AgentlessStage(**_resumable_sections(spec), workflow=workflow, batch_output=responses)
-    return [
+    stages: list[PlanItem] = [
         StagePlan("build_requests", "agentless.build_requests", "prompts", settings),
         inference_stage("infer", input_uri=requests, output_uri=responses, run=rollout),
         StagePlan("process", "agentless.process", "patches", settings),
     ]
+
+    def resample_round(number: int) -> list[StagePlan]:
+        # Round number + 1's requests are answered into the same response file; processing reads every round.
+        round_requests = f"{run_uri}/{layout.agentless_resample_requests(number + 1)}"
+        return [
+            inference_stage(
+                f"infer_resample_{number + 1}", input_uri=round_requests, output_uri=responses, run=rollout
+            ),
+            StagePlan(f"process_resample_{number + 1}", "agentless.process", "patches", settings),
+        ]
+
+    if workflow.selection.resample_invalid:
+        stages.append(RoundsPlan("resample", resample_round, workflow.selection.resample_invalid))
+    return stages
 
 
 def _rollout(rollout: Rollout, workflow: RolloutWorkflow, run_uri: str) -> list[PlanItem]:

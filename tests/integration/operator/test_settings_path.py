@@ -1,10 +1,10 @@
 """One manifest, three ways to run it: its settings reach the HTTP bodies unchanged, and the stage records agree.
 
-The same BugFixer Rollout (SGLang engine with a thinking processor, non-default sampling and executor
-settings) runs through ``patchline run`` in process, through ``patchline run --via`` the services, and
-through the operator on the emulated cluster. A recording proxy in front of the oracle keeps every request
-body each way sent; the stage records (``stages/*.json`` locally, ``status.stages`` on the cluster) are
-compared field by field.
+The same BugFixer Rollout (SGLang engine with a thinking processor, non-default sampling, executor and
+selection settings) runs through ``patchline run`` in process, through ``patchline run --via`` the services,
+and through the operator on the emulated cluster. A recording proxy in front of the oracle keeps every
+request body each way sent; the stage records (``stages/*.json`` locally, ``status.stages`` on the cluster)
+are compared field by field, and so are the sample files the workflow's ``selection`` block shaped.
 """
 
 from __future__ import annotations
@@ -52,7 +52,11 @@ def manifest(repo: LiteRepo) -> dict[str, Any]:
             },
             "dataset": {"source": str(repo.dataset), "limit": 2},
             "repositories": {"repoRoot": str(repo.path)},
-            "workflow": {"type": "bugfixer", "numWorkers": 2},
+            "workflow": {
+                "type": "bugfixer",
+                "numWorkers": 2,
+                "selection": {"strategy": "agentless-majority", "plausible": True},
+            },
             "sampling": {
                 "temperature": 0.3,
                 "topP": 0.8,
@@ -139,4 +143,22 @@ async def test_settings_reach_the_bodies_the_same_way_and_records_agree(
     assert [r["name"] for r in cluster_records] == STAGES
     assert local_records == records(tmp_path / "via" / "runs" / "path") == cluster_records
     assert all(r["phase"] == "Succeeded" for r in local_records)
+
+    # The selection block reached the workflow each way: the same table and choices, by the manifest's strategy.
+    roots = [
+        tmp_path / "local" / "runs" / "path",
+        tmp_path / "via" / "runs" / "path",
+        tmp_path / "store" / "runs" / "path",
+    ]
+    selections = [(root / "selection.jsonl").read_text() for root in roots]
+    assert selections[0] == selections[1] == selections[2]
+    assert {json.loads(line)["strategy"] for line in selections[0].splitlines()} == {"agentless-majority"}
+    tables = [
+        [
+            (r["instance_id"], r["sample"], r["valid"], r["normalized_hash"])
+            for r in map(json.loads, (root / "samples.jsonl").read_text().splitlines())
+        ]
+        for root in roots
+    ]
+    assert tables[0] == tables[1] == tables[2] and all(valid for _, _, valid, _ in tables[0])
     await asyncio.sleep(0)

@@ -45,9 +45,16 @@ def test_every_stage_kind_is_covered() -> None:
     assert set(FULL) == set(STAGE_KINDS) == set(MINIMAL)
 
 
+# Fields a stage kind's own checks pin to their default (the Selection message is covered in full by Agentless).
+PINNED: dict[type[BaseModel], set[str]] = {
+    RolloutStage: {"workflow.selection.resample_invalid"},
+    EditBenchStage: {"workflow.selection.resample_invalid"},
+}
+
+
 @pytest.mark.parametrize("kind", STAGE_KINDS, ids=lambda k: k.__name__)
 def test_every_field_is_exercised(kind: type[BaseModel]) -> None:
-    assert _unchanged(kind.model_validate(FULL[kind])) == []
+    assert set(_unchanged(kind.model_validate(FULL[kind]))) == PINNED.get(kind, set())
 
 
 @pytest.mark.parametrize("values", ["full", "minimal"])

@@ -154,7 +154,7 @@ def test_defaults_are_explicit() -> None:
         "numThreads": 1,
         "maxAnswerBytes": 4194304,
         "itemTimeoutSeconds": 300.0,
-        "predictionsSample": "first-nonempty",
+        "selection": {"plausible": False, "resampleInvalid": 0, "resampleSamples": 1},
     }
     assert "sampling" not in spec  # unset: the workflow's own defaults (Sampling's, or EditBench's table)
     assert spec["executor"] == {

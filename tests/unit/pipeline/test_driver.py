@@ -101,6 +101,11 @@ async def test_a_stage_in_which_no_item_succeeded_fails_the_run(counts: dict[str
     assert [name for name, _ in backend.ran] == ["build", "infer"]  # later stages would only see nothing
 
 
+def test_items_pending_for_the_next_round_keep_the_stage_going() -> None:
+    phase, _ = judge(StageOutcome(Phase.SUCCEEDED, counts_from({"succeeded": 0, "failed": 4, "pending": 2})))
+    assert phase is Phase.SUCCEEDED  # e.g. no valid sample yet, resampling requests written
+
+
 def test_items_done_by_an_earlier_run_count_as_succeeded() -> None:
     phase, _ = judge(StageOutcome(Phase.SUCCEEDED, counts_from({"succeeded": 0, "skipped": 4, "total": 4})))
     assert phase is Phase.SUCCEEDED

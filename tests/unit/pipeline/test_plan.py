@@ -55,6 +55,23 @@ def test_agentless_stages_hold_the_spec_sections() -> None:
     assert infer.settings.input == "/r/requests-repair.jsonl" and infer.settings.endpoints is None
 
 
+def test_agentless_resampling_rounds_answer_into_the_same_responses() -> None:
+    workflow = {"type": "agentless", "locFile": "l.jsonl", "selection": {"resampleInvalid": 2, "plausible": True}}
+    plan = plan_rollout(rollout(workflow, sampling={"samples": 3}), run_uri="/r")
+    assert [type(item).__name__ for item in plan] == ["StagePlan", "StagePlan", "StagePlan", "RoundsPlan"]
+    rounds = plan[-1]
+    assert isinstance(rounds, RoundsPlan) and rounds.max_rounds == 2
+    infer, process = rounds.stages_of(1)
+    assert (infer.name, process.name) == ("infer_resample_2", "process_resample_2")
+    assert isinstance(infer.settings, InferenceStage) and infer.settings.input == "/r/requests-resample-2.jsonl"
+    assert infer.settings.output == "/r/responses-repair.jsonl"
+    assert isinstance(process.settings, AgentlessStage) and process.settings.workflow.selection.plausible
+    assert [s.name for s in planned_stages(plan, seen=["infer_resample_1", "process_resample_1"])][-2:] == [
+        "infer_resample_1",
+        "process_resample_1",
+    ]
+
+
 def test_rollout_stages_differ_only_in_their_files() -> None:
     run = rollout({"type": "testwriter", "numWorkers": 3})
     stages = planned_stages(plan_rollout(run, run_uri="/r"))

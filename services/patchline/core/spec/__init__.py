@@ -46,6 +46,15 @@ from patchline.core.spec.manifest import (
     resolve_uri,
 )
 from patchline.core.spec.queries import SearchQuery
+from patchline.core.spec.samples import (
+    AGENTLESS_MAJORITY,
+    BUILTIN_STRATEGIES,
+    FIRST_NONEMPTY,
+    FIRST_VALID,
+    MAX_RESAMPLE_ROUNDS,
+    Selection,
+    is_hook,
+)
 from patchline.core.spec.stages import (
     STAGE_KINDS,
     AgentlessStage,
@@ -67,7 +76,7 @@ from patchline.core.spec.status import (
     StageStatus,
 )
 from patchline.core.spec.workflow import (
-    FIRST_NONEMPTY,
+    DEFAULT_STRATEGIES,
     AgentlessWorkflow,
     EditBenchWorkflow,
     RolloutWorkflow,
@@ -76,14 +85,19 @@ from patchline.core.spec.workflow import (
 )
 
 __all__ = [
+    "AGENTLESS_MAJORITY",
     "API_GROUP",
     "API_VERSION",
+    "BUILTIN_STRATEGIES",
     "DEFAULT_LLAMACPP_IMAGE",
     "DEFAULT_LLAMACPP_MODEL_NAME",
     "DEFAULT_MISMATCH_POLICY",
     "DEFAULT_SGLANG_IMAGE",
+    "DEFAULT_STRATEGIES",
     "FIRST_NONEMPTY",
+    "FIRST_VALID",
     "KINDS",
+    "MAX_RESAMPLE_ROUNDS",
     "SGLANG_VERSION",
     "STAGE_KINDS",
     "AgentlessStage",
@@ -128,6 +142,7 @@ __all__ = [
     "Sampling",
     "SearchQuery",
     "SecretKeyRef",
+    "Selection",
     "ServedEngine",
     "Snapshot",
     "SpecModel",
@@ -138,6 +153,7 @@ __all__ = [
     "Toleration",
     "Workflow",
     "WorkflowType",
+    "is_hook",
     "load_manifest",
     "parse_manifest",
     "resolve_uri",

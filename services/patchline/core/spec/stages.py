@@ -87,9 +87,9 @@ class AgentlessStage(_Resumable):
     def _consistent(self) -> AgentlessStage:
         if self.workflow.skip_greedy and self.sampling.samples < 2:
             raise ValueError("workflow.skipGreedy with sampling.samples 1 leaves no sample to request")
-        chosen = self.workflow.predictions_sample
+        chosen = self.workflow.strategy
         if chosen.isdigit() and int(chosen) >= self.sampling.samples:
-            raise ValueError(f"workflow.predictionsSample {chosen} is not below sampling.samples")
+            raise ValueError(f"workflow.selection.strategy {chosen} is not a sample index below sampling.samples")
         return self
 
     @property

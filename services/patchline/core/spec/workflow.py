@@ -6,15 +6,18 @@ one worker), so a seed command and a manifest that leave a setting out mean the 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from patchline.core.spec.access import NotAPath, ReadUri
 from patchline.core.spec.base import SpecModel
+from patchline.core.spec.samples import AGENTLESS_MAJORITY, FIRST_NONEMPTY, Selection
 
 __all__ = [
-    "FIRST_NONEMPTY",
+    "DEFAULT_STRATEGIES",
     "AgentlessWorkflow",
     "EditBenchWorkflow",
     "RolloutWorkflow",
@@ -24,11 +27,40 @@ __all__ = [
 
 WorkflowType = Literal["agentless", "bugfixer", "testwriter", "editbench"]
 
-FIRST_NONEMPTY = "first-nonempty"
-"""``predictions_sample`` value: per instance, the lowest sample index with a non-empty ``model_patch``."""
+DEFAULT_STRATEGIES: Mapping[WorkflowType, str] = MappingProxyType(
+    {
+        "agentless": AGENTLESS_MAJORITY,  # what a researcher reproducing the paper runs next (its rerank step)
+        "bugfixer": FIRST_NONEMPTY,
+        "testwriter": FIRST_NONEMPTY,
+        "editbench": FIRST_NONEMPTY,
+    }
+)
+"""The selection strategy of each workflow when its ``selection.strategy`` is unset."""
 
 
-class AgentlessWorkflow(SpecModel):
+def _selection_field() -> Selection:
+    return Field(default_factory=Selection, description="How the prediction is chosen among the samples.")
+
+
+class _ChoosesAmongSamples(SpecModel):
+    """A workflow section with a ``selection`` block (it declares no field: each section places its own)."""
+
+    if TYPE_CHECKING:
+        type: WorkflowType
+        selection: Selection
+
+    @property
+    def strategy(self) -> str:
+        """The selection strategy in effect (``selection.strategy``, else this workflow's default)."""
+        return self.selection.strategy or DEFAULT_STRATEGIES[self.type]
+
+
+def _no_resampling(workflow: str, selection: Selection) -> None:
+    if selection.resample_invalid:
+        raise ValueError(f"selection.resampleInvalid is supported by the Agentless workflow only, not {workflow}")
+
+
+class AgentlessWorkflow(_ChoosesAmongSamples):
     """Agentless repair (SPEC §3): repair prompts from localisation results, SEARCH/REPLACE edits to patches."""
 
     type: Literal["agentless"] = Field(default="agentless", description="Workflow kind: Agentless repair.")
@@ -50,17 +82,16 @@ class AgentlessWorkflow(SpecModel):
     item_timeout_seconds: float = Field(
         default=300.0, gt=0, description="process: time limit of one instance (all its samples); then `timeout`."
     )
-    predictions_sample: str = Field(
-        default=FIRST_NONEMPTY,
-        pattern=r"^(first-nonempty|[0-9]+)$",
-        description="Sample written to predictions.jsonl: `first-nonempty` or a sample index.",
-    )
     templates_dir: ReadUri | None = Field(
         default=None, description="Prompt template file, or folder of template files."
     )
+    selection: Selection = _selection_field()
+
+    # predictionsSample (a string), replaced by the selection block: its number is not reused on the wire.
+    proto_reserved: ClassVar[Mapping[int, str]] = {12: "predictions_sample"}
 
 
-class RolloutWorkflow(SpecModel):
+class RolloutWorkflow(_ChoosesAmongSamples):
     """BugFixer or TestWriter rollout (SPEC §4): localise files, then fixes or reproduction tests, then patches."""
 
     type: Literal["bugfixer", "testwriter"] = Field(description="Workflow kind: BugFixer or TestWriter rollout.")
@@ -72,16 +103,18 @@ class RolloutWorkflow(SpecModel):
     templates_dir: ReadUri | None = Field(
         default=None, description="Prompt template file, or folder of template files."
     )
+    selection: Selection = _selection_field()
 
     @model_validator(mode="after")
     def _ordered_range(self) -> RolloutWorkflow:
+        _no_resampling(self.type, self.selection)
         both = self.start_file is not None and self.end_file is not None
         if both and not (self.start_file or "").isdigit() and (self.start_file or "") > (self.end_file or ""):
             raise ValueError(f"startFile {self.start_file!r} sorts after endFile {self.end_file!r}")
         return self
 
 
-class EditBenchWorkflow(SpecModel):
+class EditBenchWorkflow(_ChoosesAmongSamples):
     """EditBench (SPEC §5): prompts from edit histories, predicted next edits, merged results."""
 
     type: Literal["editbench"] = Field(default="editbench", description="Workflow kind: EditBench edit prediction.")
@@ -106,6 +139,12 @@ class EditBenchWorkflow(SpecModel):
         default=False,
         description="Repair messy model diffs against the prompt's code; records say what was repaired.",
     )
+    selection: Selection = _selection_field()
+
+    @model_validator(mode="after")
+    def _selection_applies(self) -> EditBenchWorkflow:
+        _no_resampling(self.type, self.selection)
+        return self
 
     @property
     def effective_run_id(self) -> str:

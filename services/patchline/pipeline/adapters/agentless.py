@@ -26,12 +26,24 @@ def build_requests(context: OperationContext[AgentlessStage]) -> OperationResult
 def process(context: OperationContext[AgentlessStage]) -> OperationResult:
     """Patches, per-sample files and predictions from the responses (``batch_output``)."""
     batch_output = context.settings.batch_output or context.run.uri(layout.agentless_responses())
-    summary = process_responses(context.settings, context.run.root, batch_output, progress=context.progress)
+    summary = process_responses(
+        context.settings,
+        context.run.root,
+        batch_output,
+        progress=context.progress,
+        hooks=context.services.selection_hooks,
+    )
+    files = layout.sample_files()
+    artifacts = {
+        "output": context.run.uri(layout.agentless_output()),
+        "predictions": context.run.uri(files.predictions),
+        "samples": context.run.uri(files.table),
+        "selection": context.run.uri(files.selection),
+    }
+    if summary.resample.file:
+        artifacts["resample_requests"] = summary.resample.file
     return OperationResult(
-        artifacts={
-            "output": context.run.uri(layout.agentless_output()),
-            "predictions": context.run.uri(layout.PREDICTIONS),
-        },
+        artifacts=artifacts,
         # Items are instances: one whose samples all got a verdict succeeded, even if no sample has a patch (a
         # weak model's "no edits" is a result, not a failure of the stage); patches are counted beside.
         counts={
@@ -40,6 +52,7 @@ def process(context: OperationContext[AgentlessStage]) -> OperationResult:
             "failed": len(summary.failed_instances),
             "samples": summary.samples,
             "patches": summary.patches,
+            "pending": summary.resample.pending,  # the next resampling round's requests (plan: RoundsPlan)
         },
         message="; ".join(summary.describe()),
     )

@@ -53,13 +53,13 @@ def _round_result(run: EditBenchRun, report: RoundReport, what: str) -> Operatio
 
 def prepare(context: OperationContext[EditBenchStage]) -> OperationResult:
     """Write round 0: every instance of the infbench file without a success yet."""
-    run = EditBenchRun.of(context.settings, context.run.root)
+    run = EditBenchRun.of(context.settings, context.run.root, hooks=context.services.selection_hooks)
     return _round_result(run, run.prepare(), "prepared")
 
 
 def collect(context: OperationContext[EditBenchStage]) -> OperationResult:
     """Record the answers of the stage's round; write the next round with the overflowed prompts, shrunk."""
-    run = EditBenchRun.of(context.settings, context.run.root)
+    run = EditBenchRun.of(context.settings, context.run.root, hooks=context.services.selection_hooks)
     return _round_result(run, run.collect(context.settings.round), f"round {context.settings.round}")
 
 

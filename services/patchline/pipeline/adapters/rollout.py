@@ -18,7 +18,7 @@ def _runner(stage: str) -> Callable[[OperationContext[RolloutStage]], OperationR
         settings = context.settings
         if settings.save_dir is None:
             settings = settings.model_copy(update={"save_dir": context.run.root})
-        summary = run_stage(settings, stage, progress=context.progress)
+        summary = run_stage(settings, stage, progress=context.progress, hooks=context.services.selection_hooks)
         artifacts = {uri.rsplit("/", 1)[-1].removesuffix(".jsonl"): uri for uri in summary.outputs}
         return OperationResult(
             artifacts=artifacts,

@@ -447,6 +447,63 @@ class Repositories(_message.Message):
 Global___Repositories: _TypeAlias = Repositories  # noqa: Y015
 
 @_typing.final
+class Selection(_message.Message):
+    """Which sample becomes an instance's prediction, and whether instances without a valid sample are resampled."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRATEGY_FIELD_NUMBER: _builtins.int
+    PLAUSIBLE_FIELD_NUMBER: _builtins.int
+    RESAMPLE_INVALID_FIELD_NUMBER: _builtins.int
+    RESAMPLE_SAMPLES_FIELD_NUMBER: _builtins.int
+    RESAMPLE_TOKEN_BUDGET_FIELD_NUMBER: _builtins.int
+    strategy: _builtins.str
+    """agentless-majority, first-valid, first-nonempty, a sample index, or a `module:function` hook; unset: the workflow's default (Agentless agentless-majority, rollouts and EditBench first-nonempty)."""
+    plausible: _builtins.bool
+    """agentless-majority votes only over valid samples (the original's --plausible)."""
+    resample_invalid: _builtins.int
+    """Rounds of new samples (same prompt) for instances without a valid sample (Agentless)."""
+    resample_samples: _builtins.int
+    """New samples per instance and round."""
+    resample_token_budget: _builtins.int
+    """Tokens (prompt + completion) all resample rounds may use; unset: no limit."""
+    def __init__(
+        self,
+        *,
+        strategy: _builtins.str | None = ...,
+        plausible: _builtins.bool | None = ...,
+        resample_invalid: _builtins.int | None = ...,
+        resample_samples: _builtins.int | None = ...,
+        resample_token_budget: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_plausible", b"_plausible", "_resample_invalid", b"_resample_invalid", "_resample_samples", b"_resample_samples", "_resample_token_budget", b"_resample_token_budget", "_strategy", b"_strategy", "plausible", b"plausible", "resample_invalid", b"resample_invalid", "resample_samples", b"resample_samples", "resample_token_budget", b"resample_token_budget", "strategy", b"strategy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_plausible", b"_plausible", "_resample_invalid", b"_resample_invalid", "_resample_samples", b"_resample_samples", "_resample_token_budget", b"_resample_token_budget", "_strategy", b"_strategy", "plausible", b"plausible", "resample_invalid", b"resample_invalid", "resample_samples", b"resample_samples", "resample_token_budget", b"resample_token_budget", "strategy", b"strategy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__plausible: _TypeAlias = _typing.Literal["plausible"]  # noqa: Y015
+    _WhichOneofArgType__plausible: _TypeAlias = _typing.Literal["_plausible", b"_plausible"]  # noqa: Y015
+    _WhichOneofReturnType__resample_invalid: _TypeAlias = _typing.Literal["resample_invalid"]  # noqa: Y015
+    _WhichOneofArgType__resample_invalid: _TypeAlias = _typing.Literal["_resample_invalid", b"_resample_invalid"]  # noqa: Y015
+    _WhichOneofReturnType__resample_samples: _TypeAlias = _typing.Literal["resample_samples"]  # noqa: Y015
+    _WhichOneofArgType__resample_samples: _TypeAlias = _typing.Literal["_resample_samples", b"_resample_samples"]  # noqa: Y015
+    _WhichOneofReturnType__resample_token_budget: _TypeAlias = _typing.Literal["resample_token_budget"]  # noqa: Y015
+    _WhichOneofArgType__resample_token_budget: _TypeAlias = _typing.Literal["_resample_token_budget", b"_resample_token_budget"]  # noqa: Y015
+    _WhichOneofReturnType__strategy: _TypeAlias = _typing.Literal["strategy"]  # noqa: Y015
+    _WhichOneofArgType__strategy: _TypeAlias = _typing.Literal["_strategy", b"_strategy"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__plausible) -> _WhichOneofReturnType__plausible | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resample_invalid) -> _WhichOneofReturnType__resample_invalid | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resample_samples) -> _WhichOneofReturnType__resample_samples | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resample_token_budget) -> _WhichOneofReturnType__resample_token_budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__strategy) -> _WhichOneofReturnType__strategy | None: ...
+
+Global___Selection: _TypeAlias = Selection  # noqa: Y015
+
+@_typing.final
 class AgentlessWorkflow(_message.Message):
     """Agentless repair (SPEC §3): repair prompts from localisation results, SEARCH/REPLACE edits to patches."""
 
@@ -463,8 +520,8 @@ class AgentlessWorkflow(_message.Message):
     NUM_THREADS_FIELD_NUMBER: _builtins.int
     MAX_ANSWER_BYTES_FIELD_NUMBER: _builtins.int
     ITEM_TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
-    PREDICTIONS_SAMPLE_FIELD_NUMBER: _builtins.int
     TEMPLATES_DIR_FIELD_NUMBER: _builtins.int
+    SELECTION_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """Workflow kind: Agentless repair."""
     loc_file: _builtins.str
@@ -487,10 +544,12 @@ class AgentlessWorkflow(_message.Message):
     """process: a sample whose response line is larger fails as `answer_too_large`."""
     item_timeout_seconds: _builtins.float
     """process: time limit of one instance (all its samples); then `timeout`."""
-    predictions_sample: _builtins.str
-    """Sample written to predictions.jsonl: `first-nonempty` or a sample index."""
     templates_dir: _builtins.str
     """Prompt template file, or folder of template files."""
+    @_builtins.property
+    def selection(self) -> Global___Selection:
+        """How the prediction is chosen among the samples."""
+
     def __init__(
         self,
         *,
@@ -505,12 +564,12 @@ class AgentlessWorkflow(_message.Message):
         num_threads: _builtins.int | None = ...,
         max_answer_bytes: _builtins.int | None = ...,
         item_timeout_seconds: _builtins.float | None = ...,
-        predictions_sample: _builtins.str | None = ...,
         templates_dir: _builtins.str | None = ...,
+        selection: Global___Selection | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_item_timeout_seconds", b"_item_timeout_seconds", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_max_answer_bytes", b"_max_answer_bytes", "_num_threads", b"_num_threads", "_predictions_sample", b"_predictions_sample", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "item_timeout_seconds", b"item_timeout_seconds", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "max_answer_bytes", b"max_answer_bytes", "num_threads", b"num_threads", "predictions_sample", b"predictions_sample", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_item_timeout_seconds", b"_item_timeout_seconds", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_max_answer_bytes", b"_max_answer_bytes", "_num_threads", b"_num_threads", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "item_timeout_seconds", b"item_timeout_seconds", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "max_answer_bytes", b"max_answer_bytes", "num_threads", b"num_threads", "selection", b"selection", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_item_timeout_seconds", b"_item_timeout_seconds", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_max_answer_bytes", b"_max_answer_bytes", "_num_threads", b"_num_threads", "_predictions_sample", b"_predictions_sample", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "item_timeout_seconds", b"item_timeout_seconds", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "max_answer_bytes", b"max_answer_bytes", "num_threads", b"num_threads", "predictions_sample", b"predictions_sample", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines", "_context_window", b"_context_window", "_cot", b"_cot", "_item_timeout_seconds", b"_item_timeout_seconds", "_loc_file", b"_loc_file", "_loc_interval", b"_loc_interval", "_max_answer_bytes", b"_max_answer_bytes", "_num_threads", b"_num_threads", "_skip_greedy", b"_skip_greedy", "_templates_dir", b"_templates_dir", "_top_n", b"_top_n", "_type", b"_type", "compat_newlines", b"compat_newlines", "context_window", b"context_window", "cot", b"cot", "item_timeout_seconds", b"item_timeout_seconds", "loc_file", b"loc_file", "loc_interval", b"loc_interval", "max_answer_bytes", b"max_answer_bytes", "num_threads", b"num_threads", "selection", b"selection", "skip_greedy", b"skip_greedy", "templates_dir", b"templates_dir", "top_n", b"top_n", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__compat_newlines: _TypeAlias = _typing.Literal["compat_newlines"]  # noqa: Y015
     _WhichOneofArgType__compat_newlines: _TypeAlias = _typing.Literal["_compat_newlines", b"_compat_newlines"]  # noqa: Y015
@@ -528,8 +587,6 @@ class AgentlessWorkflow(_message.Message):
     _WhichOneofArgType__max_answer_bytes: _TypeAlias = _typing.Literal["_max_answer_bytes", b"_max_answer_bytes"]  # noqa: Y015
     _WhichOneofReturnType__num_threads: _TypeAlias = _typing.Literal["num_threads"]  # noqa: Y015
     _WhichOneofArgType__num_threads: _TypeAlias = _typing.Literal["_num_threads", b"_num_threads"]  # noqa: Y015
-    _WhichOneofReturnType__predictions_sample: _TypeAlias = _typing.Literal["predictions_sample"]  # noqa: Y015
-    _WhichOneofArgType__predictions_sample: _TypeAlias = _typing.Literal["_predictions_sample", b"_predictions_sample"]  # noqa: Y015
     _WhichOneofReturnType__skip_greedy: _TypeAlias = _typing.Literal["skip_greedy"]  # noqa: Y015
     _WhichOneofArgType__skip_greedy: _TypeAlias = _typing.Literal["_skip_greedy", b"_skip_greedy"]  # noqa: Y015
     _WhichOneofReturnType__templates_dir: _TypeAlias = _typing.Literal["templates_dir"]  # noqa: Y015
@@ -554,8 +611,6 @@ class AgentlessWorkflow(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_answer_bytes) -> _WhichOneofReturnType__max_answer_bytes | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__num_threads) -> _WhichOneofReturnType__num_threads | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__predictions_sample) -> _WhichOneofReturnType__predictions_sample | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__skip_greedy) -> _WhichOneofReturnType__skip_greedy | None: ...
     @_typing.overload
@@ -710,6 +765,7 @@ class RolloutWorkflow(_message.Message):
     CONVERT_CRLF_FIELD_NUMBER: _builtins.int
     ITEM_TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     TEMPLATES_DIR_FIELD_NUMBER: _builtins.int
+    SELECTION_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """Workflow kind: BugFixer or TestWriter rollout."""
     start_file: _builtins.str
@@ -724,6 +780,10 @@ class RolloutWorkflow(_message.Message):
     """Time limit of processing one item."""
     templates_dir: _builtins.str
     """Prompt template file, or folder of template files."""
+    @_builtins.property
+    def selection(self) -> Global___Selection:
+        """How the prediction is chosen among the samples."""
+
     def __init__(
         self,
         *,
@@ -734,10 +794,11 @@ class RolloutWorkflow(_message.Message):
         convert_crlf: _builtins.bool | None = ...,
         item_timeout_seconds: _builtins.float | None = ...,
         templates_dir: _builtins.str | None = ...,
+        selection: Global___Selection | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_convert_crlf", b"_convert_crlf", "_end_file", b"_end_file", "_item_timeout_seconds", b"_item_timeout_seconds", "_num_workers", b"_num_workers", "_start_file", b"_start_file", "_templates_dir", b"_templates_dir", "_type", b"_type", "convert_crlf", b"convert_crlf", "end_file", b"end_file", "item_timeout_seconds", b"item_timeout_seconds", "num_workers", b"num_workers", "start_file", b"start_file", "templates_dir", b"templates_dir", "type", b"type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_convert_crlf", b"_convert_crlf", "_end_file", b"_end_file", "_item_timeout_seconds", b"_item_timeout_seconds", "_num_workers", b"_num_workers", "_start_file", b"_start_file", "_templates_dir", b"_templates_dir", "_type", b"_type", "convert_crlf", b"convert_crlf", "end_file", b"end_file", "item_timeout_seconds", b"item_timeout_seconds", "num_workers", b"num_workers", "selection", b"selection", "start_file", b"start_file", "templates_dir", b"templates_dir", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_convert_crlf", b"_convert_crlf", "_end_file", b"_end_file", "_item_timeout_seconds", b"_item_timeout_seconds", "_num_workers", b"_num_workers", "_start_file", b"_start_file", "_templates_dir", b"_templates_dir", "_type", b"_type", "convert_crlf", b"convert_crlf", "end_file", b"end_file", "item_timeout_seconds", b"item_timeout_seconds", "num_workers", b"num_workers", "start_file", b"start_file", "templates_dir", b"templates_dir", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_convert_crlf", b"_convert_crlf", "_end_file", b"_end_file", "_item_timeout_seconds", b"_item_timeout_seconds", "_num_workers", b"_num_workers", "_start_file", b"_start_file", "_templates_dir", b"_templates_dir", "_type", b"_type", "convert_crlf", b"convert_crlf", "end_file", b"end_file", "item_timeout_seconds", b"item_timeout_seconds", "num_workers", b"num_workers", "selection", b"selection", "start_file", b"start_file", "templates_dir", b"templates_dir", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__convert_crlf: _TypeAlias = _typing.Literal["convert_crlf"]  # noqa: Y015
     _WhichOneofArgType__convert_crlf: _TypeAlias = _typing.Literal["_convert_crlf", b"_convert_crlf"]  # noqa: Y015
@@ -876,6 +937,7 @@ class EditBenchWorkflow(_message.Message):
     MAX_ROUNDS_FIELD_NUMBER: _builtins.int
     TEMPLATES_DIR_FIELD_NUMBER: _builtins.int
     RECOVER_DIFFS_FIELD_NUMBER: _builtins.int
+    SELECTION_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """Workflow kind: EditBench edit prediction."""
     info_pct: _builtins.float
@@ -898,6 +960,10 @@ class EditBenchWorkflow(_message.Message):
     """Folder of replacement prompt templates."""
     recover_diffs: _builtins.bool
     """Repair messy model diffs against the prompt's code; records say what was repaired."""
+    @_builtins.property
+    def selection(self) -> Global___Selection:
+        """How the prediction is chosen among the samples."""
+
     def __init__(
         self,
         *,
@@ -912,10 +978,11 @@ class EditBenchWorkflow(_message.Message):
         max_rounds: _builtins.int | None = ...,
         templates_dir: _builtins.str | None = ...,
         recover_diffs: _builtins.bool | None = ...,
+        selection: Global___Selection | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_recover_diffs", b"_recover_diffs", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "recover_diffs", b"recover_diffs", "run_id", b"run_id", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_recover_diffs", b"_recover_diffs", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "recover_diffs", b"recover_diffs", "run_id", b"run_id", "selection", b"selection", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_recover_diffs", b"_recover_diffs", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "recover_diffs", b"recover_diffs", "run_id", b"run_id", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name", "_info_pct", b"_info_pct", "_max_rounds", b"_max_rounds", "_recover_diffs", b"_recover_diffs", "_run_id", b"_run_id", "_templates_dir", b"_templates_dir", "_topn", b"_topn", "_type", b"_type", "_use_bm25", b"_use_bm25", "_use_issue_mes", b"_use_issue_mes", "_use_pr_mes", b"_use_pr_mes", "dataset_name", b"dataset_name", "info_pct", b"info_pct", "max_rounds", b"max_rounds", "recover_diffs", b"recover_diffs", "run_id", b"run_id", "selection", b"selection", "templates_dir", b"templates_dir", "topn", b"topn", "type", b"type", "use_bm25", b"use_bm25", "use_issue_mes", b"use_issue_mes", "use_pr_mes", b"use_pr_mes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__dataset_name: _TypeAlias = _typing.Literal["dataset_name"]  # noqa: Y015
     _WhichOneofArgType__dataset_name: _TypeAlias = _typing.Literal["_dataset_name", b"_dataset_name"]  # noqa: Y015

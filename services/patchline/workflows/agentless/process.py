@@ -1,10 +1,13 @@
-"""``--process_batch``: responses turned into ``output.jsonl``, ``output_{i}_processed.jsonl``, logs, predictions.
+"""``--process_batch``: responses turned into ``output.jsonl``, per-sample files, the sample table, predictions.
 
 Streaming and bounded: the response file is indexed by byte offset (:mod:`.responses`), instances are
 processed in worker processes (``--num_threads``) through a bounded map, and each result is written
 as soon as it arrives. Every output is written atomically; records of instances that this run did
 not process are carried over from the previous files, so a rerun replaces records by instance_id and
-never duplicates them.
+never duplicates them. Each sample is a row of ``samples.jsonl``; ``predictions.jsonl`` holds the sample
+the selection strategy chose (default ``agentless-majority``, the original's rerank) and
+``selection.jsonl`` says why; with ``resample_invalid`` the next round's requests are written
+(:mod:`.resample`).
 """
 
 from __future__ import annotations
@@ -21,10 +24,19 @@ from patchline.core.jsonl import LineReport
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.spec import AgentlessStage
 from patchline.core.store import ArtifactStore, open_artifact
+from patchline.samples.outputs import SampleOutputs, SelectionCounts
+from patchline.samples.selection import resolve_strategy
 from patchline.workflows.agentless.instance import InstanceOutcome, process_instance
 from patchline.workflows.agentless.outputs import OutputWriters
-from patchline.workflows.agentless.records import EditLocsCount, LocRecord, SampleStatus, iter_loc_records
+from patchline.workflows.agentless.records import (
+    AGENTLESS_MODEL_NAME,
+    EditLocsCount,
+    LocRecord,
+    SampleStatus,
+    iter_loc_records,
+)
 from patchline.workflows.agentless.requests import write_run_files
+from patchline.workflows.agentless.resample import ResampleReport, ResampleWriter, existing_rounds, resample_state
 from patchline.workflows.agentless.responses import ResponseIndex, SampleAnswer
 from patchline.workflows.agentless.sources import RepoSource
 from patchline.workflows.parallel import ItemFailure, imap_bounded
@@ -42,6 +54,7 @@ class InstanceJob:
     instance: SWEbenchInstance
     settings: AgentlessStage
     answers: dict[int, SampleAnswer]
+    resample_round: int | None = None
 
 
 @dataclass(slots=True)
@@ -63,14 +76,18 @@ class ProcessSummary:
     foreign_ids: int = 0
     predictions: int = 0
     edit_locs: EditLocsCount = field(default_factory=EditLocsCount)
+    selection: SelectionCounts = field(default_factory=SelectionCounts)
+    resample: ResampleReport = field(default_factory=ResampleReport)
+    batch_output: str = ""
 
     def add(self, outcome: InstanceOutcome) -> None:
         """Count one processed instance."""
         self.instances += 1
-        for record in outcome.processed:
+        for row in outcome.samples:  # every sample of the table, resampled ones included
             self.samples += 1
-            self.statuses[record.status] = self.statuses.get(record.status, 0) + 1
-            self.patches += 1 if record.model_patch else 0
+            self.statuses[row.status] = self.statuses.get(row.status, 0) + 1
+            self.patches += 1 if row.model_patch else 0
+        for record in outcome.processed:
             self.lenient_patches += 1 if record.model_patch and record.leniency else 0
             for label in record.leniency:
                 self.leniency[label] = self.leniency.get(label, 0) + 1
@@ -94,6 +111,8 @@ class ProcessSummary:
         if self.not_in_dataset:
             lines.append(f"not in the dataset: {len(self.not_in_dataset)}: {', '.join(self.not_in_dataset[:10])}")
         lines += self.edit_locs.describe()
+        lines.append(self.selection.describe())
+        lines += self.resample.describe(self.batch_output)
         if self.bad_lines or self.foreign_ids:
             lines.append(f"bad lines skipped: {self.bad_lines}; custom_ids not of the form id|i: {self.foreign_ids}")
         return lines
@@ -116,7 +135,7 @@ class ProcessSummary:
 
 def _run_instance(job: InstanceJob) -> InstanceOutcome:
     """Worker entry point (module level, so it can be sent to a process)."""
-    return process_instance(job.loc, job.instance, job.settings, job.answers)
+    return process_instance(job.loc, job.instance, job.settings, job.answers, resample_round=job.resample_round)
 
 
 def _item_failure(job: InstanceJob, failure: ItemFailure[InstanceJob], settings: AgentlessStage) -> InstanceOutcome:
@@ -131,40 +150,60 @@ def _jobs(
     responses: ResponseIndex,
     settings: AgentlessStage,
     summary: ProcessSummary,
+    resample_round: int | None,
 ) -> Iterator[InstanceJob]:
     for loc in locs:
         instance = index.get(loc.instance_id)
         if instance is None:
             summary.not_in_dataset.append(loc.instance_id)
             continue
-        yield InstanceJob(loc, instance, settings, responses.answers(loc.instance_id))
+        yield InstanceJob(loc, instance, settings, responses.answers(loc.instance_id), resample_round)
 
 
 def process_responses(
-    settings: AgentlessStage, output_folder: str, batch_output: str, *, progress: Progress | None = None
+    settings: AgentlessStage,
+    output_folder: str,
+    batch_output: str,
+    *,
+    progress: Progress | None = None,
+    hooks: bool = False,
 ) -> ProcessSummary:
     """Process every loc instance's answers from ``batch_output`` into the output folder's files.
 
     When the output folder holds the run's ``requests-repair.jsonl``, answers made for other requests
-    (another run's response file) are refused unless ``on_mismatch`` accepts them.
+    (another run's response file) are refused unless ``on_mismatch`` accepts them. ``hooks``: whether a
+    ``module:function`` selection strategy may be imported here (the user's own process).
     """
     progress = progress or NullProgress()
     RepoSource.of(settings).check()
+    strategy_name = settings.workflow.strategy
+    strategy = resolve_strategy(strategy_name, settings.workflow.selection, hooks=hooks)
     store = ArtifactStore(output_folder)
     answers_store, answers_name = open_artifact(batch_output)
-    check_answers_match(answers_store, answers_name, store, layout.agentless_requests(), policy=settings.on_mismatch)
+    check_answers_match(
+        answers_store,
+        answers_name,
+        store,
+        layout.agentless_requests(),
+        policy=settings.on_mismatch,
+        more_requests=list(existing_rounds(store)),
+    )
     report = LineReport()
     loc_store, loc_name = open_artifact(settings.workflow.loc_file)
     locs = list({loc.instance_id: loc for loc in iter_loc_records(loc_store, loc_name, on_error=report)}.values())
     write_run_files(settings, store, locs)
     index = selected_index(settings.dataset)
-    summary = ProcessSummary(output_folder=store.root, edit_locs=EditLocsCount.of(locs))
+    summary = ProcessSummary(output_folder=store.root, edit_locs=EditLocsCount.of(locs), batch_output=batch_output)
     summary.edit_locs.warn(loc_store.uri(loc_name))
     responses = ResponseIndex.open(batch_output, max_answer_bytes=settings.workflow.max_answer_bytes)
-    with responses, OutputWriters(store, settings) as writers:
+    sample_outputs = SampleOutputs(
+        store, layout.sample_files(), strategy=strategy, strategy_name=strategy_name, model_name=AGENTLESS_MODEL_NAME
+    )
+    with responses, OutputWriters(store, settings) as writers, sample_outputs:
         summary.response_lines, summary.foreign_ids = responses.lines, responses.foreign_ids
+        resampler = ResampleWriter(store, settings, resample_state(store, settings, responses))
         progress.start("process_batch", total=len(locs))
-        jobs = _jobs(locs, index, responses, settings, summary)
+        jobs = _jobs(locs, index, responses, settings, summary, resampler.round)
         workers = max(settings.workflow.num_threads, 1)
         results = imap_bounded(
             _run_instance,
@@ -177,9 +216,14 @@ def process_responses(
             if isinstance(outcome, ItemFailure):
                 outcome = _item_failure(job, outcome, settings)
             writers.write(outcome)
+            sample_outputs.write(outcome.instance_id, outcome.samples)
+            resampler.add(outcome)
             summary.add(outcome)
             progress.advance(1, patches=sum(1 for r in outcome.processed if r.model_patch))
-        summary.predictions = writers.finish()
+        writers.finish()
+        summary.selection = sample_outputs.finish(carry_over=True)
+        summary.predictions = summary.selection.predictions
+        summary.resample = resampler.finish()
         summary.bad_lines = len(report) + len(responses.report)
     progress.finish()
     return summary

@@ -34,7 +34,11 @@ _NOT_IN_REQUESTS = frozenset(
         "batch_output",
         "on_mismatch",
         "workflow.num_threads",
-        "workflow.predictions_sample",
+        "workflow.selection.strategy",
+        "workflow.selection.plausible",
+        "workflow.selection.resample_invalid",
+        "workflow.selection.resample_samples",
+        "workflow.selection.resample_token_budget",
         "workflow.max_answer_bytes",
         "workflow.item_timeout_seconds",
     }

@@ -30,6 +30,7 @@ __all__ = [
     "EditLocsCount",
     "EditLocsOrigin",
     "LocRecord",
+    "NormalizedRecord",
     "ProcessedRecord",
     "RawOutputRecord",
     "SampleStatus",
@@ -204,6 +205,13 @@ class ProcessedRecord(BaseModel):
     new_file_content: list[str] = Field(default_factory=list)
     status: str = SampleStatus.OK
     leniency: list[str] = Field(default_factory=list)
+
+
+class NormalizedRecord(ProcessedRecord):
+    """One instance of ``output_{i}_normalized.jsonl``: the processed record with its ``normalized_patch``
+    (SPEC §6b), the input of the original's majority vote."""
+
+    normalized_patch: str = ""
 
 
 def iter_loc_records(

@@ -23,6 +23,7 @@ from patchline.core.custom_id import decode_sample_id
 from patchline.core.errors import ArtifactNotFoundError, InputError, MalformedLineError
 from patchline.core.jsonl import LineReport, load_json
 from patchline.core.oserrors import os_errors
+from patchline.core.samples import AnswerFacts, answer_facts
 from patchline.core.store import open_artifact
 from patchline.core.tempfiles import remove_stale
 from patchline.core.tempfiles import spool as tempfiles_spool
@@ -44,6 +45,7 @@ class SampleAnswer:
     failure: str  # "" for a usable answer; else why not ("request_failed: 429 rate_limited", ...)
     reasoning_only: bool = False
     too_large: bool = False  # over the answer size cap: not read at all
+    facts: AnswerFacts = field(default_factory=AnswerFacts)  # tokens, latency, endpoint: the table's columns
 
 
 def answer_too_large(sample: int, size: int, cap: int) -> SampleAnswer:
@@ -58,7 +60,7 @@ def answer_of(sample: int, line: ResponseLine) -> SampleAnswer:
         code = line.error.code if line.error is not None else "http_error"
         message = line.error.message if line.error is not None else ""
         failure = f"{line.response.status_code} {code}: {message}".strip()
-        return SampleAnswer(sample, "", line.reasoning_content, line.usage, failure)
+        return SampleAnswer(sample, "", line.reasoning_content, line.usage, failure, facts=answer_facts(line))
     return SampleAnswer(
         sample,
         line.content,
@@ -66,6 +68,7 @@ def answer_of(sample: int, line: ResponseLine) -> SampleAnswer:
         line.usage,
         "",
         reasoning_only=line.is_reasoning_only,
+        facts=answer_facts(line),
     )
 
 
@@ -137,6 +140,10 @@ class ResponseIndex(Closing):
                     self.foreign_ids += 1
                     continue
                 self.offsets.setdefault(sample.instance_id, {})[sample.index] = _Line(start, len(raw), self.lines)
+
+    def answered(self, instance_id: str, sample: int) -> bool:
+        """True when the file has a line for this sample (an answer or a failure)."""
+        return sample in self.offsets.get(instance_id, {})
 
     def answers(self, instance_id: str) -> dict[int, SampleAnswer]:
         """The latest answer of each sample of ``instance_id`` that has a response line."""

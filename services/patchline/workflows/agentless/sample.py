@@ -20,7 +20,7 @@ section headings), ``\\ No newline`` lines removed.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from patchline.edits import (
@@ -41,8 +41,6 @@ from patchline.workflows.agentless.records import SampleStatus
 from patchline.workflows.agentless.responses import SampleAnswer
 
 __all__ = ["SamplePatch", "patch_sample"]
-
-_FULL_INDEX = re.compile(r"^index ([0-9a-f]{40})\.\.([0-9a-f]{40})", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -78,8 +76,7 @@ def _file_content(segment: FileSegment, compat: bool) -> str:
 
 
 def _compat_diff(path: str, old: str, new: str) -> str:
-    rendered = render_file_diff(path, old, new, with_index=True, section_headings=True)
-    return _FULL_INDEX.sub(lambda m: f"index {m.group(1)[:7]}..{m.group(2)[:7]}", rendered)
+    return render_file_diff(path, old, new, abbreviated_index=True, section_headings=True)
 
 
 def _note_unapplied(result: SamplePatch, path: str, search: str, reason: str) -> None:
@@ -142,8 +139,17 @@ def _apply_edits(answer_text: str, context: InstanceContext, compat: bool, resul
     return _apply_default(answer_text, context, result)
 
 
-def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool = False) -> SamplePatch:
-    """Turn one answer into patches for the files shown in ``context`` (never raises on bad model text)."""
+def patch_sample(
+    answer: SampleAnswer,
+    context: InstanceContext,
+    *,
+    compat: bool = False,
+    parses: Callable[[str, str], bool] = parses_ok,
+) -> SamplePatch:
+    """Turn one answer into patches for the files shown in ``context`` (never raises on bad model text).
+
+    ``parses`` is the syntax check of edited files (a Normalizer's, so the sample table reuses its parses).
+    """
     if answer.too_large:
         return SamplePatch(SampleStatus.ANSWER_TOO_LARGE, notes=[answer.failure])
     if answer.failure:
@@ -168,7 +174,7 @@ def patch_sample(answer: SampleAnswer, context: InstanceContext, *, compat: bool
         result.raw_model_patch = raw.lstrip()
     else:
         result.raw_model_patch = render_patch({path: (originals[path], changed[path]) for path in changed})
-    if not all(parses_ok(path, changed[path]) for path in changed):
+    if not all(parses(path, changed[path]) for path in changed):
         result.status = SampleStatus.SYNTAX_ERROR
     elif not any(is_meaningful_change(originals[path], changed[path]) for path in changed):
         result.status = SampleStatus.BLANK_LINES_ONLY

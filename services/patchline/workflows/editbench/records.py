@@ -17,7 +17,15 @@ from patchline.edits.recovery import recover_model_patch
 from patchline.workflows.editbench.models import ModelConfig
 from patchline.workflows.editbench.prompt import code_context_files
 
-__all__ = ["failure_record", "is_success", "read_results", "success_record", "write_results"]
+__all__ = [
+    "answer_choices",
+    "choice_patch",
+    "failure_record",
+    "is_success",
+    "read_results",
+    "success_record",
+    "write_results",
+]
 
 FAILED = "failed"
 
@@ -65,6 +73,26 @@ def success_record(
             patch_applies=recovered.applies,
         )
     return record
+
+
+def choice_patch(full_output: str, prompt: str, *, recover_diffs: bool) -> str:
+    """The ``model_patch`` of one answer text, as :func:`success_record` makes it (repaired with ``recover_diffs``)."""
+    if recover_diffs:
+        return recover_model_patch(full_output, code_context_files(prompt)).diff
+    return extract_model_patch(full_output)
+
+
+def answer_choices(body: dict[str, Any]) -> list[str]:
+    """The content of every choice of a chat completion (``n`` > 1 answers several), in choice order."""
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return []
+    texts: list[str] = []
+    for choice in choices:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        texts.append(content if isinstance(content, str) else "")
+    return texts
 
 
 def failure_record(

@@ -26,8 +26,10 @@ from patchline.core.batch import ResponseLine, chat_body
 from patchline.core.datasets import iter_infbench
 from patchline.core.errors import ArtifactNotFoundError, InputError
 from patchline.core.jsonl import dumps_line, iter_jsonl, load_json
-from patchline.core.spec import EditBenchStage, Sampling
+from patchline.core.spec import DEFAULT_STRATEGIES, EditBenchStage, Sampling, Selection
 from patchline.core.store import Appender, ArtifactStore, open_artifact
+from patchline.samples.outputs import SelectionCounts
+from patchline.samples.selection import resolve_strategy
 from patchline.workflows.editbench.models import MODEL_CONFIGS, ModelConfig, model_config
 from patchline.workflows.editbench.overflow import is_context_overflow
 from patchline.workflows.editbench.prompt import shrink_code_context, split_system
@@ -38,6 +40,7 @@ from patchline.workflows.editbench.records import (
     success_record,
     write_results,
 )
+from patchline.workflows.editbench.samples import answer_rows, failure_rows, finish_samples
 
 __all__ = [
     "CONTEXT_EXCEEDED",
@@ -126,10 +129,16 @@ def _error_text(line: ResponseLine) -> str:
 
 
 class _Recorder:
-    """Turns answers into records appended to the result file, and counts them."""
+    """Turns answers into records appended to the result file (and rows to the sample table), and counts them."""
 
     def __init__(self, run: EditBenchRun, appender: Appender, report: RoundReport, done: set[str]) -> None:
         self.run, self.appender, self.report, self.done = run, appender, report, done
+        self.rows = run.store.appender(run.sample_files.table)
+
+    def close(self) -> None:
+        """Flush and release both files."""
+        self.appender.close()
+        self.rows.close()
 
     def success(self, custom_id: str, prompt: str, line: ResponseLine, latency: float) -> None:
         """Record an answer (its patch extracted, its cost from the usage)."""
@@ -147,6 +156,9 @@ class _Recorder:
             recover_diffs=self.run.recover_diffs,
         )
         self.appender.write_record(record)
+        self.rows.write_lines(
+            [dumps_line(row) for row in answer_rows(custom_id, prompt, line, recover_diffs=self.run.recover_diffs)]
+        )
         self.done.add(custom_id)
         self.report.succeeded += 1
         self.report.repaired += 1 if record.get("patch_repairs") else 0
@@ -158,6 +170,7 @@ class _Recorder:
             custom_id, self.run.model, self.run.config, prompt=prompt, error=error, response_time=latency
         )
         self.appender.write_record(record)
+        self.rows.write_lines([dumps_line(row) for row in failure_rows(custom_id, self.run.config.n, error)])
         self.report.failed += 1
 
 
@@ -175,6 +188,8 @@ class EditBenchRun:
         max_rounds: int,
         recover_diffs: bool = False,
         configs: Mapping[str, ModelConfig] = MODEL_CONFIGS,
+        selection: Selection | None = None,
+        hooks: bool = False,
     ) -> None:
         self.store = ArtifactStore(root)
         self.in_store, self.in_name = open_artifact(infbench)
@@ -183,10 +198,15 @@ class EditBenchRun:
         self.recover_diffs = recover_diffs  # repair messy model diffs (records say what); strict by default
         self.config = effective_config(model, sampling, configs)
         self.out_name = layout.editbench_result(model, self.config.temperature, self.config.n, stem)
+        self.sample_files = layout.editbench_sample_files(model, self.config.temperature, self.config.n, stem)
         self.work_dir = layout.editbench_work_dir(self.in_name, model)
+        self.selection = selection or Selection()
+        self.strategy_name = self.selection.strategy or DEFAULT_STRATEGIES["editbench"]
+        self.strategy = resolve_strategy(self.strategy_name, self.selection, hooks=hooks)
+        self.selection_counts = SelectionCounts(strategy=self.strategy_name)
 
     @classmethod
-    def of(cls, settings: EditBenchStage, root: str) -> EditBenchRun:
+    def of(cls, settings: EditBenchStage, root: str, *, hooks: bool = False) -> EditBenchRun:
         """The run a stage's settings describe: the infbench file its build stage wrote, below ``root``."""
         workflow = settings.workflow
         infbench = ArtifactStore(root).uri(layout.editbench_infbench(workflow.dataset_name, workflow.effective_run_id))
@@ -199,6 +219,8 @@ class EditBenchRun:
             sampled_ids=ids,
             max_rounds=workflow.max_rounds,
             recover_diffs=workflow.recover_diffs,
+            selection=workflow.selection,
+            hooks=hooks,
         )
 
     @property
@@ -250,13 +272,13 @@ class EditBenchRun:
         try:
             harvested = self._harvest(harvest)
         finally:
-            harvest.appender.close()
+            harvest.close()
         report = RoundReport(harvested=harvested, cost=harvest.report.cost)  # harvested: among already_done
         recorder = self._recorder(report)
         try:
             report.pending = self._first_round(recorder)
         finally:
-            recorder.appender.close()
+            recorder.close()
         if not report.pending:
             self.finish()
         return report
@@ -335,14 +357,22 @@ class EditBenchRun:
                     report.shrunk += 1
                     report.pending += 1
         finally:
-            recorder.appender.close()
+            recorder.close()
         if not report.pending:
             self.finish()
         return report
 
     def finish(self) -> int:
-        """Rewrite the result file with one record per instance and clear the round files; returns the records."""
+        """Rewrite the result file with one record per instance, the sample files, and clear the round files;
+        returns the records."""
         written = write_results(self.store, self.out_name, read_results(self.store, self.out_name).values())
+        self.selection_counts = finish_samples(
+            self.store,
+            self.sample_files,
+            strategy=self.strategy,
+            strategy_name=self.strategy_name,
+            model=self.model,
+        )
         for name in self.store.list_files(self.work_dir):
             self.store.delete(name)
         return written

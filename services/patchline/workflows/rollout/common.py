@@ -143,6 +143,7 @@ class StageSummary:
     unit: str = "answers"
     first_failure: str = ""
     without_edits: int = 0
+    notes: list[str] = field(default_factory=list)  # lines printed after the summary line (selection)
 
     @property
     def failed(self) -> int:
@@ -164,7 +165,8 @@ class StageSummary:
             text += f" ({reasons})"
         if self.reasoning_only:
             text += f", {self.reasoning_only} answers were reasoning only"
-        return text + extra + "".join(f"\n  -> {uri}" for uri in self.outputs)
+        notes = "".join(f"\n  {note}" for note in self.notes)
+        return text + extra + notes + "".join(f"\n  -> {uri}" for uri in self.outputs)
 
     def nothing_done(self, source: str) -> PatchlineError | None:
         """Why this run produced nothing useful from ``source``, as the error to exit with (None when it did)."""

@@ -12,6 +12,8 @@ import enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patchline.core.samples import SampleRecord
+
 __all__ = [
     "BugFixerSample",
     "FailureReason",
@@ -89,6 +91,7 @@ class BugFixerSample(BaseModel):
     edits_found: int = 0
     edits_applied: int = 0
     processed: ProcessedPatch
+    table: SampleRecord | None = None  # the sample-table row (checked and normalised when processed)
 
 
 class ProcessedTest(BaseModel):
@@ -120,3 +123,4 @@ class TestWriterSample(BaseModel):
     edits_found: int = 0
     edits_applied: int = 0
     processed: ProcessedTest
+    table: SampleRecord | None = None  # the sample-table row (checked and normalised when processed)

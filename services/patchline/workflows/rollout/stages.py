@@ -31,9 +31,15 @@ def run_stage(
     stage: str,
     *,
     progress: Progress | None = None,
+    hooks: bool = False,
 ) -> StageSummary:
-    """Run one stage of the configured rollout (``config.on_mismatch``: lines of another run, see each stage)."""
+    """Run one stage of the configured rollout (``config.on_mismatch``: lines of another run, see each stage).
+
+    ``hooks``: whether the stage that selects predictions (``proc_step2``) may import a ``module:function``
+    strategy (the user's own process).
+    """
     runner = STAGE_RUNNERS.get(stage)
     if runner is None:
         raise InputError(f"unknown stage {stage!r}; expected one of {', '.join(STAGE_RUNNERS)}")
-    return runner(config, progress=progress or NullProgress())
+    options = {"hooks": hooks} if runner is run_step3 else {}
+    return runner(config, progress=progress or NullProgress(), **options)

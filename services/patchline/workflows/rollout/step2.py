@@ -8,7 +8,7 @@ test. An answer that failed, is empty or names no usable file gives no request a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from patchline.core.batch import ResponseLine
 from patchline.core.custom_id import SAMPLE_SEPARATOR, decode_pass_id
@@ -18,6 +18,7 @@ from patchline.core.fingerprint import body_settings, check_answers_match
 from patchline.core.jsonl import LineReport
 from patchline.core.layout import rollout_step_file
 from patchline.core.progress import NullProgress, Progress
+from patchline.core.samples import AnswerFacts, answer_facts
 from patchline.core.spec import RolloutStage
 from patchline.core.store import ArtifactStore, open_artifact
 from patchline.workflows.rollout.common import (
@@ -70,6 +71,7 @@ class Answer:
     reasoning_only: bool
     status: str
     model: str = ""
+    facts: AnswerFacts = field(default_factory=AnswerFacts)  # tokens, latency, endpoint (the sample table)
 
     @classmethod
     def of(cls, line: ResponseLine) -> Answer:
@@ -83,6 +85,7 @@ class Answer:
             line.is_reasoning_only,
             f"{line.response.status_code}{error}",
             model if isinstance(model, str) else "",
+            answer_facts(line),
         )
 
 

@@ -1,9 +1,12 @@
 """Stage 3 (``proc_step2``): step-2 answers become samples, per-pass files, ``output.jsonl`` and predictions.
 
 Each answer is processed in a worker (per-item time limit) into its ``samples/{custom_id}.jsonl``
-record, written as soon as it is done. The aggregate files are then rebuilt, atomically, from every
-sample file in ``--save_dir``: the samples folder is the stage's state, so reruns replace records and
-chunks run with ``--start_file/--end_file`` add up, without duplicated lines.
+record, written as soon as it is done; the record holds its row of the sample table (the patch checked
+at the base commit and normalised). The aggregate files are then rebuilt, atomically, from every sample
+file in ``--save_dir``: the samples folder is the stage's state, so reruns replace records and chunks run
+with ``--start_file/--end_file`` add up, without duplicated lines. The rebuild writes the sample table
+(``samples.jsonl``, failed passes included), ``selection.jsonl`` and, for the BugFixer, ``predictions.jsonl``
+(the sample the selection strategy chose; default ``first-nonempty``) and ``predictions/sample_{k}.jsonl``.
 """
 
 from __future__ import annotations
@@ -11,25 +14,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from patchline.core.custom_id import decode_pass_id
 from patchline.core.datasets import SWEbenchInstance, selected_index
 from patchline.core.errors import InputError
 from patchline.core.fingerprint import check_answers_match
-from patchline.core.jsonl import LineReport, dumps_line
+from patchline.core.jsonl import LineReport, dumps_line, iter_jsonl, iter_models
 from patchline.core.layout import (
-    PREDICTIONS,
     rollout_output,
     rollout_processed,
     rollout_processed_tests,
     rollout_step_file,
+    sample_files,
 )
-from patchline.core.predictions import Prediction
 from patchline.core.progress import NullProgress, Progress
-from patchline.core.spec import RolloutStage
+from patchline.core.samples import SampleRecord
+from patchline.core.spec import FIRST_NONEMPTY, RolloutStage, Selection
 from patchline.core.store import ArtifactStore, open_artifact
+from patchline.edits.normalize import Normalizer
+from patchline.samples.outputs import SampleOutputs, SelectionCounts
+from patchline.samples.selection import Strategy, resolve_strategy
+from patchline.samples.table import sample_record
 from patchline.workflows.rollout.bugfixer import fix_from_answer
 from patchline.workflows.rollout.common import (
     ItemResult,
@@ -44,10 +51,12 @@ from patchline.workflows.rollout.outputs import KeyedRewrite
 from patchline.workflows.rollout.records import (
     BugFixerSample,
     FailureReason,
+    FailureRecord,
     GroundTruth,
     ProcessedPatch,
     TestWriterSample,
 )
+from patchline.workflows.rollout.repofiles import RepoFiles
 from patchline.workflows.rollout.samples import SampleWriter, iter_samples
 from patchline.workflows.rollout.sources import FileSource, StructureNotFoundError
 from patchline.workflows.rollout.step2 import Answer, instance_of, iter_answers, unknown_instance
@@ -81,10 +90,29 @@ def _gold_files(patch: str) -> list[str]:
     return list(dict.fromkeys(line[6:].strip() for line in patch.splitlines() if line.startswith("+++ b/")))
 
 
+def _status(edits_found: int, patch: str) -> str:
+    return "ok" if patch else ("no_edits" if not edits_found else "not_applied")
+
+
+def _table_row(item: Step3Item, instance: SWEbenchInstance, files: RepoFiles, status: str, patch: str) -> SampleRecord:
+    """The sample-table row of one pass: its patch checked against and normalised on the instance's files."""
+    return sample_record(
+        instance_id=instance.instance_id,
+        sample=decode_pass_id(item.answer.custom_id, passk=declared_passk(item.config)).k,
+        custom_id=item.answer.custom_id,
+        status=status,
+        model_patch=patch,
+        read=files.read_text,
+        normalizer=Normalizer(),
+        facts=item.answer.facts,
+    )
+
+
 def _bugfixer_sample(item: Step3Item, instance: SWEbenchInstance) -> BugFixerSample:
     source = FileSource(item.config.repositories.structure_dir, item.config.repositories.repo_root)
     with source.open(instance.instance_id, instance.repo, instance.base_commit) as files:
         fix = fix_from_answer(item.answer.content, files)
+        row = _table_row(item, instance, files, _status(fix.edits_found, fix.model_patch), fix.model_patch)
     processed = ProcessedPatch(
         model_name_or_path=item.model_name,
         instance_id=instance.instance_id,
@@ -106,6 +134,7 @@ def _bugfixer_sample(item: Step3Item, instance: SWEbenchInstance) -> BugFixerSam
         edits_found=fix.edits_found,
         edits_applied=fix.edits_applied,
         processed=processed,
+        table=row,
     )
 
 
@@ -118,6 +147,8 @@ def _testwriter_sample(item: Step3Item, instance: SWEbenchInstance) -> TestWrite
     source = FileSource(item.config.repositories.structure_dir, item.config.repositories.repo_root)
     with source.open(instance.instance_id, instance.repo, instance.base_commit) as files:
         made = reproduction_from_answers(item.step1.content, item.answer.content, files)
+        processed = made.processed(item.model_name, instance.instance_id)
+        row = _table_row(item, instance, files, _status(made.edits_found, processed.test_patch), processed.test_patch)
     return TestWriterSample(
         custom_id=custom_id,
         instance_id=instance.instance_id,
@@ -128,7 +159,8 @@ def _testwriter_sample(item: Step3Item, instance: SWEbenchInstance) -> TestWrite
         target_file=made.target_file,
         edits_found=made.edits_found,
         edits_applied=made.edits_applied,
-        processed=made.processed(item.model_name, instance.instance_id),
+        processed=processed,
+        table=row,
     )
 
 
@@ -185,13 +217,15 @@ def _items(config: RolloutStage, answers: Iterable[Answer], report: LineReport) 
         )
 
 
-def run_step3(config: RolloutStage, *, progress: Progress | None = None) -> StageSummary:
+def run_step3(config: RolloutStage, *, progress: Progress | None = None, hooks: bool = False) -> StageSummary:
     """Process the step-2 output into ``--save_dir``: samples, failures, then the aggregate files.
 
     Answers made for other requests than the run's request files in ``--save_dir`` (step 2's, and
     step 1's for the TestWriter's ``--step1_file``) are refused unless ``config.on_mismatch`` accepts them.
+    ``hooks``: whether a ``module:function`` selection strategy may be imported here.
     """
     require(config, "input_file", "save_dir")
+    strategy = resolve_strategy(config.workflow.strategy, config.workflow.selection, hooks=hooks)
     progress = progress or NullProgress()
     store = ArtifactStore(config.save_dir or "")
     summary = StageSummary(STAGE)
@@ -205,18 +239,56 @@ def run_step3(config: RolloutStage, *, progress: Progress | None = None) -> Stag
     with SampleWriter(store) as samples, KeyedRewrite(store, failures_name()) as failures:
         writers = StageWriters(summary, samples, failures, progress)
         process_items(process_step3_item, _items(config, answers, report), config.workflow, writers, total=len(answers))
-    summary.outputs = rebuild_aggregates(store, config.kind, passk=declared_passk(config))
+    selection = Selected(strategy, config.workflow.strategy, config.model or DEFAULT_MODEL_NAME)
+    summary.outputs = rebuild_aggregates(store, config.kind, passk=declared_passk(config), selection=selection)
     summary.outputs.append(store.uri(failures_name()))
+    summary.notes.append(selection.counts.describe())
     summary.extra["bad_input_lines"] = len(report)
     return summary
 
 
-def rebuild_aggregates(store: ArtifactStore, kind: str, *, passk: int | None = None) -> list[str]:
-    """Rewrite the per-pass files, ``output.jsonl`` and ``predictions.jsonl`` from ``samples/``."""
+@dataclass
+class Selected:
+    """How the rebuild chooses predictions: the strategy, its name, the fallback model name, and its counts."""
+
+    strategy: Strategy
+    name: str
+    model_name: str
+    counts: SelectionCounts = field(default_factory=SelectionCounts)
+
+
+def _failed_rows(store: ArtifactStore, seen: set[str], passk: int | None) -> Iterator[SampleRecord]:
+    """Rows for the passes that failed before they had a sample (their latest failure record)."""
+    source = store.uri(failures_name())
+    records = iter_jsonl(store.iter_lines(failures_name(), missing_ok=True), source=source)
+    for _, failed in iter_models(records, FailureRecord, source=source):
+        if failed.custom_id in seen:
+            continue
+        seen.add(failed.custom_id)
+        decoded = decode_pass_id(failed.custom_id, passk=passk)
+        status = f"failed: {failed.reason.value}"
+        yield SampleRecord(instance_id=decoded.instance_id, sample=decoded.k, custom_id=failed.custom_id, status=status)
+
+
+def _row_of(sample: BugFixerSample | TestWriterSample, k: int) -> SampleRecord:
+    """A sample's table row (a sample file written before the table existed gets one without verdicts)."""
+    if sample.table is not None:
+        return sample.table
+    patch = sample.model_patch if isinstance(sample, BugFixerSample) else sample.processed.test_patch
+    return SampleRecord(
+        instance_id=sample.instance_id, sample=k, custom_id=sample.custom_id, status="unchecked", model_patch=patch
+    )
+
+
+def rebuild_aggregates(
+    store: ArtifactStore, kind: str, *, passk: int | None = None, selection: Selected | None = None
+) -> list[str]:
+    """Rewrite the per-pass files, ``output.jsonl``, the sample files and (BugFixer) predictions from ``samples/``."""
     per_pass: dict[int, IO[bytes]] = {}
-    best: dict[str, tuple[int, Prediction]] = {}
+    rows: dict[str, list[SampleRecord]] = {}
     name_of = rollout_processed if kind == "bugfixer" else rollout_processed_tests
     written: list[str] = []
+    seen: set[str] = set()
     with ExitStack() as stack:
         output = stack.enter_context(store.atomic_writer(rollout_output()))
         for sample in iter_samples(store, kind):
@@ -226,28 +298,34 @@ def rebuild_aggregates(store: ArtifactStore, kind: str, *, passk: int | None = N
                 written.append(store.uri(name_of(k)))
             per_pass[k].write(dumps_line(sample.processed))
             output.write(dumps_line({"custom_id": sample.custom_id, "pass": k, **sample.processed.model_dump()}))
-            if isinstance(sample, BugFixerSample):
-                _keep_best(best, k, sample)
+            rows.setdefault(sample.instance_id, []).append(_row_of(sample, k))
+            seen.add(sample.custom_id)
+    for row in _failed_rows(store, seen, passk):
+        rows.setdefault(row.instance_id, []).append(row)
     written.append(store.uri(rollout_output()))
-    if kind == "bugfixer":
-        with store.atomic_writer(PREDICTIONS) as out:
-            for _, prediction in sorted(best.values(), key=lambda pair: pair[1].instance_id):
-                out.write(dumps_line(prediction))
-        written.append(store.uri(PREDICTIONS))
+    written += _write_sample_files(store, kind, rows, selection)
     return written
 
 
-def _keep_best(best: dict[str, tuple[int, Prediction]], k: int, sample: BugFixerSample) -> None:
-    """Per instance: the lowest pass with a non-empty patch, else the lowest pass."""
-    current = best.get(sample.instance_id)
-    rank = (0 if sample.model_patch else 1, k)
-    if current is not None:
-        current_rank = (0 if current[1].model_patch else 1, current[0])
-        if current_rank <= rank:
-            return
-    prediction = Prediction(
-        instance_id=sample.instance_id,
-        model_name_or_path=sample.processed.model_name_or_path,
-        model_patch=sample.model_patch,
+def _write_sample_files(
+    store: ArtifactStore, kind: str, rows: dict[str, list[SampleRecord]], selection: Selected | None
+) -> list[str]:
+    chosen = selection or Selected(
+        resolve_strategy(FIRST_NONEMPTY, Selection(), hooks=False), FIRST_NONEMPTY, DEFAULT_MODEL_NAME
     )
-    best[sample.instance_id] = (k, prediction)
+    files = sample_files()
+    outputs = SampleOutputs(
+        store,
+        files,
+        strategy=chosen.strategy,
+        strategy_name=chosen.name,
+        model_name=chosen.model_name,
+        predictions=kind == "bugfixer",
+        model_of_sample=True,
+    )
+    with outputs:
+        for instance_id in sorted(rows):
+            outputs.write(instance_id, rows[instance_id])
+        chosen.counts = outputs.finish(carry_over=False)
+    names = [files.table, files.selection] + ([files.predictions] if kind == "bugfixer" else [])
+    return [store.uri(name) for name in names]

@@ -108,7 +108,10 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
     after = {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
     assert before.keys() == after.keys()
     for name in before:
-        if name != "requests-repair.jsonl":
+        if name == "samples.jsonl":  # one row per sample
+            rows = [(r["instance_id"], r["sample"]) for r in _records(out / name)]
+            assert len(rows) == len(set(rows)) == 8
+        elif name != "requests-repair.jsonl":
             ids = [r["instance_id"] for r in _records(out / name)]
             assert len(ids) == len(set(ids)) == 2, name
     # a retried line for one sample replaces its record; the other instance keeps its records
@@ -126,7 +129,7 @@ def test_rerun_replaces_records_and_never_duplicates(scenario: Scenario) -> None
 
 
 def test_predictions_sample_choice(scenario: Scenario) -> None:
-    settings = repair_settings(scenario, workflow__predictions_sample="2")
+    settings = repair_settings(scenario, workflow__selection__strategy="2")
     generate_requests(settings, output_folder(scenario))
     responses = scenario.root / "responses.jsonl"
     write_responses(scenario.root / "out" / "requests-repair.jsonl", responses, _hostile(scenario))  # type: ignore[arg-type]

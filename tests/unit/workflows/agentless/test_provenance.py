@@ -72,7 +72,10 @@ def test_restart_writes_the_requests_over_and_accept_keeps_them(scenario: Scenar
 def test_settings_that_shape_no_request_change_nothing(scenario: Scenario) -> None:
     generate_requests(_settings(scenario), _out(scenario))
     again = generate_requests(
-        _settings(scenario, workflow__num_threads=2, workflow__predictions_sample="1"), _out(scenario)
+        _settings(
+            scenario, workflow__num_threads=2, workflow__selection__strategy="1", workflow__selection__plausible=True
+        ),
+        _out(scenario),
     )
     assert again.written == 0 and again.already_present == 4
 

@@ -119,10 +119,10 @@ def test_settings_refuse_what_cannot_work(scenario: Scenario) -> None:
         _settings(scenario, repositories__structure_dir=None)
     with pytest.raises(ValidationError, match="skipGreedy"):
         _settings(scenario, sampling__samples=1, workflow__skip_greedy=True)
-    with pytest.raises(ValidationError, match="predictionsSample"):
-        _settings(scenario, workflow__predictions_sample="3")  # sampling.samples is 3
+    with pytest.raises(ValidationError, match="selection.strategy"):
+        _settings(scenario, workflow__selection__strategy="3")  # sampling.samples is 3
     with pytest.raises(ValidationError, match="pattern"):
-        _settings(scenario, workflow__predictions_sample="last")
+        _settings(scenario, workflow__selection__strategy="last")
 
 
 def test_prompt_template_override(scenario: Scenario, tmp_path: Path) -> None:

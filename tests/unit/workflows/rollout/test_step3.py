@@ -85,8 +85,14 @@ def test_bugfixer_outputs(requests_lite: RequestsLite, tmp_path: Path, bugfixer_
         (f"{c}__pass0", 0),
     ]
     predictions = {p["instance_id"]: p for p in read_jsonl(tmp_path / "predictions.jsonl")}
-    assert sorted(predictions) == sorted([a, c]) and "# patched" in predictions[a]["model_patch"]
-    assert predictions[a]["model_name_or_path"] == "m"
+    assert sorted(predictions) == sorted([a, b, c]) and "# patched" in predictions[a]["model_patch"]
+    assert predictions[a]["model_name_or_path"] == "m" and predictions[b]["model_patch"] == ""  # every instance listed
+    table = {(r["instance_id"], r["sample"]): r for r in read_jsonl(tmp_path / "samples.jsonl")}
+    assert table[(b, 0)]["status"] == "failed: step2_request_failed" and table[(a, 1)]["status"] == "no_edits"
+    assert table[(a, 0)]["valid"] and table[(a, 0)]["normalization"] == "normalized"  # a comment: empty form
+    assert table[(a, 0)]["normalized_patch"] == ""
+    selection = {r["instance_id"]: r for r in read_jsonl(tmp_path / "selection.jsonl")}
+    assert selection[a]["strategy"] == "first-nonempty" and selection[a]["chosen_sample"] == 0
     assert read_jsonl(tmp_path / "failures.jsonl") == [
         {
             "status": "failed",
@@ -183,7 +189,13 @@ def test_testwriter_outputs_and_failures(requests_lite: RequestsLite, tmp_path: 
     assert "--- /dev/null\n+++ b/reproduce_bug.py\n" in patch
     assert "+from tests.helpers import slow\n" in patch and "+# a comment that must survive\n" in patch
     assert '+if __name__ == "__main__":\n' in patch and record["raw_test_patch"].startswith("```python\n")
-    assert not (tmp_path / "predictions.jsonl").exists()
+    assert not (tmp_path / "predictions.jsonl").exists() and not (tmp_path / "predictions").exists()
+    # The reproduction tests are samples too: a new file that applies and parses, in the table with its verdicts.
+    table = {(r["instance_id"], r["sample"]): r for r in read_jsonl(tmp_path / "samples.jsonl")}
+    assert table[(a, 0)]["valid"] and table[(a, 0)]["edited_files"] == ["reproduce_bug.py"]
+    assert table[(a, 1)]["status"] == "failed: no_test_files_found" and not table[(a, 1)]["valid"]
+    [chosen] = [r for r in read_jsonl(tmp_path / "selection.jsonl") if r["instance_id"] == a]
+    assert chosen["chosen_sample"] == 0 and chosen["strategy"] == "first-nonempty"
 
 
 def test_missing_settings_are_input_errors(requests_lite: RequestsLite, tmp_path: Path) -> None:
