@@ -28,6 +28,7 @@ from patchline.core.spec import (
     PvcVolume,
     ResourceList,
     Rollout,
+    SecretKeyRef,
     SGLangEngine,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "HEALTH_PATH",
     "LLAMACPP_PORT",
     "READY_PATH",
+    "SGLANG_API_KEY_VARIABLE",
     "SGLANG_PORT",
     "endpoint_urls",
     "headless_service_name",
@@ -65,6 +67,9 @@ READY_PATH = "/health_generate"  # answers only once the model generates: readin
 HEALTH_PATH = "/health"  # cheap process health: liveness
 PROBE_PERIOD_SECONDS = 10
 MANAGED_BY = "patchline-operator"
+# The container variable holding the SGLang server's key (apiKeySecretRef); its arguments name the variable,
+# which the kubelet expands, so the key is in the Secret only, never in the Deployment.
+SGLANG_API_KEY_VARIABLE = "PATCHLINE_SGLANG_API_KEY"
 # Engine type -> its server's port (the Services' and the container's). Read-only.
 _PORTS: Mapping[str, int] = MappingProxyType({"sglang": SGLANG_PORT, "llamacpp": LLAMACPP_PORT})
 _HEADLESS_SUFFIX = "-pods"
@@ -135,8 +140,12 @@ def _engine(run: Run) -> SGLangEngine:
 
 
 def sglang_command(engine: SGLangEngine) -> list[str]:
-    """``python3 -m sglang.launch_server --model-path ... --host 0.0.0.0 --port 30000`` from the spec."""
-    return sglang_launch_args(engine_server_args(engine), host="0.0.0.0", port=SGLANG_PORT, python="python3")  # noqa: S104
+    """``python3 -m sglang.launch_server --model-path ... --host 0.0.0.0 --port 30000`` from the spec (with
+    ``--api-key $(PATCHLINE_SGLANG_API_KEY)`` when the key comes from a Secret)."""
+    args = engine_server_args(engine)
+    if engine.api_key_secret_ref is not None:
+        args += ["--api-key", f"$({SGLANG_API_KEY_VARIABLE})"]
+    return sglang_launch_args(args, host="0.0.0.0", port=SGLANG_PORT, python="python3")  # noqa: S104
 
 
 def _resource_map(values: ResourceList, gpus: int) -> dict[str, str]:
@@ -169,7 +178,14 @@ def _volumes(engine: SGLangEngine) -> tuple[list[Object], list[Object], list[Obj
     mounts: list[Object] = [{"name": "dshm", "mountPath": "/dev/shm"}]  # noqa: S108 - the pod's own tmpfs
     env: list[Object] = []
     _model_volume(engine.model_volume, volumes, mounts, env)
+    if engine.api_key_secret_ref is not None:
+        env.append(_secret_env(SGLANG_API_KEY_VARIABLE, engine.api_key_secret_ref))
     return volumes, mounts, env
+
+
+def _secret_env(variable: str, ref: SecretKeyRef) -> Object:
+    """A container variable read from one key of a Secret."""
+    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
 
 
 def _model_volume(source: ModelVolume | None, volumes: list[Object], mounts: list[Object], env: list[Object]) -> None:
@@ -190,8 +206,7 @@ def _model_volume(source: ModelVolume | None, volumes: list[Object], mounts: lis
         mounts.append({"name": "hf-cache", "mountPath": source.mount_path})
         env.append({"name": "HF_HOME", "value": source.mount_path})
         if source.token_secret_ref:
-            ref = {"name": source.token_secret_ref.name, "key": source.token_secret_ref.key}
-            env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": ref}})
+            env.append(_secret_env("HF_TOKEN", source.token_secret_ref))
 
 
 def _container(engine: SGLangEngine, mounts: list[Object], env: list[Object]) -> Object:

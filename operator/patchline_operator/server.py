@@ -23,6 +23,7 @@ from patchline.core.spec import (
     Rollout,
     SecretKeyRef,
     ServedEngine,
+    SGLangEngine,
 )
 from patchline_operator.builders import (
     SGLANG_PORT,
@@ -41,13 +42,13 @@ __all__ = ["delete_server", "ensure_server", "key_set_of", "model_target", "slic
 Run = InferenceRun | Rollout
 
 
-def key_set_of(engine: EndpointEngine) -> str | None:
-    """The key set an endpoint engine's requests use: ``apiKeySet``, else ``<secret>/<key>`` of its
+def key_set_of(engine: EndpointEngine | SGLangEngine) -> str | None:
+    """The key set a run's requests use: an endpoint's ``apiKeySet``, else ``<secret>/<key>`` of the engine's
     ``apiKeySecretRef`` (the chart's ``keySets`` list configures that set on the gateway, holding the Secret's
     key in ``PATCHLINE_KEY_<SECRET>_<KEY>``), else the gateway's default set."""
-    ref: SecretKeyRef | None = engine.api_key_secret_ref
-    if engine.api_key_set:
+    if isinstance(engine, EndpointEngine) and engine.api_key_set:
         return engine.api_key_set
+    ref: SecretKeyRef | None = engine.api_key_secret_ref
     return secret_key_set(ref.name, ref.key) if ref is not None else None
 
 
@@ -98,7 +99,10 @@ async def model_target(kube: KubeApi, run: Run, namespace: str, config: Operator
         headless = headless_service_name(run.metadata.name, engine.type)
         domain = f"{headless}.{namespace}.svc" if config.pod_dns else None
         urls = slice_urls(await kube.endpoint_slices(namespace, headless), domain=domain)
-        return engine.model_endpoints(urls) if urls else None
+        if not urls:
+            return None
+        key_set = key_set_of(engine) if isinstance(engine, SGLangEngine) else None
+        return engine.model_endpoints(urls).model_copy(update={"api_key_set": key_set})
     if isinstance(engine, EndpointEngine):
         return engine.model_endpoints().model_copy(update={"api_key_set": key_set_of(engine)})
     if isinstance(engine, OracleEngine):

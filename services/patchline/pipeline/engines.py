@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from patchline.core import layout
 from patchline.core.errors import InputError
 from patchline.core.llamacpp_args import llamacpp_server_args
+from patchline.core.settings import KeySets, secret_key_set
 from patchline.core.sglang_args import engine_server_args
 from patchline.core.spec import (
     EditBenchWorkflow,
@@ -61,18 +62,41 @@ def _oracle_dataset(engine: OracleEngine, run: Rollout | InferenceRun, run_uri: 
     raise InputError("spec.engine.dataset: an InferenceRun with the oracle engine must name the gold dataset")
 
 
+def _own_sglang_key(engine: SGLangEngine, key_sets: KeySets) -> tuple[list[str], str | None]:
+    """The ``--api-key`` arguments and the key set of a local SGLang whose key a Secret holds on a cluster:
+    locally the key set of the same name (``--key-set <secret>/<key>=VAR``) gives it."""
+    ref = engine.api_key_secret_ref
+    if ref is None:
+        return [], None
+    key_set = secret_key_set(ref.name, ref.key)
+    if key_set not in key_sets:
+        raise InputError(
+            f"spec.engine.apiKeySecretRef: a local run reads the server's key from key set {key_set!r}; "
+            f"pass --key-set {key_set}=VARIABLE with the key in that variable"
+        )
+    keys = key_sets.keys(key_set).keys
+    if not keys:
+        raise InputError(f"spec.engine.apiKeySecretRef: key set {key_set!r} holds no key (its variable is unset)")
+    return ["--api-key", keys[0].get_secret_value()], key_set
+
+
 @contextlib.asynccontextmanager
-async def serve_engine(run: Rollout | InferenceRun, engine: Engine, *, run_uri: str) -> AsyncIterator[ServedModel]:
-    """Start what the engine needs (and stop it afterwards); yield where its requests go."""
+async def serve_engine(
+    run: Rollout | InferenceRun, engine: Engine, *, run_uri: str, key_sets: KeySets | None = None
+) -> AsyncIterator[ServedModel]:
+    """Start what the engine needs (and stop it afterwards); yield where its requests go (``key_sets``: where a
+    local SGLang's ``apiKeySecretRef`` key comes from)."""
     if isinstance(engine, EndpointEngine):
         yield ServedModel(engine.model_endpoints())
     elif isinstance(engine, OracleEngine):
         async with OracleServer(_oracle_dataset(engine, run, run_uri), model=engine.model) as oracle:
             yield ServedModel(engine.model_endpoints([oracle.base_url]))
     elif isinstance(engine, SGLangEngine):
-        args = engine_server_args(engine)
+        key_args, key_set = _own_sglang_key(engine, key_sets or KeySets())
+        args = engine_server_args(engine) + key_args
         async with SGLangServer(args, startup_timeout_s=engine.startup_timeout_seconds) as url:
-            yield ServedModel(engine.model_endpoints([url]), server_args=tuple(args))
+            endpoints = engine.model_endpoints([url]).model_copy(update={"api_key_set": key_set})
+            yield ServedModel(endpoints, server_args=tuple(args))
     elif isinstance(engine, LlamaCppEngine):
         async with llamacpp_servers(engine) as urls:
             yield ServedModel(engine.model_endpoints(urls), server_args=tuple(llamacpp_server_args(engine)))

@@ -71,7 +71,7 @@ class LocalBackend:
         """The model's endpoints; the model (oracle, SGLang) is started on the first call."""
         if self._served is None:
             self._served = await self._stack.enter_async_context(
-                serve_engine(self._run, self._engine, run_uri=self._store.root)
+                serve_engine(self._run, self._engine, run_uri=self._store.root, key_sets=self._services.key_sets)
             )
             if self._served.server_args and self._on_server is not None:
                 await self._on_server(self._served.server_args)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from patchline.core.errors import InputError, PatchlineError
+from patchline.core.settings import KeySets
 from patchline.core.spec import load_manifest
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 from patchline.servers import RunningServer, create_server
@@ -131,4 +132,29 @@ async def test_an_sglang_api_key_is_never_recorded(
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["server"]["args"][-2:] == ["--api-key", "<redacted>"]
     assert manifest["run"]["spec"]["engine"]["extraArgs"] == ["--api-key", "<redacted>"]
+    assert files_holding(tmp_path / "out", [key]) == []
+
+
+async def test_a_local_sglang_takes_its_secret_key_from_the_key_set_of_the_same_name(
+    tmp_path: Path,
+    fake_sglang: Path,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "sk-sglang-secret-fedcba9876543210"
+    monkeypatch.setenv("MY_SGLANG_KEY", key)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # the server's key reaches the executor by its key set
+    write_requests(tmp_path / "requests.jsonl", ["a", "b"])
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "apiVersion: patchline.dev/v1alpha1\nkind: InferenceRun\nmetadata: {name: keyed}\n"
+        "spec:\n  engine: {type: sglang, modelPath: fake/model, apiKeySecretRef: {name: sglang-key}}\n"
+        f"  input: {tmp_path / 'requests.jsonl'}\n  output: {tmp_path / 'out' / 'responses.jsonl'}\n"
+    )
+    with pytest.raises(InputError, match="pass --key-set sglang-key/api-key=VARIABLE"):
+        await run_manifest(load_manifest(path), RunnerSettings(base=str(tmp_path)))
+    settings = RunnerSettings(base=str(tmp_path), key_sets=KeySets.parse(["sglang-key/api-key=MY_SGLANG_KEY"]))
+    report = await run_manifest(load_manifest(path), settings)
+    assert report.stages[0].counts.succeeded == 2  # the fake SGLang answers 401 without its key
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["server"]["args"][-2:] == ["--api-key", "<redacted>"]
     assert files_holding(tmp_path / "out", [key]) == []

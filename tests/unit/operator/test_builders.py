@@ -13,6 +13,7 @@ from patchline.core.errors import InputError
 from patchline.core.spec import DEFAULT_LLAMACPP_IMAGE, InferenceRun, Rollout, load_manifest, parse_manifest
 from patchline_operator.builders import (
     GPU_RESOURCE,
+    SGLANG_API_KEY_VARIABLE,
     endpoint_urls,
     headless_service_name,
     llamacpp_deployment,
@@ -252,3 +253,19 @@ def test_llamacpp_objects_are_cpu_only_and_take_the_spec_image_first() -> None:
     assert default["image"] == DEFAULT_LLAMACPP_IMAGE and default["volumeMounts"] == []
     for obj in (deployment, service, headless):
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_server_key_from_a_secret_is_expanded_by_the_kubelet_never_written_into_the_deployment() -> None:
+    deployment = sglang_deployment(_run(apiKeySecretRef={"name": "sglang-key", "key": "token"}))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    position = container["args"].index("--api-key")
+    assert container["args"][position + 1] == f"$({SGLANG_API_KEY_VARIABLE})"
+    assert {"name": SGLANG_API_KEY_VARIABLE, "valueFrom": {"secretKeyRef": {"name": "sglang-key", "key": "token"}}} in (
+        container["env"]
+    )
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_server_key_is_given_one_way() -> None:
+    with pytest.raises(InputError, match="spec.engine: .*apiKeySecretRef or `--api-key` in extraArgs, not both"):
+        _run(apiKeySecretRef={"name": "sglang-key"}, extraArgs=["--api-key=k"])

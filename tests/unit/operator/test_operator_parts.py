@@ -111,6 +111,8 @@ def test_key_sets_are_named_by_the_run_or_derived_from_its_secret_reference() ->
     assert key_set_of(engine) == "openai-keys/api-key"
     assert key_set_of(engine.model_copy(update={"api_key_set": "openai"})) == "openai"
     assert key_set_of(engine.model_copy(update={"api_key_secret_ref": None})) is None
+    sglang = SGLangEngine(type="sglang", model_path="m", api_key_secret_ref=SecretKeyRef(name="sglang-key"))
+    assert key_set_of(sglang) == "sglang-key/api-key"  # the key its own server requires
     # the chart holds that Secret's key in this variable of the gateway and configures the set to read it
     assert secret_key_variable(ref.name, ref.key) == "PATCHLINE_KEY_OPENAI_KEYS_API_KEY"
 

@@ -108,6 +108,18 @@ class SGLangEngine(SpecModel):
         default=1800, ge=60, description="How long the server may take to load the model before it counts as failed."
     )
     keep_server: bool = Field(default=False, description="Keep the server running after the run finishes.")
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret holding the key the server requires (its `--api-key`), kept out of the Deployment's "
+        "arguments; requests send it as key set `<secret>/<key>` (locally: `patchline run --key-set "
+        "<secret>/<key>=VAR`).",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_the_key(self) -> SGLangEngine:
+        if self.api_key_secret_ref is not None and any(a.split("=", 1)[0] == "--api-key" for a in self.extra_args):
+            raise ValueError("give the server's key once: apiKeySecretRef or `--api-key` in extraArgs, not both")
+        return self
 
     @property
     def gpus_per_pod(self) -> int:
