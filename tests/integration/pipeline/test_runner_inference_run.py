@@ -113,6 +113,18 @@ async def test_the_manifest_deadline_reaches_the_executor(
     assert record["phase"] == "Failed" and "deadline" in record["message"]  # a rerun retries the stage
 
 
+def _sglang_manifest(tmp_path: Path, key_field: str) -> Path:
+    """An InferenceRun of two requests on a local (fake) SGLang engine whose key ``key_field`` gives."""
+    write_requests(tmp_path / "requests.jsonl", ["a", "b"])
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "apiVersion: patchline.dev/v1alpha1\nkind: InferenceRun\nmetadata: {name: keyed}\n"
+        f"spec:\n  engine: {{type: sglang, modelPath: fake/model, {key_field}}}\n"
+        f"  input: {tmp_path / 'requests.jsonl'}\n  output: {tmp_path / 'out' / 'responses.jsonl'}\n"
+    )
+    return path
+
+
 async def test_an_sglang_api_key_is_never_recorded(
     tmp_path: Path,
     fake_sglang: Path,  # noqa: F811 - the fixture
@@ -120,13 +132,7 @@ async def test_an_sglang_api_key_is_never_recorded(
 ) -> None:
     key = "sk-sglang-run-0123456789abcdef"
     monkeypatch.setenv("OPENAI_API_KEY", key)  # the executor sends it; SGLang was started with it
-    write_requests(tmp_path / "requests.jsonl", ["a", "b"])
-    path = tmp_path / "run.yaml"
-    path.write_text(
-        "apiVersion: patchline.dev/v1alpha1\nkind: InferenceRun\nmetadata: {name: keyed}\n"
-        f"spec:\n  engine: {{type: sglang, modelPath: fake/model, extraArgs: ['--api-key', '{key}']}}\n"
-        f"  input: {tmp_path / 'requests.jsonl'}\n  output: {tmp_path / 'out' / 'responses.jsonl'}\n"
-    )
+    path = _sglang_manifest(tmp_path, f"extraArgs: ['--api-key', '{key}']")
     report = await run_manifest(load_manifest(path), RunnerSettings(base=str(tmp_path)))
     assert report.stages[0].counts.succeeded == 2
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -143,13 +149,7 @@ async def test_a_local_sglang_takes_its_secret_key_from_the_key_set_of_the_same_
     key = "sk-sglang-secret-fedcba9876543210"
     monkeypatch.setenv("MY_SGLANG_KEY", key)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # the server's key reaches the executor by its key set
-    write_requests(tmp_path / "requests.jsonl", ["a", "b"])
-    path = tmp_path / "run.yaml"
-    path.write_text(
-        "apiVersion: patchline.dev/v1alpha1\nkind: InferenceRun\nmetadata: {name: keyed}\n"
-        "spec:\n  engine: {type: sglang, modelPath: fake/model, apiKeySecretRef: {name: sglang-key}}\n"
-        f"  input: {tmp_path / 'requests.jsonl'}\n  output: {tmp_path / 'out' / 'responses.jsonl'}\n"
-    )
+    path = _sglang_manifest(tmp_path, "apiKeySecretRef: {name: sglang-key}")
     with pytest.raises(InputError, match="pass --key-set sglang-key/api-key=VARIABLE"):
         await run_manifest(load_manifest(path), RunnerSettings(base=str(tmp_path)))
     settings = RunnerSettings(base=str(tmp_path), key_sets=KeySets.parse(["sglang-key/api-key=MY_SGLANG_KEY"]))
