@@ -23,7 +23,6 @@ __all__ = [
     "require_model",
     "secret_values",
     "sglang_launch_args",
-    "sglang_server_args",
 ]
 
 SGLANG_MODULE = "sglang.launch_server"
@@ -81,42 +80,19 @@ def require_model(args: Sequence[str]) -> list[str]:
     return list(args)
 
 
-def sglang_server_args(
-    *,
-    model_path: str,
-    tp_size: int = 1,
-    dp_size: int = 1,
-    reasoning_parser: str | None = None,
-    served_model_name: str | None = None,
-    custom_logit_processor: bool = False,
-    extra: Sequence[str] = (),
-) -> list[str]:
-    """Pass-through arguments from typed values (for callers such as the operator that hold a spec)."""
-    if not model_path:
-        raise InputError("SGLang needs a model path")
-    if tp_size < 1 or dp_size < 1:
-        raise InputError(f"tp and dp sizes must be at least 1 (got tp={tp_size}, dp={dp_size})")
-    args = ["--model-path", model_path, "--tp-size", str(tp_size), "--dp-size", str(dp_size)]
-    if reasoning_parser:
-        args += ["--reasoning-parser", reasoning_parser]
-    if served_model_name:
-        args += ["--served-model-name", served_model_name]
-    if custom_logit_processor and "--enable-custom-logit-processor" not in extra:
-        args.append("--enable-custom-logit-processor")
-    return args + check_passthrough(extra)
-
-
 def engine_server_args(engine: SGLangEngine) -> list[str]:
-    """The pass-through arguments of a run spec's SGLang engine (local launcher and operator alike)."""
-    return sglang_server_args(
-        model_path=engine.model_path,
-        tp_size=engine.tp_size,
-        dp_size=engine.dp_size,
-        reasoning_parser=engine.reasoning_parser,
-        served_model_name=engine.served_model_name,
-        custom_logit_processor=engine.thinking_processor is not None,
-        extra=engine.extra_args,
-    )
+    """The pass-through arguments of a run spec's SGLang engine (local launcher and operator alike).
+
+    The spec has validated the model path and the sizes; the engine's extra arguments go last, verbatim.
+    """
+    args = ["--model-path", engine.model_path, "--tp-size", str(engine.tp_size), "--dp-size", str(engine.dp_size)]
+    if engine.reasoning_parser:
+        args += ["--reasoning-parser", engine.reasoning_parser]
+    if engine.served_model_name:
+        args += ["--served-model-name", engine.served_model_name]
+    if engine.thinking_processor is not None and "--enable-custom-logit-processor" not in engine.extra_args:
+        args.append("--enable-custom-logit-processor")
+    return args + check_passthrough(engine.extra_args)
 
 
 def sglang_launch_args(passthrough: Sequence[str], *, host: str, port: int, python: str = "python3") -> list[str]:

@@ -8,7 +8,7 @@ newline, so a last line without newline differs from the same text with one, as 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from patchline.edits.slide import compact
 
@@ -121,15 +121,16 @@ class _Box:
     lim1: int
     off2: int
     lim2: int
-    dmin: int = 0
-    dmax: int = 0
-    fmid: int = 0
-    bmid: int = 0
-    odd: int = 0
-    fmin: int = 0
-    fmax: int = 0
-    bmin: int = 0
-    bmax: int = 0
+    # Derived in __post_init__, never passed: diagonal range, middle diagonals, parity, search windows.
+    dmin: int = field(init=False)
+    dmax: int = field(init=False)
+    fmid: int = field(init=False)
+    bmid: int = field(init=False)
+    odd: int = field(init=False)
+    fmin: int = field(init=False)
+    fmax: int = field(init=False)
+    bmin: int = field(init=False)
+    bmax: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.dmin, self.dmax = self.off1 - self.lim2, self.lim1 - self.off2

@@ -7,11 +7,11 @@ cooling down, so removing or cooling one replica only moves that replica's insta
 
 Prompt affinity (a ``key`` per attempt: the executor's prompt groups) ranks the same way by the prompt's
 key, with bounded loads: the first-ranked replica whose outstanding requests stay within
-``load_factor`` times the mean takes it, so a skewed hash never leaves a replica idle while another
+``affinity_load_factor`` times the mean takes it, so a skewed hash never leaves a replica idle while another
 queues. A ``prefer`` index (where the prompt's last request went) wins while that replica is ready;
 instance affinity, when switched on, wins over the prompt key.
 
-An endpoint that fails ``cooldown_after`` times in a row is cooled down for an exponentially growing
+An endpoint that fails ``cooldown_after_failures`` times in a row is cooled down for an exponentially growing
 period; a success resets it. When every endpoint is cooling, the one whose cooldown ends first is used,
 so a batch never stalls forever.
 """
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from patchline.core.batch import CHAT_COMPLETIONS_URL
 from patchline.core.custom_id import SAMPLE_SEPARATOR, decode_pass_id, decode_sample_id
 from patchline.core.errors import InputError
+from patchline.core.spec import ExecutorSettings
 
 __all__ = ["Endpoint", "EndpointPool", "instance_key", "join_url", "normalise_base_url"]
 
@@ -81,23 +82,16 @@ class EndpointPool:
     def __init__(
         self,
         urls: Sequence[str],
+        settings: ExecutorSettings | None = None,
         *,
-        affinity: bool = False,
-        cooldown_after: int = 5,
-        cooldown_base_s: float = 1.0,
-        cooldown_cap_s: float = 60.0,
-        load_factor: float = 1.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``settings``: the run's executor settings (affinity, cooldowns, load bound); default: the defaults."""
         bases = [normalise_base_url(u) for u in urls]
         if not bases:
             raise InputError("at least one endpoint URL is required")
         self.endpoints = [Endpoint(i, b) for i, b in enumerate(bases)]
-        self._affinity = affinity
-        self._cooldown_after = cooldown_after
-        self._cooldown_base = cooldown_base_s
-        self._cooldown_cap = cooldown_cap_s
-        self._load_factor = load_factor
+        self._settings = settings or ExecutorSettings()
         self._clock = clock
 
     def __len__(self) -> int:
@@ -121,7 +115,7 @@ class EndpointPool:
         preferred = [e for e in ready if e.index == prefer] if prefer is not None else []
         if preferred:
             chosen = preferred[0]
-        elif self._affinity and len(ready) > 1:  # asked for: strict, the instance's replica whatever its load
+        elif self._settings.affinity and len(ready) > 1:  # asked for: strict, the instance's replica whatever its load
             instance = instance_key(custom_id)
             chosen = max(ready, key=lambda e: _rendezvous(instance, e.base_url))
         elif key is not None and len(ready) > 1:
@@ -135,7 +129,7 @@ class EndpointPool:
     def _bounded_rendezvous(self, key: str, ready: list[Endpoint]) -> Endpoint:
         """The first replica in ``key``'s rendezvous order whose load stays within the bound."""
         load = sum(e.outstanding for e in ready) + 1
-        bound = math.ceil(load * self._load_factor / len(ready))
+        bound = math.ceil(load * self._settings.affinity_load_factor / len(ready))
         ranked = sorted(ready, key=lambda e: _rendezvous(key, e.base_url), reverse=True)
         return next((e for e in ranked if e.outstanding < bound), ranked[0])
 
@@ -147,8 +141,9 @@ class EndpointPool:
             endpoint.cooldowns = 0
             return
         endpoint.failures_in_row += 1
-        if endpoint.failures_in_row >= self._cooldown_after:
-            period = min(self._cooldown_cap, self._cooldown_base * 2.0**endpoint.cooldowns)
+        s = self._settings
+        if endpoint.failures_in_row >= s.cooldown_after_failures:
+            period = min(s.cooldown_cap_seconds, s.cooldown_base_seconds * 2.0**endpoint.cooldowns)
             endpoint.cooldowns += 1
             endpoint.failures_in_row = 0
             endpoint.cooled_until = self._clock() + period

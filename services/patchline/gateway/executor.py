@@ -91,14 +91,7 @@ async def execute_file(
     progress = options.get("progress") or NullProgress()
     source = _resolve(input_file, storage)
     target = _resolve(output_file, storage)
-    pool = EndpointPool(
-        to.urls,
-        affinity=s.affinity,
-        cooldown_after=s.cooldown_after_failures,
-        cooldown_base_s=s.cooldown_base_seconds,
-        cooldown_cap_s=s.cooldown_cap_seconds,
-        load_factor=s.affinity_load_factor,
-    )
+    pool = EndpointPool(to.urls, s)
     if not await asyncio.to_thread(source.store.exists, source.name):
         raise ArtifactNotFoundError(f"request file {source.store.uri(source.name)} does not exist")
     resume, total = await asyncio.to_thread(_resume_state, source, target, to, on_mismatch)

@@ -13,9 +13,10 @@ import email.utils
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from patchline.core.batch import is_retryable_status
+from patchline.core.spec import ExecutorSettings
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
@@ -44,12 +45,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded attempts with full-jitter exponential backoff that honours Retry-After."""
+    """Bounded attempts with full-jitter exponential backoff that honours Retry-After.
 
-    max_attempts: int = 6
-    base_s: float = 1.0
-    cap_s: float = 60.0
-    retry_after_cap_s: float = 300.0
+    The bounds are the run's executor settings (``max_attempts``, ``backoff_*``, ``retry_after_cap_seconds``).
+    """
+
+    settings: ExecutorSettings = field(default_factory=ExecutorSettings)
 
     @staticmethod
     def is_retryable(status_code: int) -> bool:
@@ -58,7 +59,7 @@ class RetryPolicy:
 
     def should_retry(self, status_code: int, attempt: int) -> bool:
         """True when attempt number ``attempt`` (from 1) failed retryably and attempts remain."""
-        return attempt < self.max_attempts and self.is_retryable(status_code)
+        return attempt < self.settings.max_attempts and self.is_retryable(status_code)
 
     def delay(self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1``: uniform in [0, min(cap, base * 2^(attempt-1))].
@@ -66,8 +67,9 @@ class RetryPolicy:
         Full jitter spreads the retries of many requests that failed together (one replica restarting)
         instead of sending them back in synchronised waves. A Retry-After is a lower bound.
         """
-        ceiling = min(self.cap_s, self.base_s * (2.0 ** max(0, attempt - 1)))
+        s = self.settings
+        ceiling = min(s.backoff_cap_seconds, s.backoff_base_seconds * (2.0 ** max(0, attempt - 1)))
         wait = (rng or random).uniform(0.0, ceiling) if ceiling > 0 else 0.0
         if retry_after is not None:
-            wait = max(wait, min(retry_after, self.retry_after_cap_s))
+            wait = max(wait, min(retry_after, s.retry_after_cap_seconds))
         return wait

@@ -7,7 +7,8 @@ import itertools
 import logging
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -86,36 +87,25 @@ def payload_settings(target: ModelEndpoints) -> dict[str, Any]:
     }
 
 
+@dataclass(kw_only=True, eq=False, repr=False)  # identity semantics; no repr that could show keys
 class Sender:
     """Sends request lines; holds the endpoints, keys and policy of one run (clients are passed per call)."""
 
-    def __init__(
-        self,
-        *,
-        pool: EndpointPool,
-        keys: KeyRing,
-        settings: ExecutorSettings,
-        target: ModelEndpoints,
-        metrics: ExecutorMetrics,
-        rng: random.Random | None = None,
-        deadline_at: float | None = None,
-    ) -> None:
-        self._pool = pool
-        self._keys = keys
-        self._settings = settings
-        self._target = target
-        self._metrics = metrics
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._deadline_at = deadline_at  # on the loop's clock: no attempt and no wait goes past it
-        self._waiting: dict[int, float] = {}  # attempt -> when it was sent (insertion order: oldest first)
-        self._attempts = itertools.count()
-        self._policy = RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_s=settings.backoff_base_seconds,
-            cap_s=settings.backoff_cap_seconds,
-            retry_after_cap_s=settings.retry_after_cap_seconds,
-        )
-        self.settings_fingerprint = self.fingerprint_of(target)
+    pool: EndpointPool
+    keys: KeyRing
+    settings: ExecutorSettings
+    target: ModelEndpoints
+    metrics: ExecutorMetrics
+    rng: random.Random = field(default_factory=random.Random)  # jitter, not cryptography
+    deadline_at: float | None = None  # on the loop's clock: no attempt and no wait goes past it
+    settings_fingerprint: str = field(init=False)
+    _policy: RetryPolicy = field(init=False)
+    _waiting: dict[int, float] = field(init=False, default_factory=dict)  # attempt -> when it was sent (oldest first)
+    _attempts: Iterator[int] = field(init=False, default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        self.settings_fingerprint = self.fingerprint_of(self.target)
+        self._policy = RetryPolicy(self.settings)
 
     @staticmethod
     def fingerprint_of(target: ModelEndpoints) -> str:
@@ -137,7 +127,7 @@ class Sender:
         attempt = 0
         endpoint_index: int | None = None
         outcome: _Outcome | None = None
-        metrics = self._metrics
+        metrics = self.metrics
         metrics.in_flight += 1
         try:
             while True:
@@ -146,20 +136,20 @@ class Sender:
                     break
                 attempt += 1
                 if lane is None:
-                    endpoint = self._pool.acquire(custom_id)
+                    endpoint = self.pool.acquire(custom_id)
                 else:
-                    endpoint = self._pool.acquire(custom_id, key=lane.key, prefer=lane.endpoint)
+                    endpoint = self.pool.acquire(custom_id, key=lane.key, prefer=lane.endpoint)
                 endpoint_index = endpoint.index
                 url = join_url(endpoint.base_url, request.url)
                 outcome = await self._attempt_before_deadline(client, url, payload)
-                self._pool.release(endpoint, healthy=outcome.healthy)
+                self.pool.release(endpoint, healthy=outcome.healthy)
                 if lane is not None:
                     lane.endpoint = endpoint.index if outcome.healthy else None
                 metrics.count_attempt(endpoint.index, outcome.status)
                 if outcome.ok or not self._policy.should_retry(outcome.status, attempt):
                     break
                 metrics.retries += 1
-                wait = self._policy.delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
+                wait = self._policy.delay(attempt, retry_after=outcome.retry_after, rng=self.rng)
                 if self._expired(after=wait):
                     outcome = self._deadline_outcome(outcome)
                     break
@@ -194,7 +184,7 @@ class Sender:
     @property
     def in_flight(self) -> int:
         """Requests being sent or waiting for a retry."""
-        return self._metrics.in_flight
+        return self.metrics.in_flight
 
     def unanswered(self, longer_than_s: float) -> tuple[int, float]:
         """How many attempts have waited over ``longer_than_s`` for an answer, and the longest wait so far."""
@@ -206,12 +196,12 @@ class Sender:
 
     def _expired(self, *, after: float = 0.0) -> bool:
         """True when the run's deadline has passed (or will have, ``after`` seconds from now)."""
-        deadline = self._deadline_at
+        deadline = self.deadline_at
         return deadline is not None and asyncio.get_running_loop().time() + after >= deadline
 
     def _deadline_outcome(self, last: _Outcome | None) -> _Outcome:
         """The failure of a request still unfinished at the deadline: retryable (status 0), so a rerun sends it."""
-        limit = self._settings.deadline_seconds or 0.0
+        limit = self.settings.deadline_seconds or 0.0
         message = f"the run's deadline of {limit:g} s passed before this request finished"
         if last is not None and last.error is not None:
             message += f" (last attempt: {last.error[1]})"
@@ -219,9 +209,9 @@ class Sender:
 
     async def _attempt_before_deadline(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
         """One attempt, cut short at the deadline (without a deadline no timer is armed: the hot path)."""
-        if self._deadline_at is None:
+        if self.deadline_at is None:
             return await self._attempt(client, url, payload)
-        scope = asyncio.timeout_at(self._deadline_at)
+        scope = asyncio.timeout_at(self.deadline_at)
         try:
             async with scope:
                 return await self._attempt(client, url, payload)
@@ -232,22 +222,22 @@ class Sender:
 
     def _payload(self, request: RawRequestLine) -> tuple[bytes, str | None]:
         """The bytes to send and the request's model (for prices): the body as written unless it must change."""
-        target = self._target
+        target = self.target
         if target.model or target.flavor is EngineFlavor.SGLANG:
             body = prepare_body(parse_json(request.body), target=target)
             model = body.get("model")
             return json_bytes(body), model if isinstance(model, str) else None
         payload = bytes(request.body)
-        return payload, (_model_of(payload) if self._settings.prices else None)
+        return payload, (_model_of(payload) if self.settings.prices else None)
 
     async def _attempt(self, client: HttpClient, url: str, payload: bytes) -> _Outcome:
-        headers = self._keys.headers(_JSON_HEADERS)
+        headers = self.keys.headers(_JSON_HEADERS)
         token = next(self._attempts)
         self._waiting[token] = time.monotonic()
         try:
             response = await client.post(url, payload, headers)
         except TransportFailure as exc:
-            message = self._keys.redact(str(exc)) or "no detail"
+            message = self.keys.redact(str(exc)) or "no detail"
             return _Outcome(0, {}, error=(exc.kind, f"{exc.kind}: {message}"), healthy=False)
         finally:
             del self._waiting[token]
@@ -262,7 +252,7 @@ class Sender:
             request_id = response.headers.get("x-request-id") or str(parsed.get("id") or "")
             return _Outcome(status, parsed, request_id=request_id)
         code, message = _error_fields(parsed, status)
-        error = (code, self._keys.redact(message or self._excerpt(response.content)))
+        error = (code, self.keys.redact(message or self._excerpt(response.content)))
         return _Outcome(status, parsed or {}, error=error, retry_after=retry_after, healthy=healthy)
 
     @staticmethod
@@ -278,7 +268,7 @@ class Sender:
         )
 
     def _excerpt(self, content: bytes) -> str:
-        return self._keys.redact(content[:_MAX_ERROR_TEXT].decode("utf-8", "replace"))
+        return self.keys.redact(content[:_MAX_ERROR_TEXT].decode("utf-8", "replace"))
 
 
 def _model_of(payload: bytes) -> str | None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from patchline.core.sglang_args import sglang_launch_args, sglang_server_args
+from patchline.core.sglang_args import engine_server_args, sglang_launch_args
+from patchline.core.spec import SGLangEngine
 from patchline.gateway.launcher import SGLangServer
 from tests.fixtures.sglang_env import sglang_python  # noqa: F401 - fixture
 
@@ -62,7 +63,7 @@ def parsed(sglang_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     server = SGLangServer(LAUNCHER_ARGS, python=str(sglang_python), port=31234)
     assert server.command[:3] == [str(sglang_python), "-m", "sglang.launch_server"]
     operator = sglang_launch_args(
-        sglang_server_args(model_path="org/model", tp_size=8, dp_size=1, reasoning_parser="qwen3"),
+        engine_server_args(SGLangEngine(type="sglang", model_path="org/model", tp_size=8, reasoning_parser="qwen3")),
         host="0.0.0.0",
         port=30000,
     )

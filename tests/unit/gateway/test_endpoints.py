@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from patchline.core.errors import InputError
+from patchline.core.spec import ExecutorSettings
 from patchline.gateway.endpoints import Endpoint, EndpointPool, instance_key, join_url, normalise_base_url
 
 pytestmark = pytest.mark.unit
@@ -56,7 +57,7 @@ def test_least_outstanding_balancing() -> None:
 
 
 def test_affinity_keeps_an_instance_on_one_endpoint_and_spreads_instances() -> None:
-    pool = EndpointPool(["http://a", "http://b", "http://c", "http://d"], affinity=True)
+    pool = EndpointPool(["http://a", "http://b", "http://c", "http://d"], ExecutorSettings(affinity=True))
     chosen: dict[str, set[int]] = {}
     for n in range(200):
         for k in range(5):
@@ -70,9 +71,8 @@ def test_affinity_keeps_an_instance_on_one_endpoint_and_spreads_instances() -> N
 
 def test_failing_endpoint_is_cooled_down_then_recovers() -> None:
     now = [0.0]
-    pool = EndpointPool(
-        ["http://a", "http://b"], cooldown_after=3, cooldown_base_s=10.0, cooldown_cap_s=40.0, clock=lambda: now[0]
-    )
+    rest = ExecutorSettings(cooldown_after_failures=3, cooldown_base_seconds=10.0, cooldown_cap_seconds=40.0)
+    pool = EndpointPool(["http://a", "http://b"], rest, clock=lambda: now[0])
     bad = pool.endpoints[0]
     for _ in range(3):
         pool.release(_hold(pool, bad), healthy=False)
@@ -89,7 +89,7 @@ def test_failing_endpoint_is_cooled_down_then_recovers() -> None:
 
 def test_all_cooled_still_serves_the_soonest() -> None:
     now = [0.0]
-    pool = EndpointPool(["http://a", "http://b"], cooldown_after=1, cooldown_base_s=5.0, clock=lambda: now[0])
+    pool = EndpointPool(["http://a", "http://b"], _rest_after_one(5.0), clock=lambda: now[0])
     pool.release(_hold(pool, pool.endpoints[0]), healthy=False)
     now[0] = 1.0
     pool.release(_hold(pool, pool.endpoints[1]), healthy=False)
@@ -97,7 +97,9 @@ def test_all_cooled_still_serves_the_soonest() -> None:
 
 
 def test_affinity_avoids_a_cooled_endpoint() -> None:
-    pool = EndpointPool(["http://a", "http://b"], affinity=True, cooldown_after=1, cooldown_base_s=60.0)
+    pool = EndpointPool(
+        ["http://a", "http://b"], ExecutorSettings(affinity=True, cooldown_after_failures=1, cooldown_base_seconds=60.0)
+    )
     home = pool.acquire("inst|0")
     pool.release(home, healthy=False)
     assert pool.acquire("inst|1").index != home.index
@@ -106,6 +108,11 @@ def test_affinity_avoids_a_cooled_endpoint() -> None:
 def test_pool_needs_an_endpoint() -> None:
     with pytest.raises(InputError):
         EndpointPool([])
+
+
+def _rest_after_one(base_seconds: float) -> ExecutorSettings:
+    """Settings that rest an endpoint after one failure, first for ``base_seconds``."""
+    return ExecutorSettings(cooldown_after_failures=1, cooldown_base_seconds=base_seconds)
 
 
 def _hold(pool: EndpointPool, endpoint: Endpoint) -> Endpoint:
@@ -127,7 +134,7 @@ def test_prompt_key_is_sticky_while_loads_are_even() -> None:
 
 
 def test_prompt_key_affinity_is_bounded_by_load() -> None:
-    pool = EndpointPool(["http://a", "http://b"], load_factor=1.25)
+    pool = EndpointPool(["http://a", "http://b"], ExecutorSettings(affinity_load_factor=1.25))
     # Prompts whose hash prefers endpoint 0, held in flight: the bound moves the later ones to endpoint 1.
     keys = [f"p{n}" for n in range(400) if EndpointPool(["http://a", "http://b"]).acquire("c", key=f"p{n}").index == 0]
     held = [pool.acquire("c", key=key) for key in keys[:8]]
@@ -137,7 +144,7 @@ def test_prompt_key_affinity_is_bounded_by_load() -> None:
 
 def test_prefer_wins_while_ready_and_falls_back_when_cooling() -> None:
     now = [0.0]
-    pool = EndpointPool(["http://a", "http://b"], cooldown_after=1, clock=lambda: now[0])
+    pool = EndpointPool(["http://a", "http://b"], _rest_after_one(1.0), clock=lambda: now[0])
     assert all(pool.acquire("c", key="k", prefer=1).index == 1 for _ in range(5))
     target = pool.endpoints[1]
     for _ in range(5):

@@ -8,11 +8,12 @@ from patchline.core.errors import InputError
 from patchline.core.sglang_args import (
     api_key,
     check_passthrough,
+    engine_server_args,
     require_model,
     secret_values,
     sglang_launch_args,
-    sglang_server_args,
 )
+from patchline.core.spec import SGLangEngine
 from patchline.gateway.launcher import SGLangServer
 
 pytestmark = pytest.mark.unit
@@ -57,9 +58,10 @@ def test_bad_ports_are_refused(port: int) -> None:
 
 
 def test_typed_builder_for_the_operator() -> None:
-    args = sglang_server_args(
-        model_path="org/m", tp_size=2, dp_size=4, reasoning_parser="qwen3", served_model_name="m", extra=["--x"]
+    engine = SGLangEngine(
+        type="sglang", model_path="org/m", tp_size=2, dp_size=4, reasoning_parser="qwen3", served_model_name="m"
     )
+    args = engine_server_args(engine.model_copy(update={"extra_args": ["--x"]}))
     assert args == [
         "--model-path",
         "org/m",
@@ -75,9 +77,7 @@ def test_typed_builder_for_the_operator() -> None:
     ]
     assert sglang_launch_args(args, host="0.0.0.0", port=30000)[-4:] == ["--host", "0.0.0.0", "--port", "30000"]
     with pytest.raises(InputError):
-        sglang_server_args(model_path="m", tp_size=0)
-    with pytest.raises(InputError):
-        sglang_server_args(model_path="m", extra=["--port", "1"])
+        engine_server_args(engine.model_copy(update={"extra_args": ["--port", "1"]}))
 
 
 def test_the_launcher_binds_loopback_on_a_free_port() -> None:

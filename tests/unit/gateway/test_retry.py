@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from patchline.core.spec import ExecutorSettings
 from patchline.gateway.retry import RetryPolicy, parse_retry_after
 
 pytestmark = pytest.mark.unit
@@ -23,13 +24,13 @@ def test_permanent_statuses_are_not_retried(status: int) -> None:
 
 
 def test_attempts_are_bounded() -> None:
-    policy = RetryPolicy(max_attempts=3)
+    policy = RetryPolicy(ExecutorSettings(max_attempts=3))
     assert policy.should_retry(500, 2)
     assert not policy.should_retry(500, 3)
 
 
 def test_full_jitter_stays_under_the_exponential_ceiling_and_the_cap() -> None:
-    policy = RetryPolicy(base_s=1.0, cap_s=8.0)
+    policy = RetryPolicy(ExecutorSettings(backoff_base_seconds=1.0, backoff_cap_seconds=8.0))
     rng = random.Random(1)
     for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0)]:
         waits = [policy.delay(attempt, rng=rng) for _ in range(200)]
@@ -38,7 +39,9 @@ def test_full_jitter_stays_under_the_exponential_ceiling_and_the_cap() -> None:
 
 
 def test_retry_after_is_a_floor_and_is_capped() -> None:
-    policy = RetryPolicy(base_s=0.01, cap_s=0.01, retry_after_cap_s=30.0)
+    policy = RetryPolicy(
+        ExecutorSettings(backoff_base_seconds=0.01, backoff_cap_seconds=0.01, retry_after_cap_seconds=30.0)
+    )
     assert policy.delay(1, retry_after=5.0) == 5.0
     assert policy.delay(1, retry_after=10_000.0) == 30.0
 
