@@ -59,7 +59,7 @@ class ServerOptions(TypedDict, total=False):
 
     host: str  # default 127.0.0.1
     port: int | None  # default: a free port
-    log_path: Path | None  # default: a temporary file
+    log_path: Path | None  # default: a temporary file, removed after a clean stop (kept when the server failed)
     startup_timeout_s: float  # default 1800 s until the health path answers 200
     poll_interval_s: float  # default 2 s between health probes
     stop_timeout_s: float  # default 30 s between SIGTERM and SIGKILL
@@ -98,6 +98,8 @@ class ManagedServer:
         self._redactor = Redactor(options.get("secrets", ()))
         self.process: asyncio.subprocess.Process | None = None
         self._group: ServerGroup | None = None
+        self._temporary_log = False  # the log is ours to remove once it has nothing left to explain
+        self._served = False  # became healthy (a stop after that is a clean end, not a failure)
 
     @property
     def base_url(self) -> str:
@@ -110,7 +112,7 @@ class ManagedServer:
             slug = "".join(c for c in self.name.lower() if c.isalnum())
             handle, path = tempfile.mkstemp(prefix=f"patchline-{slug}-", suffix=".log")
             os.close(handle)
-            self.log_path = Path(path)
+            self.log_path, self._temporary_log = Path(path), True
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting %s on %s (log: %s)", self.name, self.base_url, self.log_path)
         with self.log_path.open("ab") as log_file:
@@ -126,6 +128,7 @@ class ManagedServer:
         except BaseException:
             await self.stop()
             raise
+        self._served = True
         log.info("%s is ready at %s", self.name, self.base_url)
         return self.base_url
 
@@ -159,11 +162,15 @@ class ManagedServer:
         tail = self._redactor.text(log_tail(self.log_path)) if self.log_path else ""
         return f"{what} (log: {self.log_path}); last lines:\n{tail}" if tail else f"{what} (log: {self.log_path})"
 
-    async def stop(self) -> None:
-        """Stop the whole process group: SIGTERM, wait ``stop_timeout_s``, then SIGKILL what is left."""
+    async def stop(self, *, keep_log: bool = False) -> None:
+        """Stop the whole process group: SIGTERM, wait ``stop_timeout_s``, then SIGKILL what is left.
+
+        A temporary log goes with a server that served and exited when told, unless ``keep_log`` (the block
+        using it failed); after a failure of the server itself it stays too, since the error names it."""
         process, self.process = self.process, None
         if process is None:
             return
+        exited_by_itself = process.returncode is not None
         if process.returncode is None:
             _signal_group(process.pid, signal.SIGTERM)
             try:
@@ -174,6 +181,11 @@ class ManagedServer:
         _signal_group(process.pid, signal.SIGKILL)
         await process.wait()
         log.info("%s stopped (status %s)", self.name, process.returncode)
+        if self._temporary_log and self.log_path is not None:
+            if self._served and not exited_by_itself and not keep_log:
+                self.log_path.unlink(missing_ok=True)
+            else:
+                log.info("%s log kept: %s", self.name, self.log_path)
 
     async def __aenter__(self) -> str:
         self._group = ServerGroup([self])
@@ -216,9 +228,9 @@ class ServerGroup:
             raise failures[0]
         return self.base_urls
 
-    async def stop(self) -> None:
-        """Stop every server (concurrently)."""
-        await asyncio.gather(*(server.stop() for server in self.servers))
+    async def stop(self, *, keep_logs: bool = False) -> None:
+        """Stop every server (concurrently); ``keep_logs``: keep their temporary logs (the block failed)."""
+        await asyncio.gather(*(server.stop(keep_log=keep_logs) for server in self.servers))
 
     def _terminate(self, task: asyncio.Task[object]) -> None:
         log.warning("SIGTERM: stopping %s", ", ".join(sorted({s.name for s in self.servers})))
@@ -239,7 +251,7 @@ class ServerGroup:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            await asyncio.shield(self.stop())
+            await asyncio.shield(self.stop(keep_logs=exc_type is not None))
         finally:
             _on_sigterm(None)
         if self._terminated and exc_type is asyncio.CancelledError:

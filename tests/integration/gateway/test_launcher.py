@@ -107,6 +107,26 @@ async def test_the_api_key_given_to_sglang_is_never_quoted(tmp_path: Path) -> No
     assert "fake sglang argv" in str(caught.value) and SGLANG_KEY not in str(caught.value)  # ...never quoted
 
 
+async def test_a_temporary_log_goes_with_a_clean_stop_and_stays_after_a_failure() -> None:
+    clean = SGLangServer(["--model-path", "fake/model"], poll_interval_s=0.05)
+    async with clean:
+        log_path = clean.log_path
+        assert log_path is not None and log_path.exists()
+    assert not log_path.exists()  # nothing in it is needed any more
+    failed_block = SGLangServer(["--model-path", "fake/model"], poll_interval_s=0.05)
+    with pytest.raises(RuntimeError, match="the run failed"):
+        async with failed_block:
+            raise RuntimeError("the run failed")
+    assert failed_block.log_path is not None and failed_block.log_path.exists()  # kept to explain the failure
+    failed_block.log_path.unlink()
+    broken = SGLangServer(["--model-path", "fake/model", "--fake-mode", "exit"], poll_interval_s=0.05)
+    with pytest.raises(UnavailableError) as caught:
+        async with broken:
+            pytest.fail("the server must not be reported ready")
+    assert broken.log_path is not None and str(broken.log_path) in str(caught.value) and broken.log_path.exists()
+    broken.log_path.unlink()
+
+
 async def test_never_healthy_hits_the_limit_and_is_stopped(tmp_path: Path) -> None:
     with pytest.raises(UnavailableError, match=r"did not become healthy within 1\.5 s"):
         async with _server(tmp_path, "--fake-mode", "unhealthy", startup_timeout_s=1.5):
