@@ -22,6 +22,7 @@ import pytest
 import yaml
 from unidiff.patch import PatchSet
 
+from patchline.cli.app import main
 from patchline.core.errors import InputError
 from patchline.core.repos import GitSnapshot
 from patchline.core.spec import (
@@ -342,3 +343,17 @@ def test_the_editbench_histories_are_the_gold_patches_hunk_by_hunk(clone: Clone)
         apply_steps(states, line["work_patch_list"], lambda path: None)
         expected = apply_unified_diff({p: t for p, t in originals.items() if t is not None}, gold)
         assert states == expected, iid
+
+
+@pytest.mark.parametrize("name", ["bugfixer-rollout", "inferencerun"])
+def test_an_example_before_its_data_is_prepared_says_how_to_prepare_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    shutil.copytree(REPO / EXAMPLES_DIR, tmp_path / EXAMPLES_DIR)
+    monkeypatch.chdir(tmp_path)  # a clone where nothing was prepared yet
+    flags = ["--oracle-dataset", "results/demo/instances.jsonl"] if name == "inferencerun" else ["--oracle"]
+    assert main(["run", f"{EXAMPLES_DIR}/{name}.yaml", *flags]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"patchline: error: {EXAMPLES_DIR}/{name}.yaml: results/demo/")
+    assert "python -m patchline.demo prepare" in error and f"make example NAME={name}" in error
+    assert not (tmp_path / "results").exists()  # refused before any stage

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+from pathlib import Path
 
 from patchline.cli.parser import add_mismatch_arguments
 from patchline.cli.progress import cli_progress
+from patchline.core.access import map_marked
+from patchline.core.errors import InputError
 from patchline.core.settings import ClientAuthFiles, KeySets
-from patchline.core.spec import load_manifest
+from patchline.core.spec import InferenceRun, Rollout, load_manifest
+from patchline.core.spec.access import Access
+from patchline.demo.prepare import missing_example_data
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
 __all__ = ["register"]
@@ -74,9 +80,29 @@ def client_auth_files(args: argparse.Namespace) -> ClientAuthFiles:
     )
 
 
+def _read_paths(manifest: Rollout | InferenceRun, base: str, oracle_dataset: str | None) -> list[str]:
+    """The local files and folders the run reads, as the runner resolves them (an InferenceRun's relative
+    paths below ``base``, a Rollout's from the working folder)."""
+    paths = [oracle_dataset] if oracle_dataset else []
+
+    def collect(access: Access, _path: str, value: str) -> str:
+        if access in (Access.READ, Access.DATASET):
+            paths.append(os.path.join(base, value) if isinstance(manifest, InferenceRun) else value)
+        return value
+
+    map_marked(manifest.spec, collect, where="spec")
+    return paths
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the manifest; print each stage and where the artifacts are."""
     manifest = load_manifest(args.manifest)
+    missing = missing_example_data(_read_paths(manifest, args.base, args.oracle_dataset))
+    if missing is not None:
+        raise InputError(
+            f"{args.manifest}: {missing} does not exist yet: it is part of the examples' local data, which "
+            f"`python -m patchline.demo prepare` writes (or run `make example NAME={Path(args.manifest).stem}`)"
+        )
     if args.on_mismatch is not None:  # the flag overrides the manifest's spec.onMismatch
         manifest = manifest.model_copy(
             update={"spec": manifest.spec.model_copy(update={"on_mismatch": args.on_mismatch})}

@@ -43,6 +43,7 @@ __all__ = [
     "DemoData",
     "PreparedData",
     "editbench_history",
+    "missing_example_data",
     "oracle_locations",
     "prepare_data",
 ]
@@ -69,6 +70,19 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
+
+
+def missing_example_data(paths: Iterable[str]) -> str | None:
+    """The first of ``paths`` (local, relative to the working folder) that lies in the examples' data folder
+    and does not exist yet: what ``python -m patchline.demo prepare`` would write."""
+    data = Path(DEMO_DATA).resolve()
+    for path in paths:
+        if "://" in path:
+            continue
+        resolved = Path(path).resolve()
+        if resolved.is_relative_to(data) and not resolved.exists():
+            return path
+    return None
 
 
 @dataclass(frozen=True)
