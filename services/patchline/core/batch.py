@@ -10,17 +10,24 @@ empty body, so readers never meet ``"response": null``.
 
 from __future__ import annotations
 
-import logging
 import random
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from patchline.core.errors import MalformedLineError, RecordError
-from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models, json_bytes
+from patchline.core.errors import RecordError
+from patchline.core.jsonl import (
+    ErrorPolicy,
+    ErrorSink,
+    NumberedRecord,
+    iter_jsonl,
+    iter_models,
+    json_bytes,
+    report_bad_line,
+)
 from patchline.core.spec import Sampling
 
 __all__ = [
@@ -304,7 +311,7 @@ def iter_requests(
     *,
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
-    on_error: Callable[[MalformedLineError], None] | None = None,
+    on_error: ErrorSink | None = None,
 ) -> Iterator[tuple[int, RequestLine]]:
     """Stream the request lines of a file; bad lines and repeated custom_ids are reported, not sent.
 
@@ -316,9 +323,7 @@ def iter_requests(
     for line_no, request in iter_models(records, RequestLine, source=source, policy=policy, on_error=on_error):
         if request.custom_id in seen:
             error = RecordError(source, line_no, "custom_id", f"duplicate custom_id {request.custom_id!r}")
-            if policy is ErrorPolicy.FAIL:
-                raise error
-            (on_error if on_error is not None else _log_error)(error)
+            report_bad_line(error, policy, on_error)
             continue
         seen.add(request.custom_id)
         yield line_no, request
@@ -332,7 +337,7 @@ def iter_raw_requests(
     *,
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
-    on_error: Callable[[MalformedLineError], None] | None = None,
+    on_error: ErrorSink | None = None,
 ) -> Iterator[tuple[int, RawRequestLine]]:
     """Stream request lines with raw bodies; blank lines skipped, bad lines reported as :func:`iter_requests` does.
 
@@ -360,7 +365,7 @@ def iter_responses(
     *,
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
-    on_error: Callable[[MalformedLineError], None] | None = None,
+    on_error: ErrorSink | None = None,
     first_line_no: int = 1,
 ) -> Iterator[ResponseLine]:
     """Stream the response lines of a file in file order (several lines per custom_id are normal).
@@ -392,7 +397,3 @@ def latest_responses(lines: Iterable[ResponseLine]) -> dict[str, ResponseLine]:
     for line in lines:
         latest[line.custom_id] = line
     return latest
-
-
-def _log_error(error: MalformedLineError) -> None:
-    logging.getLogger(__name__).warning("%s", error)

@@ -11,14 +11,22 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from patchline.core.errors import InputError, MalformedLineError, RecordError, UnavailableError, UnsafePathError
-from patchline.core.jsonl import ErrorPolicy, NumberedRecord, iter_jsonl, iter_models, load_json
+from patchline.core.jsonl import (
+    ErrorPolicy,
+    ErrorSink,
+    NumberedRecord,
+    iter_jsonl,
+    iter_models,
+    load_json,
+    report_bad_line,
+)
 from patchline.core.repos_git import validate_commit
 from patchline.core.safepath import safe_component
 from patchline.core.spec import Dataset
@@ -37,10 +45,7 @@ __all__ = [
     "selected_index",
 ]
 
-log = logging.getLogger(__name__)
-
 M = TypeVar("M", bound=BaseModel)
-ErrorSink = Callable[[MalformedLineError], None]
 
 _PARQUET_BATCH_ROWS = 256
 
@@ -178,15 +183,6 @@ def _jsonl_models(
     yield from iter_models(records, model, source=path, policy=policy, on_error=on_error)
 
 
-def _report(error: MalformedLineError, policy: ErrorPolicy, on_error: ErrorSink | None) -> None:
-    if policy is ErrorPolicy.FAIL:
-        raise error
-    if on_error is not None:
-        on_error(error)
-    else:
-        log.warning("%s", error)
-
-
 def _numbered(
     rows: Iterable[Any], source: str, policy: ErrorPolicy, on_error: ErrorSink | None
 ) -> Iterator[NumberedRecord]:
@@ -194,7 +190,7 @@ def _numbered(
         if isinstance(row, Mapping):
             yield NumberedRecord(number, dict(row))
         else:
-            _report(
+            report_bad_line(
                 MalformedLineError(source, number, f"expected an object, got {type(row).__name__}"), policy, on_error
             )
 
@@ -315,7 +311,7 @@ def load_swebench_index(
     for number, instance in numbered:
         if instance.instance_id in index:
             error = RecordError(where, number, "instance_id", f"duplicate id {instance.instance_id!r}; first kept")
-            _report(error, policy, on_error)
+            report_bad_line(error, policy, on_error)
             continue
         index[instance.instance_id] = instance
     return index

@@ -20,6 +20,7 @@ from patchline.core.errors import MalformedLineError, RecordError
 
 __all__ = [
     "ErrorPolicy",
+    "ErrorSink",
     "LineReport",
     "NumberedRecord",
     "carry_over_records",
@@ -30,11 +31,14 @@ __all__ = [
     "json_line",
     "load_json",
     "parse_json",
+    "report_bad_line",
 ]
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+ErrorSink = Callable[[MalformedLineError], None]
+"""Where a reader reports a bad line it skips (None: logged as a warning)."""
 
 
 class ErrorPolicy(enum.Enum):
@@ -66,9 +70,8 @@ class LineReport:
         return len(self.errors)
 
 
-def _handle(
-    error: MalformedLineError, policy: ErrorPolicy, on_error: Callable[[MalformedLineError], None] | None
-) -> None:
+def report_bad_line(error: MalformedLineError, policy: ErrorPolicy, on_error: ErrorSink | None) -> None:
+    """Raise ``error`` under ``ErrorPolicy.FAIL``; else hand it to ``on_error`` (None: log a warning)."""
     if policy is ErrorPolicy.FAIL:
         raise error
     if on_error is not None:
@@ -82,7 +85,7 @@ def iter_jsonl(
     *,
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
-    on_error: Callable[[MalformedLineError], None] | None = None,
+    on_error: ErrorSink | None = None,
     first_line_no: int = 1,
 ) -> Iterator[NumberedRecord]:
     """Yield each JSON object of a stream of lines, with its line number (the first is ``first_line_no``).
@@ -100,12 +103,12 @@ def iter_jsonl(
             try:
                 value = _parse_leniently(raw, source, line_no)
             except MalformedLineError as error:
-                _handle(error, policy, on_error)
+                report_bad_line(error, policy, on_error)
                 continue
             if value is _BLANK:
                 continue
         if not isinstance(value, dict):
-            _handle(
+            report_bad_line(
                 MalformedLineError(source, line_no, f"expected a JSON object, got {type(value).__name__}"),
                 policy,
                 on_error,
@@ -148,7 +151,7 @@ def iter_models(
     *,
     source: str,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
-    on_error: Callable[[MalformedLineError], None] | None = None,
+    on_error: ErrorSink | None = None,
 ) -> Iterator[tuple[int, M]]:
     """Validate each record as ``model``; a record that does not fit is reported with its field."""
     for numbered in records:
@@ -157,7 +160,7 @@ def iter_models(
         except ValidationError as exc:
             field, reason = describe_validation_error(exc)
             error = RecordError(source, numbered.line_no, field, reason)
-            _handle(error, policy, on_error)
+            report_bad_line(error, policy, on_error)
 
 
 # msgspec's JSON codec for the executor's hot path: the same documents as the json module (compact,

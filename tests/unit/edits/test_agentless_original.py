@@ -129,7 +129,7 @@ def _answer(text: str) -> SampleAnswer:
 def test_compat_mode_gives_what_the_original_rules_give(case: Case) -> None:
     expected = reference_edit(case.answer, case.files, case.intervals)
     patch = patch_sample(_answer(case.answer), _context(case, compat=True), compat=True)
-    got = dict(zip(patch.edited_files, patch.new_contents, strict=True))
+    got = dict(zip(patch.files.paths, patch.files.new_contents, strict=True))
     changed = {path: text for path, text in expected.items() if text != case.files[path]}
     assert got == changed
 
@@ -150,16 +150,16 @@ def test_reading_matches_the_reference(case: Case) -> None:
 @given(cases())
 def test_default_mode_names_a_leniency_for_what_the_original_cannot_read(case: Case) -> None:
     patch = patch_sample(_answer(case.answer), _context(case, compat=False), compat=False)
-    if patch.leniency or not patch.edited_files:
+    if patch.leniency or not patch.files.paths:
         return
     # no leniency named: the original reads the edits of this patch, in the one file it edits
     commands = reference_commands(case.answer)
     path = commands[0][0]
-    assert patch.edited_files == [path]
+    assert patch.files.paths == [path]
     pairs = [pair for key, command in commands if key == path and (pair := reference_pair(command)) is not None]
     edits = [SearchReplaceEdit(str(path), search + "\n", replace + "\n") for search, replace in pairs]
     clean = apply_in_ranges(case.files[str(path)] + "\n", edits, case.intervals[str(path)])
-    assert clean.new_content == patch.new_contents[0]
+    assert clean.new_content == patch.files.new_contents[0]
 
 
 # --- named rules, one example each --------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -33,6 +33,10 @@ __all__ = [
 DATASET_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 HUB_DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 """A Hugging Face dataset name: ``name`` or ``owner/name``."""
+
+
+RunSpecT = TypeVar("RunSpecT", bound=SpecModel)
+RunStatusT = TypeVar("RunStatusT", bound=BaseModel)
 
 
 def is_dataset_file(source: str) -> bool:
@@ -140,28 +144,30 @@ class RolloutSpec(SpecModel):
     )
 
 
-class InferenceRun(SpecModel):
-    """A run of one inference stage (``kind: InferenceRun``)."""
+class _RunResource(SpecModel, Generic[RunSpecT, RunStatusT]):
+    """The Kubernetes object both run kinds are: API version, kind and metadata around their spec and status."""
 
     api_version: Literal["patchline.dev/v1alpha1"] = Field(default="patchline.dev/v1alpha1", description="API version.")
-    kind: Literal["InferenceRun"] = Field(default="InferenceRun", description="Resource kind.")
+    kind: str = Field(description="Resource kind.")
     metadata: Metadata = Field(description="Name, namespace and labels.")
-    spec: InferenceRunSpec = Field(description="What to run.")
-    status: InferenceRunStatus | None = Field(default=None, description="Reported by the operator.")
+    spec: RunSpecT = Field(description="What to run.")
+    status: RunStatusT | None = Field(default=None, description="Reported by the operator.")
+
+
+class InferenceRun(_RunResource[InferenceRunSpec, InferenceRunStatus]):
+    """A run of one inference stage (``kind: InferenceRun``)."""
+
+    kind: Literal["InferenceRun"] = Field(default="InferenceRun", description="Resource kind.")
 
     def output_uri(self, base: str) -> str:
         """The responses file's URI, a relative ``spec.output`` resolved below ``base``."""
         return resolve_uri(self.spec.output, base)
 
 
-class Rollout(SpecModel):
+class Rollout(_RunResource[RolloutSpec, RolloutStatus]):
     """A workflow run (``kind: Rollout``)."""
 
-    api_version: Literal["patchline.dev/v1alpha1"] = Field(default="patchline.dev/v1alpha1", description="API version.")
     kind: Literal["Rollout"] = Field(default="Rollout", description="Resource kind.")
-    metadata: Metadata = Field(description="Name, namespace and labels.")
-    spec: RolloutSpec = Field(description="What to run.")
-    status: RolloutStatus | None = Field(default=None, description="Reported by the operator.")
 
     def output_uri(self, base: str) -> str:
         """The run root URI: ``spec.output`` (default ``runs/{name}``), resolved below ``base`` when relative."""

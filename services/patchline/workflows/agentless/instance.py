@@ -80,7 +80,7 @@ def _traj(answer: SampleAnswer | None, prompt: str, patch: SamplePatch) -> dict[
 def _log_sample(sample: int, patch: SamplePatch, row: SampleRecord) -> list[str]:
     lines = [
         f"--- sample {sample}: {patch.status} (edits found {patch.edits_found}, applied {patch.edits_applied}, "
-        f"dropped {patch.dropped_edits}; files {', '.join(patch.edited_files) or '-'})"
+        f"dropped {patch.dropped_edits}; files {', '.join(patch.files.paths) or '-'})"
     ]
     if patch.leniency:
         lines.append(f"    read only by patchline's leniency: {', '.join(patch.leniency)}")
@@ -180,16 +180,16 @@ def process_instance(
         raw.all_generations[0].append(content)
         raw.try_count.append(sample + 1)
         raw.traj.append(_traj(answer, prepared.prompt, patch))
-        raw.prev_content[0].append(patch.original_contents or "")
-        raw.file_names[0].append(patch.edited_files or "")
+        raw.prev_content[0].append(patch.files.originals or "")
+        raw.file_names[0].append(patch.files.paths or "")
         outcome.processed.append(
             ProcessedRecord(
                 instance_id=iid,
                 model_patch=patch.model_patch,
                 raw_model_patch=patch.raw_model_patch,
-                original_file_content=patch.original_contents,
-                edited_files=patch.edited_files,
-                new_file_content=patch.new_contents,
+                original_file_content=patch.files.originals,
+                edited_files=patch.files.paths,
+                new_file_content=patch.files.new_contents,
                 status=patch.status,
                 leniency=patch.leniency,
             )

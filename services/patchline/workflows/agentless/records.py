@@ -12,15 +12,14 @@ Field names and shapes are the original's, so tools reading Agentless results re
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from patchline.core.errors import MalformedLineError
-from patchline.core.jsonl import ErrorPolicy, iter_jsonl, iter_models
+from patchline.core.jsonl import ErrorPolicy, ErrorSink, iter_jsonl, iter_models
 from patchline.core.store import ArtifactStore
 from patchline.workflows.agentless.locations import edit_locs_from_raw_output
 
@@ -219,7 +218,7 @@ def iter_loc_records(
     name: str,
     *,
     policy: ErrorPolicy = ErrorPolicy.SKIP,
-    on_error: Callable[[MalformedLineError], None] | None = None,
+    on_error: ErrorSink | None = None,
 ) -> Iterator[LocRecord]:
     """Stream the records of a loc file; bad lines are reported through ``on_error`` and skipped."""
     source = store.uri(name)

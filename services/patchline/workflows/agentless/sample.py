@@ -39,6 +39,7 @@ from patchline.workflows.agentless.context import FileSegment, InstanceContext
 from patchline.workflows.agentless.leniency import leniencies_used
 from patchline.workflows.agentless.records import SampleStatus
 from patchline.workflows.agentless.responses import SampleAnswer
+from patchline.workflows.changed_files import ChangedFiles
 
 __all__ = ["SamplePatch", "patch_sample"]
 
@@ -50,9 +51,7 @@ class SamplePatch:
     status: str
     model_patch: str = ""
     raw_model_patch: str = ""
-    edited_files: list[str] = field(default_factory=list)
-    original_contents: list[str] = field(default_factory=list)
-    new_contents: list[str] = field(default_factory=list)
+    files: ChangedFiles = field(default_factory=ChangedFiles)
     edits_found: int = 0
     edits_applied: int = 0
     dropped_edits: int = 0
@@ -166,9 +165,8 @@ def patch_sample(
         result.status = SampleStatus.NOT_APPLIED
         return result
     originals = {path: _file_content(context.segment(path) or FileSegment(path, "", ()), compat) for path in changed}
-    result.edited_files = list(changed)
-    result.original_contents = [originals[path] for path in changed]
-    result.new_contents = [changed[path] for path in changed]
+    for path, new in changed.items():
+        result.files.add(path, originals[path], new)
     if compat:
         raw = "\n" + "".join(_compat_diff(path, originals[path], changed[path]) for path in changed)
         result.raw_model_patch = raw.lstrip()

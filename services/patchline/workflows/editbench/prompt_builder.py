@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from patchline.core.datasets import BenchLine, ErrorSink, iter_bench
+from patchline.core.datasets import BenchLine, iter_bench
 from patchline.core.errors import InputError, MalformedLineError, PatchlineError
-from patchline.core.jsonl import iter_jsonl
+from patchline.core.jsonl import ErrorSink, iter_jsonl
 from patchline.core.progress import NullProgress, Progress
 from patchline.core.repos import GitSnapshot
 from patchline.core.spec import Dataset, EditBenchStage, EditBenchWorkflow

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from patchline.edits import find_fenced_blocks, parse_search_replace, render_file_diff, strip_reasoning
 from patchline.edits.apply import apply_whitespace_tolerant
 from patchline.edits.search_replace import SearchReplaceEdit
+from patchline.workflows.changed_files import ChangedFiles
 from patchline.workflows.rollout.repofiles import RepoFiles, known_paths, resolve_file
 
 __all__ = ["FixResult", "answer_edit_text", "fix_from_answer", "group_edits"]
@@ -24,9 +25,7 @@ class FixResult:
 
     model_patch: str
     search_replace_text: str
-    edited_files: list[str] = field(default_factory=list)
-    original_file_content: list[str] = field(default_factory=list)
-    new_file_content: list[str] = field(default_factory=list)
+    files: ChangedFiles = field(default_factory=ChangedFiles)
     edits_found: int = 0
     edits_applied: int = 0
     unknown_paths: int = 0
@@ -73,8 +72,6 @@ def fix_from_answer(raw_answer: str, files: RepoFiles) -> FixResult:
         if applied.new_content == original:
             continue
         diffs.append(render_file_diff(path, original, applied.new_content))
-        result.edited_files.append(path)
-        result.original_file_content.append(original)
-        result.new_file_content.append(applied.new_content)
+        result.files.add(path, original, applied.new_content)
     result.model_patch = "".join(diffs)
     return result

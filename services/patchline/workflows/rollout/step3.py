@@ -118,9 +118,9 @@ def _bugfixer_sample(item: Step3Item, instance: SWEbenchInstance) -> BugFixerSam
         instance_id=instance.instance_id,
         model_patch=fix.model_patch,
         raw_model_patch=fix.search_replace_text,
-        original_file_content=fix.original_file_content,
-        edited_files=fix.edited_files,
-        new_file_content=fix.new_file_content,
+        original_file_content=fix.files.originals,
+        edited_files=fix.files.paths,
+        new_file_content=fix.files.new_contents,
     )
     return BugFixerSample(
         instance_id=instance.instance_id,

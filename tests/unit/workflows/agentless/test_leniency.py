@@ -21,7 +21,7 @@ def _patch(answer: str, *, compat: bool = False) -> tuple[list[str], list[str]]:
     if compat:
         files = [FileSegment(s.path, s.content.removesuffix("\n"), s.ranges) for s in files]
     result = patch_sample(SampleAnswer(0, answer, "", {}, ""), InstanceContext(files=files), compat=compat)
-    return result.leniency, result.edited_files
+    return result.leniency, result.files.paths
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_gold_edit_gives_a_patch_that_applies(
     segment = subs_context.segment(LATEX)
     assert segment is not None
     patched = apply_unified_diff({LATEX: segment.content}, result.model_patch)
-    assert patched[LATEX] == result.new_contents[0]
+    assert patched[LATEX] == result.files.new_contents[0]
     assert "\\left. \\left(%s\\right) \\right|" in str(patched[LATEX])
     assert "No newline" not in result.model_patch
 
@@ -77,13 +77,13 @@ def test_edits_to_every_file_are_applied_and_compat_keeps_the_first_only(
         FACTOR, "    s, g, r = dmp_sqf_norm(f, u, K)", "    s, g, r = dmp_sqf_norm(F, u, K)"
     )
     result = patch_sample(_answer(both), subs_context)
-    assert result.status == SampleStatus.OK and result.edited_files == [LATEX, FACTOR]
+    assert result.status == SampleStatus.OK and result.files.paths == [LATEX, FACTOR]
     assert result.model_patch.count("diff --git") == 2
     compat_context = _context(
         repo, {LATEX: ["function: LatexPrinter._print_Subs"], FACTOR: ["function: dmp_ext_factor"]}, compat=True
     )
     compat = patch_sample(_answer(both), compat_context, compat=True)
-    assert compat.edited_files == [LATEX] and compat.dropped_edits == 1
+    assert compat.files.paths == [LATEX] and compat.dropped_edits == 1
 
 
 def test_whole_file_compat_reproduces_the_blank_line_artefact(gold: dict[str, dict[str, object]], repo: Path) -> None:
@@ -96,7 +96,7 @@ def test_whole_file_compat_reproduces_the_blank_line_artefact(gold: dict[str, di
     assert compat.raw_model_patch.startswith(f"diff --git a/{LATEX} b/{LATEX}\nindex ")
     assert "@@ -1,3 +1,4 @@\n+\n" in compat.raw_model_patch  # the spurious blank first line
     assert "@@ -842,7 +843,7 @@ class LatexPrinter(Printer):" in compat.raw_model_patch  # git's section heading
-    assert compat.new_contents[0].startswith("\n") and not compat.original_contents[0].endswith("\n")
+    assert compat.files.new_contents[0].startswith("\n") and not compat.files.originals[0].endswith("\n")
 
 
 @pytest.mark.parametrize(

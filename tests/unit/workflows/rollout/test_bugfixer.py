@@ -31,13 +31,13 @@ def test_reasoning_stripped_edit_applied_reindented_one_diff(files: LazyStructur
         f"        {line}\n=======\n        # fixed\n        {line}\n>>>>>>> REPLACE\n```\n"
     )
     result = fix_from_answer(answer, files)
-    assert result.edited_files == ["requests/utils.py"]
+    assert result.files.paths == ["requests/utils.py"]
     assert result.model_patch.count("diff --git a/requests/utils.py b/requests/utils.py") == 1
     assert f"+# fixed\n {line}\n" in result.model_patch  # re-indented to the file's indentation
     assert "<think>" not in result.search_replace_text and "requests/api.py" not in result.search_replace_text
     original = files.read_text("requests/utils.py") or ""
     after = apply_unified_diff({"requests/utils.py": original}, result.model_patch)
-    assert after["requests/utils.py"] == result.new_file_content[0]
+    assert after["requests/utils.py"] == result.files.new_contents[0]
 
 
 def test_two_files_two_edits_each_file_once(files: LazyStructure) -> None:
@@ -49,7 +49,7 @@ def test_two_files_two_edits_each_file_once(files: LazyStructure) -> None:
         )
     )
     result = fix_from_answer(answer, files)
-    assert result.edited_files == ["requests/utils.py", "requests/api.py"]
+    assert result.files.paths == ["requests/utils.py", "requests/api.py"]
     assert result.model_patch.count("diff --git") == 2
     assert result.edits_found == 3 and result.edits_applied == 3
 
@@ -61,7 +61,7 @@ def test_two_files_two_edits_each_file_once(files: LazyStructure) -> None:
 def test_edits_outside_the_known_files_are_dropped(files: LazyStructure, path: str) -> None:
     answer = f"```python\n### {path}\n<<<<<<< SEARCH\nroot\n=======\nowned\n>>>>>>> REPLACE\n```"
     result = fix_from_answer(answer, files)
-    assert result.model_patch == "" and result.edited_files == []
+    assert result.model_patch == "" and result.files.paths == []
     assert result.unknown_paths == 1
 
 
@@ -78,7 +78,7 @@ def test_edits_outside_the_known_files_are_dropped(files: LazyStructure, path: s
 )
 def test_answers_without_usable_edits_give_empty_patches(files: LazyStructure, answer: str) -> None:
     result = fix_from_answer(answer, files)
-    assert result.model_patch == "" and result.edited_files == []
+    assert result.model_patch == "" and result.files.paths == []
 
 
 def test_path_without_top_level_folder_is_corrected() -> None:
@@ -97,7 +97,7 @@ def test_path_without_top_level_folder_is_corrected() -> None:
         "=======\n    return {'response': []}\n>>>>>>> REPLACE\n```"
     )
     result = fix_from_answer(answer, files)
-    assert result.edited_files == ["requests/requests/hooks.py"]
+    assert result.files.paths == ["requests/requests/hooks.py"]
     assert "+    return {'response': []}" in result.model_patch
 
 
