@@ -104,7 +104,8 @@ async def test_affinity_keeps_an_instance_on_one_endpoint(tmp_path: Path, fault_
     await _execute(
         tmp_path,
         [s.base_url + "/v1" for s in servers],
-        settings=fast_settings(affinity=True),
+        # Timeouts long enough that no endpoint cools down on a busy machine (which would move an instance).
+        settings=fast_settings(affinity=True, timeout_seconds=10.0, connect_timeout_seconds=5.0),
     )
     home: dict[str, set[int]] = {}
     for index, server in enumerate(servers):

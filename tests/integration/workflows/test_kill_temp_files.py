@@ -7,6 +7,7 @@ and are killed with SIGKILL while such files exist; a rerun must finish with exa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -43,8 +44,13 @@ def _temps(folder: Path) -> list[Path]:
 
 
 def _kill_when_temps_appear(command: list[str], folder: Path, env: dict[str, str]) -> list[Path]:
-    """Start ``command``, SIGKILL it as soon as a temporary file exists below ``folder``; the files left."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Start ``command``, SIGKILL it as soon as a temporary file exists below ``folder``; the files left.
+
+    The whole process group is killed, worker processes included, as a kill of the job does: a worker left
+    running would go on writing while the test looks at what the kill left."""
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     try:
         while not _temps(folder):
@@ -52,9 +58,10 @@ def _kill_when_temps_appear(command: list[str], folder: Path, env: dict[str, str
                 return []  # finished before a temporary file was seen
             assert time.monotonic() < deadline, "no temporary file appeared"
             time.sleep(0.002)
-        os.kill(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
     finally:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
     return _temps(folder)
 

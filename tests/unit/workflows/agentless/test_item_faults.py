@@ -60,11 +60,12 @@ def test_deep_nesting_huge_answers_and_bad_lines_fail_alone_with_their_line_numb
 
 
 def test_a_slow_instance_times_out_alone(scenario: Scenario) -> None:
-    settings = repair_settings(scenario, sampling__samples=2, workflow__item_timeout_seconds=0.5)
+    # The limit leaves a busy machine room for the healthy instance; the slow one needs several times more.
+    settings = repair_settings(scenario, sampling__samples=2, workflow__item_timeout_seconds=2.0)
     generate_requests(settings, output_folder(scenario))
     [path] = json.loads(scenario.loc_file.read_text().splitlines()[0])["found_files"]
-    # 20,000 edits that match nothing: seconds of work for one instance, well under the size cap.
-    edits = "".join(f"<<<<<<< SEARCH\ndef f{i}():\n=======\ndef g():\n>>>>>>> REPLACE\n" for i in range(20_000))
+    # 55,000 edits that match nothing: about 6 s of work for one instance, under the 4 MiB size cap.
+    edits = "".join(f"<<<<<<< SEARCH\ndef f{i}():\n=======\ndef g():\n>>>>>>> REPLACE\n" for i in range(55_000))
     slow = success(f"{A}|1", f"```python\n### {path}\n{edits}```\n").model_dump_json()
     responses = scenario.root / "responses.jsonl"
     responses.write_text(slow + "\n" + _gold(scenario, B) + "\n")
