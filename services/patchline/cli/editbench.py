@@ -69,12 +69,13 @@ def _run(args: argparse.Namespace) -> int:
         summaries = run_matrix(args.dataset_name, args.model, args.run_id, options, progress=progress)
     for s in summaries:
         known = "" if s.config_known else " (model not in the table: default sampling)"
+        t = s.totals
         print(
-            f"{s.output_uri}: {s.succeeded} succeeded, {s.failed} failed, {s.already_done} already done, "
-            f"{s.shrunk} shrunk for context, {s.harvested} recovered, {s.repaired} diffs repaired, "
-            f"cost {s.cost:.4f}{known}"
+            f"{s.output_uri}: {t.succeeded} succeeded, {t.failed} failed, {t.already_done} already done, "
+            f"{t.shrunk} shrunk for context, {t.harvested} recovered, {t.repaired} diffs repaired, "
+            f"cost {t.cost:.4f}{known}"
         )
-    return 1 if any(s.failed for s in summaries) else 0
+    return 1 if any(s.totals.failed for s in summaries) else 0
 
 
 def _existing(args: argparse.Namespace) -> ExistingMerged:

@@ -39,30 +39,28 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
-    """What one (dataset, model, run_id) run did."""
+    """What one (dataset, model, run_id) run did: its rounds' counts summed into ``totals``, and the requests
+    it sent (``totals.pending`` is what the last round left, nothing once the run is complete)."""
 
     input_uri: str
     output_uri: str
     model: str
     config_known: bool
-    already_done: int = 0
     sent: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    shrunk: int = 0
-    harvested: int = 0
-    repaired: int = 0
-    cost: float = 0.0
+    totals: RoundReport = field(default_factory=RoundReport)
 
     def add(self, report: RoundReport) -> None:
         """Fold in one prepare or collect (answers harvested from a dead run count as succeeded now)."""
-        self.already_done += report.already_done - report.harvested
-        self.succeeded += report.succeeded + report.harvested
-        self.failed += report.failed
-        self.shrunk += report.shrunk
-        self.harvested += report.harvested
-        self.repaired += report.repaired
-        self.cost += report.cost
+        totals = self.totals
+        totals.total = max(totals.total, report.total)
+        totals.already_done += report.already_done - report.harvested
+        totals.succeeded += report.succeeded + report.harvested
+        totals.failed += report.failed
+        totals.shrunk += report.shrunk
+        totals.harvested += report.harvested
+        totals.repaired += report.repaired
+        totals.pending = report.pending
+        totals.cost += report.cost
 
 
 def run_editbench(

@@ -137,7 +137,8 @@ def test_overflow_is_shrunk_and_failures_retried(provider: str, tmp_path: Path) 
     with LimitServer(provider, _limits(cases), fail_once={"flaky"}) as server:
         options = RunOptions(endpoints=ModelEndpoints(urls=[server.base_url]), root=str(tmp_path), executor=EXECUTOR)
         first = run_editbench(str(infbench), "local-model", "x", options)
-        assert (first.succeeded, first.failed) == (2, 2) and first.shrunk == 3 and not first.config_known
+        assert (first.totals.succeeded, first.totals.failed, first.totals.shrunk) == (2, 2, 3)
+        assert not first.config_known
         records = {r["instance_id"].rsplit("-", 1)[1]: r for r in _results(tmp_path, "local-model")}
         assert records["drop"]["prompt"].count("[start of ") == 1 and "model_patch" in records["drop"]
         assert records["drop"]["model_patch"].startswith("--- a/pkg/m0.py")
@@ -150,7 +151,7 @@ def test_overflow_is_shrunk_and_failures_retried(provider: str, tmp_path: Path) 
         )
 
         second = run_editbench(str(infbench), "local-model", "x", options)
-        assert (second.already_done, second.succeeded, second.failed) == (2, 1, 1)
+        assert (second.totals.already_done, second.totals.succeeded, second.totals.failed) == (2, 1, 1)
         records_after = _results(tmp_path, "local-model")
         assert Counter(r["instance_id"] for r in records_after) == Counter({f"org__repo-pull-{n}": 1 for n in cases})
         flaky = next(r for r in records_after if r["instance_id"].endswith("flaky"))
@@ -181,7 +182,7 @@ def test_answers_of_a_run_that_died_mid_round_are_harvested(tmp_path: Path) -> N
             RunOptions(ModelEndpoints(urls=[server.base_url]), str(tmp_path), executor=EXECUTOR),
         )
         assert "flaky" not in server.lengths  # its answer was already there
-    assert summary.harvested == 1 and summary.succeeded == 3
+    assert summary.totals.harvested == 1 and summary.totals.succeeded == 3
     flaky = next(r for r in _results(tmp_path, "local-model") if r["instance_id"].endswith("flaky"))
     assert flaky["prompt"] == prompt and flaky["response_time"] == 1.5 and flaky["model_patch"].startswith("--- a/")
     assert not list(work.glob("*.jsonl"))
@@ -197,7 +198,7 @@ def test_a_prompt_far_over_a_known_limit_is_shrunk_before_it_is_sent(tmp_path: P
     with LimitServer("openai", {"drop": 10**9}, fail_once=set()) as server:
         options = RunOptions(ModelEndpoints(urls=[server.base_url]), str(tmp_path), executor=EXECUTOR, configs=configs)
         summary = run_editbench(str(infbench), "small-model", "x", options)
-        assert summary.succeeded == 1 and summary.config_known
+        assert summary.totals.succeeded == 1 and summary.config_known
         assert len(server.lengths["drop"]) == 1 and server.lengths["drop"][0] < one_file
     (record,) = _results(tmp_path, "small-model")
     assert record["prompt"].count("[start of ") == 1
