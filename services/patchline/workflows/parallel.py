@@ -41,15 +41,21 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise ItemTimeout("time limit reached")
 
 
+# After the limit the alarm repeats: an exception raised where Python cannot pass it on (a garbage-collector
+# callback, a ``__del__``) is lost, and the item must still stop.
+_ALARM_REPEAT_S = 0.25
+
+
 def _call_with_limit(fn: Callable[[T], R], item: T, timeout: float | None) -> R:
     """Run ``fn(item)`` in a worker process, interrupted by SIGALRM after ``timeout`` seconds."""
     if not timeout:
         return fn(item)
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    signal.setitimer(signal.ITIMER_REAL, timeout, _ALARM_REPEAT_S)
     try:
         return fn(item)
     finally:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # a repeat due now must not interrupt the clean-up
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

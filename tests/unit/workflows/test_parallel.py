@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from patchline.workflows.parallel import imap_bounded
+from patchline.workflows.parallel import ItemFailure, imap_bounded
 
 pytestmark = pytest.mark.unit
 
@@ -31,3 +32,24 @@ def test_many_items_keep_the_configured_pool_and_the_order() -> None:
     results = list(imap_bounded(_pid, range(40), workers=3))
     assert [item for item, _ in results] == list(range(40))
     assert len({pid for _, pid in results} - {os.getpid()}) <= 3
+
+
+def _swallows_the_first_interruption(seconds: int) -> str:
+    """Works for ``seconds``, losing the first time-limit exception as a garbage-collector callback would."""
+    swallowed = False
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.01)
+        except Exception:  # the point of the test: an interruption that never reaches the caller
+            if swallowed:
+                raise
+            swallowed = True
+    return "finished"
+
+
+def test_an_item_is_stopped_even_when_its_first_interruption_is_lost() -> None:
+    started = time.monotonic()
+    [(item, outcome)] = list(imap_bounded(_swallows_the_first_interruption, [30], workers=1, timeout=0.3))
+    assert item == 30 and isinstance(outcome, ItemFailure) and outcome.kind == "timeout"
+    assert time.monotonic() - started < 10  # the repeated alarm, not the item's 30 s
