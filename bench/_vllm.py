@@ -215,6 +215,12 @@ class Timer:
 RUN_BATCH_READY = "Reading batch from"
 
 
+def _failed(what: str, log: Path) -> RuntimeError:
+    """The error for a process that failed: its last log lines (the log lives in a temporary folder)."""
+    last = log.read_text(errors="replace").strip().splitlines()[-8:] if log.exists() else []
+    return RuntimeError("\n    ".join([f"{what}; the end of its log:", *last]))
+
+
 def _log_has(log: Path, marker: str) -> bool:
     return log.exists() and marker in log.read_text(errors="replace")
 
@@ -236,7 +242,7 @@ def run_batch(
                 return RunBatch(timer(), startup_s, killed=True)
             time.sleep(0.1)
     if process.returncode != 0:
-        raise RuntimeError(f"vllm run-batch exited with status {process.returncode}; see {log}")
+        raise _failed(f"vllm run-batch exited with status {process.returncode}", log)
     return RunBatch(timer(), startup_s, killed=False)
 
 
@@ -260,14 +266,14 @@ def serve(env: VllmEnv, model: str, log: Path, port: int) -> Iterator[tuple[str,
         with httpx.Client(trust_env=False, timeout=2) as client:
             while True:
                 if process.poll() is not None:
-                    raise RuntimeError(f"vllm serve exited with status {process.returncode}; see {log}")
+                    raise _failed(f"vllm serve exited with status {process.returncode}", log)
                 try:
                     if client.get(f"{url}/health").status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 if timer() > 600:
-                    raise RuntimeError(f"vllm serve did not answer /health in 600 s; see {log}")
+                    raise _failed("vllm serve did not answer /health in 600 s", log)
                 time.sleep(0.1)
         yield url, timer()
 
@@ -288,7 +294,7 @@ def patchline_run(
                 return PatchlineRun(timer(), None)
             time.sleep(0.02)
     if process.returncode != 0:
-        raise RuntimeError(f"patchline infer run exited with status {process.returncode}; see {log}")
+        raise _failed(f"patchline infer run exited with status {process.returncode}", log)
     return PatchlineRun(timer(), json.loads(summary.read_text()))
 
 
@@ -353,10 +359,12 @@ async def compare(env: VllmEnv, source: Path, folder: Path, concurrency: int) ->
     missing = len(set(ids) - set(after))
     ours_total = first.seconds + second.seconds
     exactly_once = "yes" if not duplicates and not missing else f"NO ({duplicates} repeated, {missing} missing)"
+    # A resumed rerun sends exactly the requests the killed run left without a final line.
+    resumed = second.summary["skipped"] == len(before) and resent == len(ids) - len(before)
     print(
         f"    killed after {first.seconds:.1f} s with {len(before)} final lines ({torn} torn); "
-        f"rerun {second.seconds:.1f} s: skipped {second.summary['skipped']}, sent {resent}; "
-        f"one final line per custom_id: {exactly_once}",
+        f"rerun {second.seconds:.1f} s: skipped {second.summary['skipped']}, sent {resent} "
+        f"(resumed: {'yes' if resumed else 'NO'}); one final line per custom_id: {exactly_once}",
         flush=True,
     )
     print(f"  (3b) vllm run-batch killed (process group, SIGKILL) at {clean.seconds / 2:.1f} s, then rerun", flush=True)
@@ -365,7 +373,10 @@ async def compare(env: VllmEnv, source: Path, folder: Path, concurrency: int) ->
     kept = len(final_lines(partial_out)[0])
     again = run_batch(env, model, source, partial_out, folder / "run-batch-rerun.log")
     vllm_total = cut.seconds + again.seconds
-    print(f"    killed after {cut.seconds:.1f} s leaving {kept} lines; rerun {again.seconds:.1f} s", flush=True)
+    phase = "in start-up" if cut.startup_s is None else f"{cut.seconds - cut.startup_s:.1f} s into the batch"
+    print(
+        f"    killed after {cut.seconds:.1f} s ({phase}) leaving {kept} lines; rerun {again.seconds:.1f} s", flush=True
+    )
     batch_texts, serve_texts = answers(folder / "run-batch-out.jsonl"), answers(folder / "serve-out.jsonl")
     same = sum(1 for cid, text in batch_texts.items() if serve_texts.get(cid) == text)
     return [
@@ -375,7 +386,8 @@ async def compare(env: VllmEnv, source: Path, folder: Path, concurrency: int) ->
         f" ({(ours.seconds + health_s) / clean.seconds:.2f}x with serve's start-up)",
         f"killed half way and rerun: run-batch {cut.seconds:.1f} + {again.seconds:.1f} = {vllm_total:.1f} s (kept "
         f"{kept} lines); patchline {first.seconds:.1f} + {second.seconds:.1f} = {ours_total:.1f} s (resumed: "
-        f"{second.summary['skipped']} skipped, {resent} sent): patchline / vLLM {ours_total / vllm_total:.2f}x",
+        f"{second.summary['skipped']} skipped, {resent} sent): patchline / vLLM {ours_total / vllm_total:.2f}x "
+        f"({(ours_total + health_s) / vllm_total:.2f}x with serve's start-up)",
         f"texts identical between run-batch and serve+patchline: {same}/{len(batch_texts)}",
     ]
 

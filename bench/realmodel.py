@@ -77,6 +77,7 @@ def _lines(prompts: list[str], samples: int, max_tokens: int, **extra: Any) -> l
     return [
         {
             "custom_id": f"inst-{i}|{k}",
+            "method": "POST",  # OpenAI's batch line format (vllm run-batch requires it)
             "url": "/v1/chat/completions",
             "body": {
                 "model": MODEL,
