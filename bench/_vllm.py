@@ -13,7 +13,6 @@ signal to the main process alone.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import shutil
@@ -31,8 +30,8 @@ from typing import Any
 import httpx
 
 from patchline.core.batch import iter_responses, latest_responses
-from patchline.core.errors import MalformedLineError
-from patchline.core.llamacpp_args import DEFAULT_MODEL_DISTRIBUTION
+from patchline.core.errors import InputError, MalformedLineError
+from patchline.core.llamacpp_args import default_model_path
 from patchline.gateway import ExecutorSettings, execute_file
 from patchline.gateway.managed import free_port
 
@@ -114,13 +113,9 @@ class VllmEnv:
 
 def _gguf() -> Path:
     try:
-        files = importlib.metadata.files(DEFAULT_MODEL_DISTRIBUTION) or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    found = [Path(str(f.locate())) for f in files if f.name.endswith(".gguf")]
-    if not found:
-        raise EnvironmentUnavailableError(f"no GGUF to dequantise: {DEFAULT_MODEL_DISTRIBUTION} is not installed")
-    return found[0]
+        return Path(default_model_path())
+    except InputError as error:
+        raise EnvironmentUnavailableError(str(error)) from error
 
 
 def _step(what: str, command: list[str], env: dict[str, str]) -> None:
