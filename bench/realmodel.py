@@ -201,7 +201,7 @@ async def _vllm_arm(args: argparse.Namespace, folder: Path) -> list[str]:
     try:
         env = _vllm.build_env()
     except _vllm.EnvironmentUnavailableError as error:
-        return [f"vllm: not measured, its environment cannot be built here: {error}"]
+        raise SystemExit(f"--vllm: not measured, its environment cannot be built here: {error}") from error
     # Temperature 0: run-batch and serve give the same texts for the same configuration, a check that both
     # sides did the same work.
     lines = _lines(_prompts(args.vllm_lines, args.vllm_prompt_chars), 1, args.vllm_max_tokens, temperature=0)
