@@ -73,8 +73,9 @@ test: lint  ## lint, then the whole test suite (GPU tests are deselected)
 proto: $(STAMP)  ## regenerate proto/patchline/v1/stages.proto from the stage models, then services/patchline/rpc
 	$(BIN)/python -m patchline.devtools.gen_proto
 
+# bench/_*.py are modules the benchmarks import, not benchmarks.
 bench: $(STAMP)  ## benchmarks: ratios against baselines measured in the same run
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 chart: $(STAMP)  ## helm lint + template + schema validation of the chart
 	$(BIN)/python -m patchline.devtools.check_chart

@@ -11,6 +11,10 @@ Run: ``.venv/bin/python bench/realmodel.py`` (about 15 minutes on two cores; ``-
    cached-token share (``usage.prompt_tokens_details.cached_tokens`` over ``prompt_tokens``) and wall time.
 3. The same requests through smg (``smg==1.13.0``, ``--policy cache_aware``) in front of two replicas, sent
    by the executor without its grouping: a cache-aware gateway is the other way to get prefix reuse.
+4. ``--vllm`` (left out unless asked; builds its environment under ``<repo>/.cache/vllm`` on first use, see
+   ``bench/_vllm.py``): ``--vllm-lines`` chat requests through ``vllm run-batch`` and through patchline against
+   ``vllm serve`` (same weights, same engine flags), then both killed half way and rerun: ``run-batch`` keeps
+   nothing and starts over, patchline resumes.
 
 Each arm gets freshly started replicas, so no arm reads another's cache, and by default no host-RAM prompt
 cache (``--cache-ram-mib 0``): 30 short prompts would all fit in it, the prompts of a real batch do not, and
@@ -36,6 +40,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import _vllm
 import aiohttp
 import httpx
 
@@ -56,9 +61,15 @@ def _engine(replicas: int, slots: int, cache_ram_mib: int) -> LlamaCppEngine:
 
 
 def _prompts(count: int, chars: int) -> list[str]:
-    """``count`` prompts: a question about the start of a distinct standard-library module."""
+    """``count`` prompts: a question about the start of a distinct standard-library module.
+
+    Top-level modules come first (the same prompts at any ``count``), then the modules of packages.
+    """
     root = Path(sysconfig.get_paths()["stdlib"])
-    sources = [p for p in sorted(root.glob("*.py")) if p.stat().st_size > 4 * chars][:count]
+    candidates = [*sorted(root.glob("*.py")), *sorted(root.glob("*/*.py"))]
+    sources = [p for p in candidates if p.stat().st_size > 4 * chars][:count]
+    if len(sources) < count:
+        raise SystemExit(f"only {len(sources)} standard-library modules are longer than {4 * chars} characters")
     return [f"Review this code and name one bug in it.\n\n{p.read_text(errors='replace')[:chars]}" for p in sources]
 
 
@@ -66,6 +77,7 @@ def _lines(prompts: list[str], samples: int, max_tokens: int, **extra: Any) -> l
     return [
         {
             "custom_id": f"inst-{i}|{k}",
+            "method": "POST",  # OpenAI's batch line format (vllm run-batch requires it)
             "url": "/v1/chat/completions",
             "body": {
                 "model": MODEL,
@@ -185,9 +197,25 @@ async def _orders(args: argparse.Namespace, folder: Path) -> dict[str, Execution
     return results
 
 
+async def _vllm_arm(args: argparse.Namespace, folder: Path) -> list[str]:
+    try:
+        env = _vllm.build_env()
+    except _vllm.EnvironmentUnavailableError as error:
+        raise SystemExit(f"--vllm: not measured, its environment cannot be built here: {error}") from error
+    # Temperature 0: run-batch and serve give the same texts for the same configuration, a check that both
+    # sides did the same work.
+    lines = _lines(_prompts(args.vllm_lines, args.vllm_prompt_chars), 1, args.vllm_max_tokens, temperature=0)
+    source = _write(folder / "vllm-in.jsonl", lines)
+    return await _vllm.compare(env, source, folder / "vllm", args.vllm_concurrency)
+
+
 async def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="patchline-realmodel-") as tmp:
         folder = Path(tmp)
+        vllm_report: list[str] = []
+        if args.vllm:
+            print(f"4. vLLM's CPU build: {args.vllm_lines} chat requests, run-batch vs patchline on vllm serve")
+            vllm_report = await _vllm_arm(args, folder)
         overhead = "executor/bare: not measured"
         if not args.no_overhead:
             print("1. executor overhead against a bare client (1 replica)")
@@ -198,6 +226,8 @@ async def _main(args: argparse.Namespace) -> int:
             print(f"2. {args.instances} prompts x {args.samples} samples on 2 replicas")
             results = await _orders(args, folder)
     print(f"\nrealmodel bench: {overhead}")
+    for line in vllm_report:
+        print(f"  {line}")
     if not results:
         return 0
     grouped = results["grouped"]
@@ -227,9 +257,15 @@ def main() -> int:
         default=0,
         help="host-RAM prompt cache per replica (default 0: a real batch's prompts do not fit in it either)",
     )
+    parser.add_argument("--vllm", action="store_true", help="add the vLLM CPU arm (a 3.5 GB environment, once)")
+    parser.add_argument("--vllm-lines", type=int, default=500, help="chat requests of the vLLM arm")
+    parser.add_argument("--vllm-max-tokens", type=int, default=32)
+    parser.add_argument("--vllm-prompt-chars", type=int, default=400)
+    parser.add_argument("--vllm-concurrency", type=int, default=256, help="patchline's requests in flight to serve")
     args = parser.parse_args()
     if args.quick:
         args.instances, args.samples, args.overhead_requests, args.prompt_chars = 4, 3, 8, 600
+        args.vllm_lines = 40
     return asyncio.run(_main(args))
 
 
