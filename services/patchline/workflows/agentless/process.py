@@ -71,6 +71,7 @@ class ProcessSummary:
     dropped_edits: int = 0
     failed_instances: dict[str, str] = field(default_factory=dict)
     not_in_dataset: list[str] = field(default_factory=list)
+    not_selected: list[str] = field(default_factory=list)  # left out by dataset.instances / dataset.limit
     response_lines: int = 0
     bad_lines: int = 0
     foreign_ids: int = 0
@@ -110,6 +111,9 @@ class ProcessSummary:
         lines += [f"instance failed: {iid}: {why}" for iid, why in sorted(self.failed_instances.items())[:20]]
         if self.not_in_dataset:
             lines.append(f"not in the dataset: {len(self.not_in_dataset)}: {', '.join(self.not_in_dataset[:10])}")
+        if self.not_selected:
+            shown = ", ".join(self.not_selected[:10])
+            lines.append(f"not selected (dataset.instances / dataset.limit): {len(self.not_selected)}: {shown}")
         lines += self.edit_locs.describe()
         lines.append(self.selection.describe())
         lines += self.resample.describe(self.batch_output)
@@ -121,6 +125,11 @@ class ProcessSummary:
         """Why this run made nothing of the answers (None when it did), as the error to exit with."""
         if not self.response_lines:
             return InputError(f"{batch_output}: no response line to process (the file is empty)")
+        if not self.instances and self.not_selected and not self.not_in_dataset:
+            return InputError(
+                f"none of the loc file's instances is selected by dataset.instances / dataset.limit "
+                f"({len(self.not_selected)} left out)"
+            )
         if not self.instances:
             return InputError(f"none of the loc file's instances is in the dataset ({len(self.not_in_dataset)} not)")
         answered = self.samples - self.statuses.get(SampleStatus.NOT_REQUESTED, 0)
@@ -155,7 +164,8 @@ def _jobs(
     for loc in locs:
         instance = index.get(loc.instance_id)
         if instance is None:
-            summary.not_in_dataset.append(loc.instance_id)
+            reason = settings.dataset.missing_reason(loc.instance_id)
+            (summary.not_selected if reason == "not_selected" else summary.not_in_dataset).append(loc.instance_id)
             continue
         yield InstanceJob(loc, instance, settings, responses.answers(loc.instance_id), resample_round)
 

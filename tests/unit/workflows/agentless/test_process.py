@@ -194,3 +194,19 @@ def test_predictions_load_with_the_swebench_loader(scenario: Scenario) -> None:
     assert [tuple(p[k] for k in keys) for p in loaded] == [
         (r["instance_id"], r["model_name_or_path"], r["model_patch"]) for r in records
     ]
+
+
+def test_instances_the_manifest_leaves_out_are_not_selected_not_missing(scenario: Scenario) -> None:
+    settings = repair_settings(scenario, dataset__instances=[A])
+    generate_requests(settings, output_folder(scenario))
+    responses = scenario.root / "responses.jsonl"
+    responses.write_text(success(f"{A}|1", oracle_answer(scenario.instances[A])).model_dump_json() + "\n")
+    summary = process_responses(settings, output_folder(scenario), str(responses))
+    assert summary.not_selected == [B] and summary.not_in_dataset == []
+    assert f"not selected (dataset.instances / dataset.limit): 1: {B}" in summary.describe()
+    # A dataset instance the loc file does not hold, selected alone: none of the loc file's is selected.
+    rows = [json.loads(line) for line in scenario.dataset.read_text().splitlines()]
+    scenario.dataset.write_text("".join(json.dumps(r) + "\n" for r in [*rows, {**rows[0], "instance_id": "c__c-1"}]))
+    only_c = repair_settings(scenario, dataset__instances=["c__c-1"])
+    error = process_responses(only_c, output_folder(scenario), str(responses)).nothing_done(str(responses))
+    assert error is not None and "is selected by dataset.instances / dataset.limit (2 left out)" in str(error)
