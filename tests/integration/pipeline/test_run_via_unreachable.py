@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import yaml
 
 from patchline.cli.app import main
 
@@ -22,10 +23,17 @@ def _closed_port() -> int:
     return port
 
 
-def test_via_to_a_dead_address_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_via_to_a_dead_address_is_one_line(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = f"127.0.0.1:{_closed_port()}"
-    manifest = str(EXAMPLES / "bugfixer-rollout.yaml")
-    code = main(["run", manifest, "--via", target, "--base", str(tmp_path)])
+    # The shipped example with data that exists in any clone (its own is prepared by the demo).
+    example = yaml.safe_load((EXAMPLES / "bugfixer-rollout.yaml").read_text(encoding="utf-8"))
+    example["spec"]["dataset"] = {"source": str(shared_data / "swebench_lite" / "swe_bench_lite_test.jsonl")}
+    example["spec"]["repositories"] = {"structureDir": str(tmp_path)}
+    manifest = tmp_path / "bugfixer-rollout.yaml"
+    manifest.write_text(yaml.safe_dump(example), encoding="utf-8")
+    code = main(["run", str(manifest), "--via", target, "--base", str(tmp_path)])
     err = capsys.readouterr().err
     assert code != 0
     [line] = [line for line in err.splitlines() if line.startswith("patchline: error:")]
