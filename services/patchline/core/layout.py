@@ -1,4 +1,4 @@
-"""Where each artifact lives below a run root: one function per documented path (SPEC.md §3-5).
+"""Where each artifact lives below a run root: one constant or function per documented path (SPEC.md §3-5).
 
 Every name returned here is relative to a run root (an :class:`~patchline.core.store.ArtifactStore`),
 and every part that comes from data is validated, so no call site builds artifact paths by hand.
@@ -13,18 +13,20 @@ from patchline.core.errors import InputError
 from patchline.core.safepath import item_file_name, safe_component, safe_relpath
 
 __all__ = [
+    "AGENTLESS_ARGS",
+    "AGENTLESS_OUTPUT",
+    "AGENTLESS_REQUESTS",
+    "AGENTLESS_RESPONSES",
+    "AGENTLESS_USED_LOCS",
     "MANIFEST",
     "PREDICTIONS",
+    "ROLLOUT_FAILURES",
+    "ROLLOUT_OUTPUT",
     "SampleFiles",
-    "agentless_args",
     "agentless_log",
     "agentless_normalized",
-    "agentless_output",
     "agentless_processed",
-    "agentless_requests",
     "agentless_resample_requests",
-    "agentless_responses",
-    "agentless_used_locs",
     "editbench_dataset_name",
     "editbench_infbench",
     "editbench_result",
@@ -34,8 +36,6 @@ __all__ = [
     "editbench_work_dir",
     "format_temperature",
     "jsonl_stem",
-    "rollout_failures",
-    "rollout_output",
     "rollout_processed",
     "rollout_processed_tests",
     "rollout_sample",
@@ -96,19 +96,16 @@ def sample_files() -> SampleFiles:
 
 
 # -- Agentless repair (SPEC §3): all inside --output_folder -------------------------------------------
-def agentless_requests() -> str:
-    """The repair request file written by ``--batch_gen``."""
-    return "requests-repair.jsonl"
+AGENTLESS_REQUESTS = "requests-repair.jsonl"
+"""The repair request file written by ``--batch_gen``."""
 
 
-def agentless_responses() -> str:
-    """The responses to the repair requests when a run's inference stage writes them."""
-    return "responses-repair.jsonl"
+AGENTLESS_RESPONSES = "responses-repair.jsonl"
+"""The responses to the repair requests when a run's inference stage writes them."""
 
 
-def agentless_output() -> str:
-    """One raw record per instance."""
-    return "output.jsonl"
+AGENTLESS_OUTPUT = "output.jsonl"
+"""One raw record per instance."""
 
 
 def agentless_processed(sample: int) -> str:
@@ -128,14 +125,12 @@ def agentless_resample_requests(round_number: int) -> str:
     return f"requests-resample-{int(round_number)}.jsonl"
 
 
-def agentless_args() -> str:
-    """The arguments the run was made with."""
-    return "args.json"
+AGENTLESS_ARGS = "args.json"
+"""The arguments the run was made with."""
 
 
-def agentless_used_locs() -> str:
-    """The locations each prompt was built from."""
-    return "used_locs.jsonl"
+AGENTLESS_USED_LOCS = "used_locs.jsonl"
+"""The locations each prompt was built from."""
 
 
 def agentless_log(instance_id: str) -> str:
@@ -175,14 +170,12 @@ def rollout_processed_tests(k: int) -> str:
     return f"output_{int(k)}_processed_reproduction_test.jsonl"
 
 
-def rollout_output() -> str:
-    """Every pass of every instance."""
-    return "output.jsonl"
+ROLLOUT_OUTPUT = "output.jsonl"
+"""Every pass of every instance."""
 
 
-def rollout_failures() -> str:
-    """TestWriter failure records (status, reason, custom_id)."""
-    return "failures.jsonl"
+ROLLOUT_FAILURES = "failures.jsonl"
+"""TestWriter failure records (status, reason, custom_id)."""
 
 
 # -- EditBench (SPEC §5): below the project root --------------------------------------------------------

@@ -129,7 +129,7 @@ def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> l
     """build_requests -> infer -> process, all in the run root; with ``selection.resampleInvalid`` then rounds of
     (infer the round's requests into the same responses, process again) while a round has requests."""
     spec = rollout.spec
-    requests, responses = (f"{run_uri}/{name}" for name in (layout.agentless_requests(), layout.agentless_responses()))
+    requests, responses = (f"{run_uri}/{name}" for name in (layout.AGENTLESS_REQUESTS, layout.AGENTLESS_RESPONSES))
     settings = AgentlessStage(**_resumable_sections(spec), workflow=workflow, batch_output=responses)
     stages: list[PlanItem] = [
         StagePlan("build_requests", "agentless.build_requests", "prompts", settings),

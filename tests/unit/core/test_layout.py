@@ -34,7 +34,7 @@ def test_editbench_paths() -> None:
 
 
 def test_agentless_and_rollout_paths() -> None:
-    assert layout.agentless_requests() == "requests-repair.jsonl"
+    assert layout.AGENTLESS_REQUESTS == "requests-repair.jsonl"
     assert layout.agentless_processed(3) == "output_3_processed.jsonl"
     assert layout.agentless_log("astropy__astropy-12907") == "repair_logs/astropy__astropy-12907.log"
     assert layout.rollout_sample("a__pass1") == "samples/a__pass1.jsonl"

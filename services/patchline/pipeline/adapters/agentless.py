@@ -25,7 +25,7 @@ def build_requests(context: OperationContext[AgentlessStage]) -> OperationResult
 
 def process(context: OperationContext[AgentlessStage]) -> OperationResult:
     """Patches, per-sample files and predictions from the responses (``batch_output``)."""
-    batch_output = context.settings.batch_output or context.run.uri(layout.agentless_responses())
+    batch_output = context.settings.batch_output or context.run.uri(layout.AGENTLESS_RESPONSES)
     summary = process_responses(
         context.settings,
         context.run.root,
@@ -35,7 +35,7 @@ def process(context: OperationContext[AgentlessStage]) -> OperationResult:
     )
     files = layout.sample_files()
     artifacts = {
-        "output": context.run.uri(layout.agentless_output()),
+        "output": context.run.uri(layout.AGENTLESS_OUTPUT),
         "predictions": context.run.uri(files.predictions),
         "samples": context.run.uri(files.table),
         "selection": context.run.uri(files.selection),

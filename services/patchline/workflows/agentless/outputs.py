@@ -32,7 +32,7 @@ class OutputWriters:
         self._settings = settings
         self._stack = contextlib.ExitStack()
         self._done: set[str] = set()
-        self._names = [layout.agentless_output()]
+        self._names = [layout.AGENTLESS_OUTPUT]
         for i in range(settings.sampling.samples):
             self._names += [layout.agentless_processed(i), layout.agentless_normalized(i)]
         self._files: dict[str, IO[bytes]] = {}
@@ -47,7 +47,7 @@ class OutputWriters:
         if outcome.instance_id in self._done:
             return
         self._done.add(outcome.instance_id)
-        self._files[layout.agentless_output()].write(dumps_line(outcome.raw))
+        self._files[layout.AGENTLESS_OUTPUT].write(dumps_line(outcome.raw))
         for index, (record, normalized) in enumerate(zip(outcome.processed, outcome.normalized, strict=True)):
             self._files[layout.agentless_processed(index)].write(dumps_line(record))
             with_form = NormalizedRecord(**record.model_dump(), normalized_patch=normalized)

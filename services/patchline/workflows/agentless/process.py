@@ -194,7 +194,7 @@ def process_responses(
         answers_store,
         answers_name,
         store,
-        layout.agentless_requests(),
+        layout.AGENTLESS_REQUESTS,
         policy=settings.on_mismatch,
         more_requests=list(existing_rounds(store)),
     )

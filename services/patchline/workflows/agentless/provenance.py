@@ -68,7 +68,7 @@ def request_settings(args: dict[str, Any]) -> dict[str, Any]:
 
 def _previous_settings(store: ArtifactStore) -> dict[str, Any] | None:
     try:
-        previous = json.loads(store.read_text(layout.agentless_args()))
+        previous = json.loads(store.read_text(layout.AGENTLESS_ARGS))
     except (OSError, ValueError, UnicodeDecodeError):
         return None  # no args.json (or not ours): the per-line check still applies
     return previous if isinstance(previous, dict) else None
@@ -97,7 +97,7 @@ def existing_request_ids(
     compared). Lines written with other settings are refused (:class:`FingerprintMismatchError`) unless
     ``policy`` starts the file over (the old one kept aside: no id exists then) or accepts them.
     """
-    name = layout.agentless_requests()
+    name = layout.AGENTLESS_REQUESTS
     uri = store.uri(name)
     if policy is MismatchPolicy.RESTART:
         aside = store.move_aside(name)

@@ -110,8 +110,8 @@ def request_body(settings: AgentlessStage, prompt: str, sample: int) -> dict[str
 def write_run_files(settings: AgentlessStage, store: ArtifactStore, locs: list[LocRecord]) -> None:
     """``args.json`` (the stage settings as applied, and the run folder) and ``used_locs.jsonl``, atomically."""
     args = {"output_folder": store.root, **settings.model_dump(mode="json")}
-    store.write_text(layout.agentless_args(), json.dumps(args, indent=4) + "\n")
-    with store.atomic_writer(layout.agentless_used_locs()) as out:
+    store.write_text(layout.AGENTLESS_ARGS, json.dumps(args, indent=4) + "\n")
+    with store.atomic_writer(layout.AGENTLESS_USED_LOCS) as out:
         for loc in locs:
             out.write((loc.model_dump_json() + "\n").encode("utf-8"))
 
@@ -175,7 +175,7 @@ def generate_requests(
     )
     write_run_files(settings, store, locs)
     index = selected_index(settings.dataset)
-    name = layout.agentless_requests()
+    name = layout.AGENTLESS_REQUESTS
     summary = BatchGenSummary(requests_file=store.uri(name), instances=len(locs), edit_locs=EditLocsCount.of(locs))
     summary.edit_locs.warn(loc_store.uri(loc_name))
     progress.start("batch_gen", total=len(locs))

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from patchline.core.custom_id import decode_pass_id
 from patchline.core.errors import InputError, PatchlineError, PreconditionError, UnavailableError, UnsafePathError
-from patchline.core.layout import rollout_failures
+from patchline.core.layout import ROLLOUT_FAILURES
 from patchline.core.progress import Progress
 from patchline.core.spec import RolloutStage, RolloutWorkflow
 from patchline.core.store import ArtifactStore, open_artifact
@@ -247,4 +247,4 @@ def process_items(
 
 def failures_name() -> str:
     """The failure file name (from the layout)."""
-    return rollout_failures()
+    return ROLLOUT_FAILURES

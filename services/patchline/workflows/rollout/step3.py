@@ -23,7 +23,7 @@ from patchline.core.errors import InputError
 from patchline.core.fingerprint import check_answers_match
 from patchline.core.jsonl import LineReport, dumps_line, iter_jsonl, iter_models
 from patchline.core.layout import (
-    rollout_output,
+    ROLLOUT_OUTPUT,
     rollout_processed,
     rollout_processed_tests,
     rollout_step_file,
@@ -290,7 +290,7 @@ def rebuild_aggregates(
     written: list[str] = []
     seen: set[str] = set()
     with ExitStack() as stack:
-        output = stack.enter_context(store.atomic_writer(rollout_output()))
+        output = stack.enter_context(store.atomic_writer(ROLLOUT_OUTPUT))
         for sample in iter_samples(store, kind):
             k = decode_pass_id(sample.custom_id, passk=passk).k
             if k not in per_pass:
@@ -302,7 +302,7 @@ def rebuild_aggregates(
             seen.add(sample.custom_id)
     for row in _failed_rows(store, seen, passk):
         rows.setdefault(row.instance_id, []).append(row)
-    written.append(store.uri(rollout_output()))
+    written.append(store.uri(ROLLOUT_OUTPUT))
     written += _write_sample_files(store, kind, rows, selection)
     return written
 
