@@ -82,11 +82,17 @@ def test_samples_with_seeds_and_n_on_two_replicas(tmp_path: Path, replicas: list
         homes[cid.split("|")[0]].add(_stats(line)["endpoint_index"])
     assert all(len(home) == 1 for home in homes.values())  # each prompt's samples on one replica
     assert set().union(*homes.values()) == {0, 1}  # and the prompts spread over both
+    # Sent after the first sample had finished, on its replica, a later sample finds the whole prompt but its last
+    # token cached, unless another prompt's request took that slot in between (4 slots, 4 requests in flight):
+    # most do, none is cached beyond its prompt.
+    fully_cached, later_samples = 0, 0
     for i in range(len(QUESTIONS)):
         prompt = by_id[f"q{i}|0"].usage["prompt_tokens"]
-        later = [cached[f"q{i}|{k}"] for k in (1, 2)]
-        # sent after the first sample had finished, on its replica: the whole prompt but its last token is cached
-        assert later == [prompt - 1, prompt - 1], (i, prompt, later)
+        for k in (1, 2):
+            assert 0 <= cached[f"q{i}|{k}"] <= prompt - 1, (i, k, prompt, cached[f"q{i}|{k}"])
+            fully_cached += cached[f"q{i}|{k}"] == prompt - 1
+            later_samples += 1
+    assert fully_cached * 2 > later_samples, (fully_cached, later_samples)
 
 
 def test_kill_nine_mid_run_then_rerun_gives_one_final_line_each(tmp_path: Path, replicas: list[str]) -> None:
