@@ -112,14 +112,32 @@ def _patch(path: str, old: str, new: str) -> str:
     return render_patch({path: (old, new)})
 
 
-@pytest.mark.parametrize("name", REAL_FILES)
-@pytest.mark.parametrize("edit", EDITS, ids=lambda edit: edit.__name__)
+def _applies(edit: Edit, content: str) -> bool:
+    """Whether the file has a place for the edit (enough top-level functions, a class, an import)."""
+    try:
+        return edit(content) != content
+    except (IndexError, StopIteration, ValueError):  # no such function, class or pair of functions
+        return False
+
+
+# Each edit on each real file that has a place for it (decided when the tests are collected).
+CASES = [
+    pytest.param(name, edit, id=f"{edit.__name__}-{name}")
+    for name in REAL_FILES
+    for edit in EDITS
+    if _applies(edit, _real(name)[1])
+]
+
+
+def test_every_edit_is_made_on_some_real_file() -> None:
+    made = {edit for _, edit in (case.values for case in CASES)}
+    assert made == set(EDITS), [edit.__name__ for edit in EDITS if edit not in made]
+
+
+@pytest.mark.parametrize(("name", "edit"), CASES)
 def test_same_form_as_the_reference_with_git(name: str, edit: Edit, tmp_path: Path) -> None:
     path, content = _real(name)
-    try:
-        patch = _patch(path, content, edit(content))
-    except (IndexError, StopIteration, ValueError):
-        pytest.skip(f"{name} has no place for {edit.__name__} (it needs top-level functions or a class)")
+    patch = _patch(path, content, edit(content))
     files = {path: content}
     assert normalize_patch(patch, files.get).text == reference_normalize(patch, files, tmp_path)
 
