@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -43,7 +42,6 @@ __all__ = [
     "top_folder_name",
 ]
 
-log = logging.getLogger(__name__)
 
 _PY_FILE_KEYS = frozenset({"classes", "functions", "text"})
 _DOCUMENT_KEYS = frozenset({"structure", "repo", "base_commit", "instance_id"})

@@ -12,7 +12,6 @@ the selection strategy chose (default ``agentless-majority``, the original's rer
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -42,8 +41,6 @@ from patchline.workflows.agentless.sources import RepoSource
 from patchline.workflows.parallel import ItemFailure, imap_bounded
 
 __all__ = ["InstanceJob", "ProcessSummary", "process_responses"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ previous one has all its answers; until then a rerun says which file still waits
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -24,8 +23,6 @@ from patchline.workflows.agentless.instance import InstanceOutcome
 from patchline.workflows.agentless.responses import ResponseIndex
 
 __all__ = ["ResampleReport", "ResampleWriter", "existing_rounds", "resample_state"]
-
-log = logging.getLogger(__name__)
 
 
 def existing_rounds(store: ArtifactStore) -> Iterator[str]:

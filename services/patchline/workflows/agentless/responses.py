@@ -9,7 +9,6 @@ on object storage (or with unsealed parts) is first copied to a local spool file
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -30,8 +29,6 @@ from patchline.core.tempfiles import spool as tempfiles_spool
 from patchline.workflows.agentless.records import SampleStatus
 
 __all__ = ["ResponseIndex", "SampleAnswer", "answer_too_large"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

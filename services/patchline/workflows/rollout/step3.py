@@ -11,7 +11,6 @@ with ``--start_file/--end_file`` add up, without duplicated lines. The rebuild w
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -64,7 +63,6 @@ from patchline.workflows.rollout.testwriter import TestWriterFailure, reproducti
 
 __all__ = ["STAGE", "Step3Item", "process_step3_item", "rebuild_aggregates", "run_step3"]
 
-log = logging.getLogger(__name__)
 
 STAGE = "proc_step2"
 DEFAULT_MODEL_NAME = "patchline"
