@@ -114,12 +114,12 @@ class ClusterBackend:
     async def _job(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
         meta = self.body["metadata"]
         job = job_id(meta["namespace"], meta["name"], meta.get("uid", ""), stage.name)
-        client = self.rt.services.client(stage.service)
+        client = self.rt.services.client(stage.operation.service)
 
         def start() -> Any:
-            return client.start_stage(stage.service, job, stage.operation, self.run_uri, settings)
+            return client.start_stage(stage.operation.service, job, stage.operation.name, self.run_uri, settings)
 
-        state = await follow_job(client, stage.service, job, start)
+        state = await follow_job(client, stage.operation.service, job, start)
         phase = job_phase(state)
         message = state.last_error if state.last_error else state.message
         return StageOutcome(phase, progress_of(state), artifacts=artifacts_of(state), message=message)

@@ -115,6 +115,6 @@ async def rollout_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
                 rollout.api_version, "InferenceRun", meta["namespace"], child_name(meta["name"], stage.name)
             )
         else:
-            await rt.cancel(stage.name, stage.service, meta)
+            await rt.cancel(stage.name, stage.operation.service, meta)
     if isinstance(rollout.spec.engine, ServedEngine):
         await delete_server(rt.kube, rollout, meta["namespace"])

@@ -50,7 +50,7 @@ def apply_drive(status: InferenceRunStatus, result: DriveResult, planned: Sequen
     reached = {record.name for record in result.records}
     status.stages = [
         *result.records,
-        *(StageStatus(name=p.name, operation=p.operation) for p in planned if p.name not in reached),
+        *(StageStatus(name=p.name, operation=p.operation.name) for p in planned if p.name not in reached),
     ]
     status.phase = result.phase
     status.current_stage = result.stage if result.phase in (Phase.RUNNING, Phase.PROVISIONING) else ""

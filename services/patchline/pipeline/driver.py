@@ -142,12 +142,12 @@ class _Walk:
             settings = settings.model_copy(update={"endpoints": endpoints})
         started = record.started_at if record is not None and record.phase is Phase.RUNNING else None
         started = started or _now()
-        log.info("stage %s: %s", plan.name, plan.operation)
+        log.info("stage %s: %s", plan.name, plan.operation.name)
         outcome = await self.backend.run(plan, settings)
         phase, message = judge(outcome)
         new = StageStatus(
             name=plan.name,
-            operation=plan.operation,
+            operation=plan.operation.name,
             phase=phase,
             started_at=started,
             finished_at=None if phase is Phase.RUNNING else _now(),

@@ -262,5 +262,5 @@ class JobManager:
         if op.run_async is not None:
             return await op.run_async(context)
         if op.run is None:
-            raise PreconditionError(f"operation {op.name} has nothing to run")
+            raise PreconditionError(f"operation {op.ref.name} has nothing to run")
         return await asyncio.to_thread(op.run, context)

@@ -89,9 +89,9 @@ class LocalBackend:
     async def _in_process(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
         from patchline.pipeline.registry import OPERATIONS  # the workflows load only when a stage runs here
 
-        operation: Operation[Any] | None = OPERATIONS.get(stage.operation)
+        operation: Operation[Any] | None = OPERATIONS.get(stage.operation.name)
         if operation is None:
-            raise InputError(f"stage {stage.name}: unknown operation {stage.operation}")
+            raise InputError(f"stage {stage.name}: unknown operation {stage.operation.name}")
         context = operation.context(self._store, settings, self._progress, self._services)
         try:
             if operation.run_async is not None:
@@ -99,7 +99,7 @@ class LocalBackend:
             elif operation.run is not None:
                 result = await asyncio.to_thread(operation.run, context)
             else:
-                raise InputError(f"operation {operation.name} has nothing to run")
+                raise InputError(f"operation {operation.ref.name} has nothing to run")
         except PatchlineError as exc:
             return StageOutcome(Phase.FAILED, message=str(exc))
         return StageOutcome(

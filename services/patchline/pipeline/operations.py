@@ -21,6 +21,7 @@ from patchline.core.repos import Retriever
 from patchline.core.settings import KeySets
 from patchline.core.spec import SpecModel, StageSettings
 from patchline.core.store import ArtifactStore
+from patchline.pipeline.catalog import OperationRef
 
 if TYPE_CHECKING:  # the retrieval package (numpy, scipy) loads only where an index is built
     from patchline.retrieval import IndexLimits
@@ -67,15 +68,13 @@ class OperationResult:
 
 @dataclass(frozen=True)
 class Operation(Generic[S]):
-    """A named operation, the service that hosts it (prompts, gateway, patches, retrieval) and its settings type.
+    """The implementation of a catalogued operation (``patchline.pipeline.catalog``: name, service, settings type).
 
     Exactly one of ``run`` (blocking: runs in a worker thread) and ``run_async`` (a coroutine on the
     service's loop) is set.
     """
 
-    name: str
-    service: str
-    settings: type[S]
+    ref: OperationRef[S]
     run: Callable[[OperationContext[S]], OperationResult] | None = None
     run_async: Callable[[OperationContext[S]], Awaitable[OperationResult]] | None = None
     description: str = ""
@@ -84,8 +83,10 @@ class Operation(Generic[S]):
 
     def check(self, settings: StageSettings) -> S:
         """The settings, if they are this operation's kind (else InputError naming both)."""
-        if not isinstance(settings, self.settings):
-            raise InputError(f"{self.name} takes {self.settings.__name__} settings, got {type(settings).__name__}")
+        if not self.ref.accepts(settings):
+            raise InputError(
+                f"{self.ref.name} takes {self.ref.settings.__name__} settings, got {type(settings).__name__}"
+            )
         return settings
 
     def secrets_of(self, settings: StageSettings, services: HostServices) -> Sequence[SecretStr]:

@@ -29,9 +29,21 @@ from patchline.core.spec import (
     StageSettings,
     resolve_uri,
 )
+from patchline.pipeline.catalog import (
+    AGENTLESS_BUILD_REQUESTS,
+    AGENTLESS_PROCESS,
+    EDITBENCH_BUILD_PROMPTS,
+    EDITBENCH_COLLECT,
+    EDITBENCH_MERGE,
+    EDITBENCH_PREPARE,
+    GATEWAY_EXECUTE,
+    ROLLOUT_GEN_STEP1,
+    ROLLOUT_PROC_STEP1_GEN_STEP2,
+    ROLLOUT_PROC_STEP2,
+    OperationRef,
+)
 
 __all__ = [
-    "INFERENCE_OPERATION",
     "PlanItem",
     "RoundsPlan",
     "StagePlan",
@@ -42,26 +54,29 @@ __all__ = [
     "run_root",
 ]
 
-INFERENCE_OPERATION = "gateway.execute"
-
 
 @dataclass(frozen=True)
 class StagePlan:
-    """One stage: its name, the operation it runs, the service that hosts it, and its settings.
+    """One stage: its name, the operation it runs (``patchline.pipeline.catalog``) and its settings.
 
     An inference stage's settings get their ``endpoints`` when the model is up; everything else is fixed by
     the spec, so a rerun plans the same stages with the same settings.
     """
 
     name: str
-    operation: str
-    service: str
+    operation: OperationRef[Any]
     settings: StageSettings
+
+    def __post_init__(self) -> None:
+        if not self.operation.accepts(self.settings):
+            raise TypeError(
+                f"stage {self.name}: {self.operation.name} takes {self.operation.settings.__name__} settings"
+            )
 
     @property
     def is_inference(self) -> bool:
         """True for a plain request-file inference (a child InferenceRun on a cluster)."""
-        return self.operation == INFERENCE_OPERATION
+        return self.operation == GATEWAY_EXECUTE
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ def inference_stage(name: str, *, input_uri: str, output_uri: str, run: Rollout 
     settings = InferenceStage(
         input=input_uri, output=output_uri, executor=run.spec.executor, on_mismatch=run.spec.on_mismatch
     )
-    return StagePlan(name, INFERENCE_OPERATION, "gateway", settings)
+    return StagePlan(name, GATEWAY_EXECUTE, settings)
 
 
 def run_root(run: Rollout | InferenceRun, base: str) -> str:
@@ -132,9 +147,9 @@ def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> l
     requests, responses = (f"{run_uri}/{name}" for name in (layout.AGENTLESS_REQUESTS, layout.AGENTLESS_RESPONSES))
     settings = AgentlessStage(**_resumable_sections(spec), workflow=workflow, batch_output=responses)
     stages: list[PlanItem] = [
-        StagePlan("build_requests", "agentless.build_requests", "prompts", settings),
+        StagePlan("build_requests", AGENTLESS_BUILD_REQUESTS, settings),
         inference_stage("infer", input_uri=requests, output_uri=responses, run=rollout),
-        StagePlan("process", "agentless.process", "patches", settings),
+        StagePlan("process", AGENTLESS_PROCESS, settings),
     ]
 
     def resample_round(number: int) -> list[StagePlan]:
@@ -144,7 +159,7 @@ def _agentless(rollout: Rollout, workflow: AgentlessWorkflow, run_uri: str) -> l
             inference_stage(
                 f"infer_resample_{number + 1}", input_uri=round_requests, output_uri=responses, run=rollout
             ),
-            StagePlan(f"process_resample_{number + 1}", "agentless.process", "patches", settings),
+            StagePlan(f"process_resample_{number + 1}", AGENTLESS_PROCESS, settings),
         ]
 
     if workflow.selection.resample_invalid:
@@ -160,14 +175,13 @@ def _rollout(rollout: Rollout, workflow: RolloutWorkflow, run_uri: str) -> list[
     requests2, output2 = (f"{run_uri}/{layout.rollout_step_file(kind, 2)}" for kind in ("requests", "output"))
     step2 = {"input_file": output1, "output_file": requests2}
     return [
-        StagePlan("gen_step1", "rollout.gen_step1", "prompts", settings.model_copy(update={"output_file": requests1})),
+        StagePlan("gen_step1", ROLLOUT_GEN_STEP1, settings.model_copy(update={"output_file": requests1})),
         inference_stage("infer_step1", input_uri=requests1, output_uri=output1, run=rollout),
-        StagePlan("proc_step1_gen_step2", "rollout.proc_step1_gen_step2", "prompts", settings.model_copy(update=step2)),
+        StagePlan("proc_step1_gen_step2", ROLLOUT_PROC_STEP1_GEN_STEP2, settings.model_copy(update=step2)),
         inference_stage("infer_step2", input_uri=requests2, output_uri=output2, run=rollout),
         StagePlan(
             "proc_step2",
-            "rollout.proc_step2",
-            "patches",
+            ROLLOUT_PROC_STEP2,
             settings.model_copy(update={"input_file": output2, "step1_file": output1}),
         ),
     ]
@@ -188,14 +202,14 @@ def _editbench(rollout: Rollout, workflow: EditBenchWorkflow, run_uri: str) -> l
         collect = settings.model_copy(update={"round": number})
         return [
             inference_stage(f"infer_r{number}", input_uri=requests, output_uri=responses, run=rollout),
-            StagePlan(f"collect_r{number}", "editbench.collect", "patches", collect),
+            StagePlan(f"collect_r{number}", EDITBENCH_COLLECT, collect),
         ]
 
     return [
-        StagePlan("build_prompts", "editbench.build_prompts", "prompts", settings),
-        StagePlan("prepare", "editbench.prepare", "prompts", settings),
+        StagePlan("build_prompts", EDITBENCH_BUILD_PROMPTS, settings),
+        StagePlan("prepare", EDITBENCH_PREPARE, settings),
         RoundsPlan("rounds", round_stages, workflow.max_rounds),
-        StagePlan("merge", "editbench.merge", "patches", settings),
+        StagePlan("merge", EDITBENCH_MERGE, settings),
     ]
 
 

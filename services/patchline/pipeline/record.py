@@ -100,5 +100,10 @@ def _planned(item: PlanItem) -> dict[str, Any]:
     """A plan item as ``manifest.json`` lists it: the stage and its settings (rounds: the first round's)."""
     if isinstance(item, StagePlan):
         settings = item.settings.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return {"name": item.name, "operation": item.operation, "service": item.service, "settings": settings}
+        return {
+            "name": item.name,
+            "operation": item.operation.name,
+            "service": item.operation.service,
+            "settings": settings,
+        }
     return {"name": item.name, "maxRounds": item.max_rounds, "round": [_planned(s) for s in item.stages_of(0)]}

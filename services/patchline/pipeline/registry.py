@@ -17,7 +17,7 @@ __all__ = ["OPERATIONS", "default_operations"]
 
 OPERATIONS: Mapping[str, Operation[Any]] = MappingProxyType(
     {
-        op.name: op
+        op.ref.name: op
         for op in (
             *agentless.OPERATIONS,
             *rollout.OPERATIONS,

@@ -42,11 +42,11 @@ async def run_remote_stage(
     with _one_line_errors(target, stage.name):
         async with ServiceClient(target, auth=credentials) as client:
             await client.wait_until_reachable()
-            await client.start_stage(stage.service, job_id, stage.operation, run_uri, settings)
+            await client.start_stage(stage.operation.service, job_id, stage.operation.name, run_uri, settings)
             progress.start(f"{stage.name} ({target})", None)
             final: common_pb2.Job | None = None
             seen = 0
-            async for job in client.watch(stage.service, job_id, deadline=deadline):
+            async for job in client.watch(stage.operation.service, job_id, deadline=deadline):
                 done = job.progress.succeeded + job.progress.failed + job.progress.skipped
                 if done > seen:
                     progress.advance(int(done - seen))

@@ -142,7 +142,7 @@ def _managers(
     lent = replace(host, retriever=retriever)
     return {
         name: JobManager(
-            {k: op for k, op in settings.operations.items() if op.service == name},
+            {k: op for k, op in settings.operations.items() if op.ref.service == name},
             services=lent if name == "prompts" else host,
             redactor=redactor,
         )

@@ -17,6 +17,7 @@ from patchline.core.errors import DeadlineExceededError
 from patchline.core.spec import InferenceStage, SearchQuery
 from patchline.core.spec.loader import validated
 from patchline.pipeline.adapters.retrieval import index_repository, search_repository
+from patchline.pipeline.catalog import GATEWAY_EXECUTE
 from patchline.rpc.v1 import (
     common_pb2,
     gateway_pb2,
@@ -36,7 +37,6 @@ __all__ = [
     "RetrievalServicer",
 ]
 
-GATEWAY_OPERATION = "gateway.execute"
 T = TypeVar("T")
 
 
@@ -63,7 +63,7 @@ class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayService
     ) -> common_pb2.Job:
         stage = self.edge.policy.checked(from_message(request.stage, InferenceStage, where="stage"), where="stage")
         run_uri = stage.output.rsplit("/", 1)[0] if "/" in stage.output else "."
-        return self._answer(self.manager.start(request.job_id, GATEWAY_OPERATION, run_uri, stage))
+        return self._answer(self.manager.start(request.job_id, GATEWAY_EXECUTE.name, run_uri, stage))
 
 
 class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):

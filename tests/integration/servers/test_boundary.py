@@ -28,6 +28,7 @@ from patchline.core.spec import (
     Snapshot,
     load_manifest,
 )
+from patchline.pipeline.catalog import OperationRef
 from patchline.pipeline.operations import Operation
 from patchline.pipeline.registry import default_operations
 from patchline.pipeline.runner import RunnerSettings, run_manifest
@@ -200,7 +201,10 @@ async def test_an_unexpected_error_is_internal_and_quotes_nothing(
     store: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BOUNDARY_TEST_KEYS", KEY)
-    operations = {**default_operations(), "prompts.explode": Operation("prompts.explode", "prompts", IndexManyStage)}
+    operations = {
+        **default_operations(),
+        "prompts.explode": Operation(OperationRef("prompts.explode", "prompts", IndexManyStage)),
+    }
     operations["prompts.explode"] = replace(operations["prompts.explode"], secrets=_explode)
     key_sets = KeySets.parse(["openai=BOUNDARY_TEST_KEYS"])
     running = await create_server(served(store, operations=operations, key_sets=key_sets))

@@ -16,6 +16,7 @@ from patchline.client import ServiceClient, to_message
 from patchline.core.errors import ArtifactNotFoundError
 from patchline.core.spec import ExecutorSettings, IndexManyStage, InferenceStage, ModelEndpoints, Snapshot
 from patchline.core.store import open_artifact
+from patchline.pipeline.catalog import OperationRef
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.pipeline.registry import default_operations
 from patchline.rpc.v1 import common_pb2, gateway_pb2, retrieval_pb2
@@ -51,8 +52,8 @@ def _wait_for_release(context: OperationContext[IndexManyStage]) -> OperationRes
 
 TEST_OPERATIONS = {
     **default_operations(),
-    "prompts.count": Operation("prompts.count", "prompts", IndexManyStage, run=_count_lines),
-    "patches.wait": Operation("patches.wait", "patches", IndexManyStage, run=_wait_for_release),
+    "prompts.count": Operation(OperationRef("prompts.count", "prompts", IndexManyStage), run=_count_lines),
+    "patches.wait": Operation(OperationRef("patches.wait", "patches", IndexManyStage), run=_wait_for_release),
 }
 
 

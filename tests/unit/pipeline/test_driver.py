@@ -16,6 +16,7 @@ from patchline.core.spec import (
     StageSettings,
     StageStatus,
 )
+from patchline.pipeline.catalog import EDITBENCH_COLLECT, GATEWAY_EXECUTE, OperationRef
 from patchline.pipeline.driver import StageOutcome, counts_from, drive, judge
 from patchline.pipeline.plan import PlanItem, RoundsPlan, StagePlan
 
@@ -60,9 +61,9 @@ def ok(succeeded: int = 1, **counts: int) -> Callable[[StageSettings], StageOutc
 
 def plan(*names: str) -> list[PlanItem]:
     return [
-        StagePlan(n, "gateway.execute", "gateway", InferenceStage(input="i", output="o"))
+        StagePlan(n, GATEWAY_EXECUTE, InferenceStage(input="i", output="o"))
         if n.startswith("infer")
-        else StagePlan(n, f"x.{n}", "prompts", BENCH)
+        else StagePlan(n, OperationRef(f"x.{n}", "prompts", EditBenchStage), BENCH)
         for n in names
     ]
 
@@ -135,8 +136,8 @@ async def test_rounds_run_while_items_are_pending_and_stop_at_the_limit() -> Non
     def round_stages(number: int) -> list[StagePlan]:
         settings = BENCH.model_copy(update={"round": number})
         return [
-            StagePlan(f"infer_r{number}", "gateway.execute", "gateway", InferenceStage(input=f"{number}", output="o")),
-            StagePlan(f"collect_r{number}", "editbench.collect", "patches", settings),
+            StagePlan(f"infer_r{number}", GATEWAY_EXECUTE, InferenceStage(input=f"{number}", output="o")),
+            StagePlan(f"collect_r{number}", EDITBENCH_COLLECT, settings),
         ]
 
     pending = {0: 3, 1: 1, 2: 0}

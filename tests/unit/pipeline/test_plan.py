@@ -105,3 +105,37 @@ def test_editbench_rounds_use_the_files_the_workflow_reads_and_writes(tmp_path: 
         "collect_r0",
         "merge",
     ]
+
+
+def test_every_catalogued_operation_is_implemented_once_and_every_implementation_is_catalogued() -> None:
+    from patchline.pipeline import catalog
+    from patchline.pipeline.registry import OPERATIONS
+
+    refs = [value for value in vars(catalog).values() if isinstance(value, catalog.OperationRef)]
+    assert sorted(ref.name for ref in refs) == sorted(OPERATIONS)
+    assert all(OPERATIONS[ref.name].ref is ref for ref in refs)
+
+
+def test_every_planned_stage_names_a_catalogued_operation_with_settings_of_its_kind() -> None:
+    from patchline.pipeline.registry import OPERATIONS
+
+    workflows = [
+        {"type": "agentless", "locFile": "l.jsonl", "selection": {"resampleInvalid": 1}},
+        {"type": "bugfixer"},
+        {"type": "testwriter"},
+        {"type": "editbench"},
+    ]
+    for workflow in workflows:
+        plan = plan_rollout(rollout(workflow), run_uri="runs/p")
+        names = [item.name for item in plan] + [
+            s.name for item in plan if isinstance(item, RoundsPlan) for s in item.stages_of(0)
+        ]
+        for stage in planned_stages(plan, seen=names):
+            assert OPERATIONS[stage.operation.name].check(stage.settings) is stage.settings
+
+
+def test_a_stage_with_settings_of_another_kind_is_refused_at_planning() -> None:
+    from patchline.pipeline.catalog import AGENTLESS_PROCESS
+
+    with pytest.raises(TypeError, match="agentless.process takes AgentlessStage settings"):
+        StagePlan("process", AGENTLESS_PROCESS, InferenceStage(input="i", output="o"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from patchline.core import layout
 from patchline.core.spec import AgentlessStage
+from patchline.pipeline.catalog import AGENTLESS_BUILD_REQUESTS, AGENTLESS_PROCESS
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.workflows.agentless import generate_requests, process_responses
 
@@ -59,6 +60,6 @@ def process(context: OperationContext[AgentlessStage]) -> OperationResult:
 
 
 OPERATIONS: tuple[Operation[Any], ...] = (
-    Operation("agentless.build_requests", "prompts", AgentlessStage, run=build_requests),
-    Operation("agentless.process", "patches", AgentlessStage, run=process),
+    Operation(AGENTLESS_BUILD_REQUESTS, run=build_requests),
+    Operation(AGENTLESS_PROCESS, run=process),
 )

@@ -12,6 +12,7 @@ from patchline.core import layout
 from patchline.core.errors import ArtifactNotFoundError
 from patchline.core.safepath import safe_component, safe_relpath
 from patchline.core.spec import EditBenchStage
+from patchline.pipeline.catalog import EDITBENCH_BUILD_PROMPTS, EDITBENCH_COLLECT, EDITBENCH_MERGE, EDITBENCH_PREPARE
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.workflows.editbench import EditBenchRun, RoundReport, build_infbench, merge_results
 
@@ -93,8 +94,8 @@ def _merged_already(context: OperationContext[EditBenchStage]) -> OperationResul
 
 
 OPERATIONS: tuple[Operation[Any], ...] = (
-    Operation("editbench.build_prompts", "prompts", EditBenchStage, run=build_prompts),
-    Operation("editbench.prepare", "prompts", EditBenchStage, run=prepare),
-    Operation("editbench.collect", "patches", EditBenchStage, run=collect),
-    Operation("editbench.merge", "patches", EditBenchStage, run=merge),
+    Operation(EDITBENCH_BUILD_PROMPTS, run=build_prompts),
+    Operation(EDITBENCH_PREPARE, run=prepare),
+    Operation(EDITBENCH_COLLECT, run=collect),
+    Operation(EDITBENCH_MERGE, run=merge),
 )

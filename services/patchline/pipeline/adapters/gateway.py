@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from patchline.core.errors import InputError
 from patchline.core.spec import InferenceStage
 from patchline.gateway import execute_file
+from patchline.pipeline.catalog import GATEWAY_EXECUTE
 from patchline.pipeline.operations import HostServices, Operation, OperationContext, OperationResult
 
 __all__ = ["OPERATIONS", "execute"]
@@ -48,7 +49,5 @@ def _keys(settings: InferenceStage, services: HostServices) -> tuple[SecretStr, 
 
 
 OPERATIONS: tuple[Operation[Any], ...] = (
-    Operation(
-        "gateway.execute", "gateway", InferenceStage, run_async=execute, description="run a request file", secrets=_keys
-    ),
+    Operation(GATEWAY_EXECUTE, run_async=execute, description="run a request file", secrets=_keys),
 )

@@ -10,6 +10,7 @@ from typing import Any
 from patchline.core.repos import open_snapshot
 from patchline.core.spec import IndexManyStage
 from patchline.core.store import ArtifactStore
+from patchline.pipeline.catalog import RETRIEVAL_INDEX_MANY
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
 from patchline.retrieval import IndexCache, IndexLimits, IndexSettings, index_snapshot, search_index
 
@@ -80,5 +81,5 @@ def index_many(context: OperationContext[IndexManyStage]) -> OperationResult:
 
 
 OPERATIONS: tuple[Operation[Any], ...] = (
-    Operation("retrieval.index_many", "retrieval", IndexManyStage, run=index_many, description="index snapshots"),
+    Operation(RETRIEVAL_INDEX_MANY, run=index_many, description="index snapshots"),
 )

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patchline.core.spec import RolloutStage
+from patchline.core.spec import RolloutStage, RolloutStep
+from patchline.pipeline.catalog import ROLLOUT_GEN_STEP1, ROLLOUT_PROC_STEP1_GEN_STEP2, ROLLOUT_PROC_STEP2
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
-from patchline.workflows.rollout import STAGES, run_stage
+from patchline.workflows.rollout import run_stage
 
 __all__ = ["OPERATIONS"]
 
 
-def _runner(stage: str) -> Callable[[OperationContext[RolloutStage]], OperationResult]:
+def _runner(stage: RolloutStep) -> Callable[[OperationContext[RolloutStage]], OperationResult]:
     def run(context: OperationContext[RolloutStage]) -> OperationResult:
         """Run one rollout stage with the stage's files (stage 3's outputs in ``save_dir``, the run root)."""
         settings = context.settings
@@ -29,8 +30,8 @@ def _runner(stage: str) -> Callable[[OperationContext[RolloutStage]], OperationR
     return run
 
 
-_SERVICES = {"gen_step1": "prompts", "proc_step1_gen_step2": "prompts", "proc_step2": "patches"}
-
-OPERATIONS: tuple[Operation[Any], ...] = tuple(
-    Operation(f"rollout.{stage}", _SERVICES[stage], RolloutStage, run=_runner(stage)) for stage in STAGES
+OPERATIONS: tuple[Operation[Any], ...] = (
+    Operation(ROLLOUT_GEN_STEP1, run=_runner("gen_step1")),
+    Operation(ROLLOUT_PROC_STEP1_GEN_STEP2, run=_runner("proc_step1_gen_step2")),
+    Operation(ROLLOUT_PROC_STEP2, run=_runner("proc_step2")),
 )
