@@ -357,3 +357,16 @@ def test_an_example_before_its_data_is_prepared_says_how_to_prepare_it(
     assert error.startswith(f"patchline: error: {EXAMPLES_DIR}/{name}.yaml: results/demo/")
     assert "python -m patchline.demo prepare" in error and f"make example NAME={name}" in error
     assert not (tmp_path / "results").exists()  # refused before any stage
+
+
+def test_an_inference_runs_missing_input_is_named_where_the_run_would_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(REPO / EXAMPLES_DIR, tmp_path / EXAMPLES_DIR)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results/demo").mkdir(parents=True)
+    (tmp_path / "results/demo/instances.jsonl").write_text("")  # the oracle's dataset is there, the input not
+    flags = ["--oracle-dataset", "results/demo/instances.jsonl"]
+    assert main(["run", f"{EXAMPLES_DIR}/inferencerun.yaml", *flags]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "inferencerun.yaml: ./results/demo/inference-requests.jsonl does not exist yet" in error  # below --base

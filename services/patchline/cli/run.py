@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 
 from patchline.cli.parser import add_mismatch_arguments
@@ -15,6 +14,7 @@ from patchline.core.settings import ClientAuthFiles, KeySets
 from patchline.core.spec import InferenceRun, Rollout, load_manifest
 from patchline.core.spec.access import Access
 from patchline.demo.prepare import missing_example_data
+from patchline.pipeline.plan import plan_run, planned_stages
 from patchline.pipeline.runner import RunnerSettings, run_manifest
 
 __all__ = ["register"]
@@ -81,16 +81,16 @@ def client_auth_files(args: argparse.Namespace) -> ClientAuthFiles:
 
 
 def _read_paths(manifest: Rollout | InferenceRun, base: str, oracle_dataset: str | None) -> list[str]:
-    """The local files and folders the run reads, as the runner resolves them (an InferenceRun's relative
-    paths below ``base``, a Rollout's from the working folder)."""
+    """The files and folders the planned stages read, as their settings name them."""
     paths = [oracle_dataset] if oracle_dataset else []
 
     def collect(access: Access, _path: str, value: str) -> str:
         if access in (Access.READ, Access.DATASET):
-            paths.append(os.path.join(base, value) if isinstance(manifest, InferenceRun) else value)
+            paths.append(value)
         return value
 
-    map_marked(manifest.spec, collect, where="spec")
+    for stage in planned_stages(plan_run(manifest, base=base)):
+        map_marked(stage.settings, collect, where=stage.name)
     return paths
 
 

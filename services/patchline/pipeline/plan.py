@@ -50,6 +50,7 @@ __all__ = [
     "inference_stage",
     "plan_inference_run",
     "plan_rollout",
+    "plan_run",
     "planned_stages",
     "run_root",
 ]
@@ -211,6 +212,13 @@ def _editbench(rollout: Rollout, workflow: EditBenchWorkflow, run_uri: str) -> l
         RoundsPlan("rounds", round_stages, workflow.max_rounds),
         StagePlan("merge", EDITBENCH_MERGE, settings),
     ]
+
+
+def plan_run(run: Rollout | InferenceRun, *, base: str) -> list[PlanItem]:
+    """The stages of either kind of manifest, its run root below ``base`` (``run_root``)."""
+    if isinstance(run, Rollout):
+        return plan_rollout(run, run_uri=run_root(run, base))
+    return plan_inference_run(run, base=base)
 
 
 def plan_rollout(rollout: Rollout, *, run_uri: str) -> list[PlanItem]:

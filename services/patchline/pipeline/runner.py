@@ -18,7 +18,7 @@ from patchline.core.store import ArtifactStore
 from patchline.pipeline.driver import drive
 from patchline.pipeline.local import LocalBackend
 from patchline.pipeline.operations import StageFailedError
-from patchline.pipeline.plan import plan_inference_run, plan_rollout, run_root
+from patchline.pipeline.plan import plan_run, run_root
 from patchline.pipeline.record import FileBook, write_manifest
 
 __all__ = ["RunReport", "RunnerSettings", "StageFailedError", "answered_by_oracle", "run_manifest"]
@@ -82,9 +82,7 @@ async def run_manifest(
         run = answered_by_oracle(run, settings.oracle_dataset)
     run_uri = run_root(run, settings.base)
     store = ArtifactStore(run_uri, config=settings.storage)
-    plan = (
-        plan_rollout(run, run_uri=run_uri) if isinstance(run, Rollout) else plan_inference_run(run, base=settings.base)
-    )
+    plan = plan_run(run, base=settings.base)
     dataset = run.spec.dataset.source if isinstance(run, Rollout) else None
     await asyncio.to_thread(write_manifest, store, run, plan, dataset=dataset)
 
