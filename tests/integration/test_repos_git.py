@@ -45,7 +45,9 @@ def test_every_file_reads_back_byte_identical(package_repo: PackageRepo, which: 
         files = snapshot.list_files()
         assert files == _git_files(package_repo, commit)
         for path in files:
-            assert snapshot.read_bytes(path) == _git(package_repo, "show", f"{commit}:{path}"), path
+            data = _git(package_repo, "show", f"{commit}:{path}")
+            assert snapshot.read_bytes(path) == data and snapshot.size_of(path) == len(data), path
+        assert snapshot.size_of("no/such/file.py") is None and snapshot.size_of(package_repo.symlink) is None
         texts = dict(snapshot.iter_texts())
     assert package_repo.binary not in texts and package_repo.not_utf8 not in texts
     assert texts["flask/app.py"] == _git(package_repo, "show", f"{commit}:flask/app.py").decode()

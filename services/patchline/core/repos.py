@@ -94,6 +94,11 @@ class DirSnapshot(SnapshotReading):
             return None
         return full
 
+    def size_of(self, path: str) -> int | None:
+        """The size in bytes of ``path`` (without reading it), or None if it is not a regular file below the root."""
+        full = self._full_path(path)
+        return None if full is None else full.stat().st_size
+
     def read_bytes(self, path: str) -> bytes | None:
         """The bytes of ``path``, or None if it is not a regular file below the root."""
         full = self._full_path(path)

@@ -32,6 +32,10 @@ class RepoSnapshot(Protocol):
         """Every file, as sorted posix paths relative to the repository root."""
         ...
 
+    def size_of(self, path: str) -> int | None:
+        """The size in bytes of ``path``, known without reading its content; None if it is missing."""
+        ...
+
     def read_text(self, path: str) -> str | None:
         """The text of ``path``; None if it is missing, binary or not UTF-8."""
         ...

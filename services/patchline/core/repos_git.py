@@ -80,7 +80,7 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 class GitSnapshot(SnapshotReading):
     """The files of ``repo_dir`` (a work tree or bare mirror) at ``commit``.
 
-    The file list comes from one ``git ls-tree -r -z --full-tree`` (cached); contents from one
+    The file list and sizes come from one ``git ls-tree -r -z -l --full-tree`` (cached); contents from one
     ``git cat-file --batch`` process started on first read and kept until :meth:`close` (or the end of
     a ``with`` block; it is also stopped when the object is garbage-collected). Reads are thread-safe.
     Only regular files are listed: symlinks and submodules are skipped, as are non-UTF-8 path names.
@@ -102,7 +102,7 @@ class GitSnapshot(SnapshotReading):
         )
         self.commit: str = resolved.decode("ascii").strip()
         self.key: str = f"git:{self.repo_dir}@{self.commit}"
-        self._blobs: dict[str, str] | None = None
+        self._blobs: dict[str, tuple[str, int]] | None = None  # path -> (blob id, size)
         self._process: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize[[subprocess.Popen[bytes]], GitSnapshot] | None = None
         self._lock = threading.Lock()
@@ -111,19 +111,19 @@ class GitSnapshot(SnapshotReading):
         return f"GitSnapshot({str(self.repo_dir)!r}, {self.commit!r})"
 
     # -- files ---------------------------------------------------------------------------------------
-    def _blob_index(self) -> dict[str, str]:
+    def _blob_index(self) -> dict[str, tuple[str, int]]:
         if self._blobs is None:
-            out = _run_git(self.repo_dir, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", self.commit)
-            blobs: dict[str, str] = {}
+            out = _run_git(self.repo_dir, "ls-tree", "-r", "-z", "-l", "--full-tree", "--end-of-options", self.commit)
+            blobs: dict[str, tuple[str, int]] = {}
             for record in out.split(b"\x00"):
                 if not record:
                     continue
                 meta, _, raw_path = record.partition(b"\t")
-                mode, kind, object_id = meta.decode("ascii").split(" ")
+                mode, kind, object_id, size = meta.decode("ascii").split()  # the size is padded with spaces
                 if kind != "blob" or mode not in _BLOB_MODES:
                     continue
                 try:
-                    blobs[raw_path.decode("utf-8")] = object_id
+                    blobs[raw_path.decode("utf-8")] = (object_id, int(size))
                 except UnicodeDecodeError:
                     log.warning("%s: skipping a file whose name is not UTF-8: %r", self.repo_dir, raw_path)
             self._blobs = blobs
@@ -135,7 +135,13 @@ class GitSnapshot(SnapshotReading):
 
     def blob_id(self, path: str) -> str | None:
         """The git blob id of ``path`` at the commit, or None if there is no such file."""
-        return self._blob_index().get(path)
+        blob = self._blob_index().get(path)
+        return None if blob is None else blob[0]
+
+    def size_of(self, path: str) -> int | None:
+        """The size in bytes of ``path`` at the commit (from the listing), or None if there is no such file."""
+        blob = self._blob_index().get(path)
+        return None if blob is None else blob[1]
 
     # -- contents ------------------------------------------------------------------------------------
     def _cat_file(self) -> subprocess.Popen[bytes]:

@@ -123,6 +123,13 @@ class StructureSnapshot(SnapshotReading):
             raise InputError(f"structure entry {path!r}: 'text' must be a list of strings")
         return text
 
+    def size_of(self, path: str) -> int | None:
+        """The UTF-8 size of the text the structure holds for ``path`` (0 for a non-Python file); None if absent."""
+        if path not in self._entries:
+            return None
+        text = self.read_text(path)
+        return 0 if text is None else len(text.encode("utf-8", "surrogatepass"))
+
     def read_text(self, path: str) -> str | None:
         """The file's text rebuilt from its lines; None for a missing or non-Python file."""
         lines = self.lines(path)

@@ -36,6 +36,10 @@ class TextSource(Protocol):
         """Every file, sorted."""
         ...
 
+    def size_of(self, path: str) -> int | None:
+        """The size of one file in bytes, known before its content is read."""
+        ...
+
     def iter_texts(self, paths: Iterable[str] | None = None) -> Iterator[tuple[str, str]]:
         """``(path, text)`` of the readable text files among ``paths``."""
         ...
@@ -45,8 +49,8 @@ class TextSource(Protocol):
 class IndexLimits:
     """Bounds of one index build, so a request naming a huge tree is refused instead of left to run.
 
-    ``max_files`` and ``max_bytes`` (of text read) give ResourceExhaustedError, ``seconds`` gives
-    DeadlineExceededError; a build that stays within them is unaffected.
+    ``max_files`` and ``max_bytes`` (of the files to index, summed from their sizes before any is read) give
+    ResourceExhaustedError, ``seconds`` gives DeadlineExceededError; a build within them is unaffected.
     """
 
     max_files: int = 100_000
@@ -62,28 +66,32 @@ class SearchHit:
     score: float
 
 
-def _build(source: TextSource, settings: IndexSettings, progress: Progress, limits: IndexLimits | None) -> BM25Index:
-    started = time.monotonic()
-    paths = [path for path in source.list_files() if settings.accepts(path)]
-    if limits is not None and len(paths) > limits.max_files:
+def _check_size(source: TextSource, paths: list[str], limits: IndexLimits) -> None:
+    """Refuse a build of too many files or bytes before any file is read (one huge file included)."""
+    if len(paths) > limits.max_files:
         raise ResourceExhaustedError(
             f"{source.key}: {len(paths)} files to index, more than the limit of {limits.max_files}"
         )
+    size = sum(source.size_of(path) or 0 for path in paths)
+    if size > limits.max_bytes:
+        raise ResourceExhaustedError(
+            f"{source.key}: {size} bytes in {len(paths)} files to index, more than the limit of {limits.max_bytes}"
+        )
+
+
+def _build(source: TextSource, settings: IndexSettings, progress: Progress, limits: IndexLimits | None) -> BM25Index:
+    started = time.monotonic()
+    paths = [path for path in source.list_files() if settings.accepts(path)]
+    if limits is not None:
+        _check_size(source, paths, limits)
     progress.start(f"indexing {source.key}", total=len(paths))
 
     def documents() -> Iterator[tuple[str, str]]:
-        read = 0
         for path, text in source.iter_texts(paths):
-            if limits is not None:
-                read += len(text.encode("utf-8", "surrogatepass"))
-                if read > limits.max_bytes:
-                    raise ResourceExhaustedError(
-                        f"{source.key}: more than the limit of {limits.max_bytes} bytes of text to index"
-                    )
-                if time.monotonic() - started > limits.seconds:
-                    raise DeadlineExceededError(
-                        f"{source.key}: indexing took longer than the limit of {limits.seconds:g} s"
-                    )
+            if limits is not None and time.monotonic() - started > limits.seconds:
+                raise DeadlineExceededError(
+                    f"{source.key}: indexing took longer than the limit of {limits.seconds:g} s"
+                )
             progress.advance()
             yield path, text
 

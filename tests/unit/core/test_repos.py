@@ -136,6 +136,8 @@ def test_dir_snapshot_lists_regular_files_only(flask_tree: Path) -> None:
     for attack in ("../etc/passwd", "/etc/passwd", ".git/HEAD", "flask/../../x", "missing.py"):
         assert snapshot.read_text(attack) is None
     assert dict(snapshot.iter_texts(["flask/app.py", "missing.py", pyc])).keys() == {"flask/app.py"}
+    assert all(snapshot.size_of(f) == (flask_tree / f).stat().st_size for f in files)
+    assert snapshot.size_of("outside_link.py") is None and snapshot.size_of("../etc/passwd") is None
 
 
 def test_dir_snapshot_refuses_a_missing_folder(tmp_path: Path) -> None:
@@ -163,8 +165,10 @@ def test_structure_from_a_real_package_reads_back(flask_tree: Path, tmp_path: Pa
     for name, text in snapshot.iter_texts():
         if name.endswith(".py"):
             assert loaded.read_text(name) == text, name
+            assert loaded.size_of(name) == len(text.encode()), name
         else:
-            assert loaded.read_text(name) is None
+            assert loaded.read_text(name) is None and loaded.size_of(name) == 0
+    assert loaded.size_of("missing.py") is None
     entry = loaded.entry("flask/app.py")
     assert entry is not None
     source = snapshot.read_text("flask/app.py")

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from patchline.core.errors import InputError
+from patchline.core.errors import InputError, ResourceExhaustedError
 from patchline.core.repos import DirSnapshot, GitSnapshot
 from patchline.core.store import ArtifactStore
 from patchline.retrieval import (
     CACHE_PREFIX,
     IndexCache,
+    IndexLimits,
     IndexSettings,
     cache_key,
     index_snapshot,
@@ -88,3 +89,18 @@ def test_folder_snapshots_are_not_cached(package_repo: PackageRepo, tmp_path: Pa
     assert not found.hit and found.key is None and store.list_files() == []
     with pytest.raises(InputError):
         cache_key(folder, IndexSettings())
+
+
+def test_a_tree_over_the_byte_limit_is_refused_before_any_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / "small.py").write_text("def small():\n    return 1\n")
+    (tmp_path / "huge.py").write_bytes(b"x = 1\n" * 400_000)  # 2.4 MB in one file
+    folder = DirSnapshot(tmp_path)
+    read: list[str] = []
+    original = folder.read_text
+    folder.read_text = lambda path: read.append(path) or original(path)  # type: ignore[method-assign]
+    with pytest.raises(
+        ResourceExhaustedError, match=r"2400026 bytes in 2 files to index, more than the limit of 1000000"
+    ):
+        index_snapshot(folder, limits=IndexLimits(max_bytes=1_000_000))
+    assert read == []
+    assert len(index_snapshot(folder, limits=IndexLimits(max_bytes=3_000_000)).index) == 2 and len(read) == 2
