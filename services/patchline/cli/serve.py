@@ -66,7 +66,7 @@ def _add_boundary(parser: argparse.ArgumentParser) -> None:
         help="a key set requests may name (apiKeySet), read from variable ENV; `default` is OPENAI_KEYS",
     )
     group.add_argument("--index-max-files", type=int, default=_LIMITS.max_files, help="files one index may hold")
-    group.add_argument("--index-max-bytes", type=int, default=_LIMITS.max_bytes, help="bytes of the files one index may read (summed before reading)")
+    group.add_argument("--index-max-bytes", type=int, default=_LIMITS.max_bytes, help="bytes one index may read")
     group.add_argument("--index-timeout", type=float, default=_LIMITS.seconds, help="seconds one index build may take")
 
 
