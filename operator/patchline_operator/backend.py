@@ -20,6 +20,7 @@ from patchline.client import artifacts_of, job_phase, progress_of
 from patchline.core.spec import (
     EndpointEngine,
     InferenceRun,
+    InferenceRunSpec,
     InferenceRunStatus,
     InferenceStage,
     ModelEndpoints,
@@ -30,7 +31,7 @@ from patchline.core.spec import (
 )
 from patchline.pipeline.driver import StageOutcome
 from patchline.pipeline.plan import StagePlan
-from patchline_operator.jobs import follow_job, job_id
+from patchline_operator.jobs import follow_job, job_id, start_job
 from patchline_operator.runtime import Runtime
 from patchline_operator.server import model_target
 from patchline_operator.status import as_body
@@ -105,30 +106,43 @@ class ClusterBackend:
         """The run's model endpoints now; None while its server has no ready pod."""
         return await model_target(self.rt.kube, self.resource, self.namespace, self.rt.config)
 
-    async def run(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
-        """One look at ``stage``: started if it was not, its state and counts."""
+    async def run(self, stage: StagePlan, settings: StageSettings, *, new_attempt: bool) -> StageOutcome:
+        """One look at ``stage``: started if it was not (or if this is a new attempt), its state and counts."""
         if isinstance(self.resource, Rollout) and isinstance(settings, InferenceStage):
-            return await self._child(stage, settings, self.resource)
-        return await self._job(stage, settings)
+            return await self._child(stage, settings, self.resource, new_attempt=new_attempt)
+        return await self._job(stage, settings, new_attempt=new_attempt)
 
-    async def _job(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
+    async def _job(self, stage: StagePlan, settings: StageSettings, *, new_attempt: bool) -> StageOutcome:
         meta = self.body["metadata"]
         job = job_id(meta["namespace"], meta["name"], meta.get("uid", ""), stage.name)
         client = self.rt.services.client(stage.operation.service)
 
         def start() -> Any:
-            return client.start_stage(stage.operation.service, job, stage.operation.name, self.run_uri, settings)
+            return client.start_job(
+                stage.operation.service, job, stage.operation.name, self.run_uri, settings, run_again=new_attempt
+            )
 
-        state = await follow_job(client, stage.operation.service, job, start)
+        state = await (start_job(start) if new_attempt else follow_job(client, stage.operation.service, job, start))
         phase = job_phase(state)
         message = state.last_error if state.last_error else state.message
         return StageOutcome(phase, progress_of(state), artifacts=artifacts_of(state), message=message)
 
-    async def _child(self, stage: StagePlan, settings: InferenceStage, rollout: Rollout) -> StageOutcome:
+    async def _child(
+        self, stage: StagePlan, settings: InferenceStage, rollout: Rollout, *, new_attempt: bool
+    ) -> StageOutcome:
         child = child_run(rollout, stage, settings, self.namespace)
         kopf.adopt(child, owner=as_body(self.body))
         found, _ = await self.rt.kube.create_or_get(child, self.namespace)
         status = InferenceRunStatus.model_validate(found.get("status") or {})
         artifacts = {"requests": settings.input, "responses": settings.output}
+        name = found["metadata"]["name"]
+        if found["metadata"].get("deletionTimestamp"):
+            return StageOutcome(Phase.RUNNING, message=f"waiting for the earlier attempt's InferenceRun {name} to go")
+        # A child of other settings (the Rollout was edited), or a finished one when the stage runs again, is
+        # replaced: its deletion cancels its job, and the next look creates the new one.
+        other = InferenceRunSpec.model_validate(found["spec"]) != InferenceRunSpec.model_validate(child["spec"])
+        if other or (new_attempt and status.phase.is_final):
+            await self.rt.kube.delete_if_exists(child["apiVersion"], "InferenceRun", self.namespace, name)
+            return StageOutcome(Phase.RUNNING, message=f"replacing InferenceRun {name} of an earlier attempt")
         phase = status.phase if status.phase.is_final else Phase.RUNNING
         return StageOutcome(phase, status.progress, artifacts=artifacts, message=status.message)

@@ -19,7 +19,7 @@ from patchline.core.errors import InputError, UnavailableError
 from patchline.rpc.v1 import common_pb2
 from patchline_operator.config import SERVICES, OperatorConfig
 
-__all__ = ["RESTART_CODES", "ServiceClients", "cancel_job", "follow_job", "job_id"]
+__all__ = ["RESTART_CODES", "ServiceClients", "cancel_job", "follow_job", "job_id", "start_job"]
 
 # Get answers these for a job the service does not run (any more): Start it again.
 RESTART_CODES = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND)
@@ -64,14 +64,15 @@ async def follow_job(
         state = await client.get(service, job)
     except grpc.aio.AioRpcError as exc:
         if exc.code() in RESTART_CODES:
-            return await _start(start)
+            return await start_job(start)
         raise UnavailableError(f"{service} service: {exc.code().name}: {exc.details()}") from exc
     if state.phase == common_pb2.PHASE_CANCELLED:
-        return await _start(start)
+        return await start_job(start)
     return state
 
 
-async def _start(start: Callable[[], Awaitable[common_pb2.Job]]) -> common_pb2.Job:
+async def start_job(start: Callable[[], Awaitable[common_pb2.Job]]) -> common_pb2.Job:
+    """Start the job (the ``start`` call says whether a succeeded one runs again); a refusal is an error."""
     try:
         return await start()
     except grpc.aio.AioRpcError as exc:

@@ -68,12 +68,14 @@ def from_message(msg: message.Message, model_type: type[M], *, where: str) -> M:
     return validated(model_type, json_format.MessageToDict(msg, preserving_proto_field_name=True), where=where)
 
 
-def start_job_request(job_id: str, operation: str, run_uri: str, settings: StageSettings) -> common_pb2.StartJobRequest:
+def start_job_request(
+    job_id: str, operation: str, run_uri: str, settings: StageSettings, *, run_again: bool = False
+) -> common_pb2.StartJobRequest:
     """A StartJob request carrying ``settings`` in the oneof field of their kind."""
     field = _ONEOF_OF.get(type(settings))
     if field is None:
         raise InputError(f"{operation}: {type(settings).__name__} settings do not travel in StartJob")
-    request = common_pb2.StartJobRequest(job_id=job_id, operation=operation, run_uri=run_uri)
+    request = common_pb2.StartJobRequest(job_id=job_id, operation=operation, run_uri=run_uri, run_again=run_again)
     getattr(request, field).CopyFrom(to_message(settings))
     return request
 

@@ -120,26 +120,29 @@ class ServiceClient:
         return stubs[service]
 
     async def start_job(
-        self, service: str, job_id: str, operation: str, run_uri: str, settings: StageSettings
+        self,
+        service: str,
+        job_id: str,
+        operation: str,
+        run_uri: str,
+        settings: StageSettings,
+        *,
+        run_again: bool = False,
     ) -> common_pb2.Job:
-        """Start (or re-attach to) a workflow operation on a service."""
-        request = start_job_request(job_id, operation, run_uri, settings)
+        """Start (or re-attach to) a stage's job: inference settings on the gateway (StartInference, whose run
+        root is the output's folder), every other kind with StartJob on ``service``. ``run_again``: a
+        succeeded job of this id runs again instead of being returned."""
+        if isinstance(settings, InferenceStage):
+            return await self.start_inference(job_id, settings, run_again=run_again)
+        request = start_job_request(job_id, operation, run_uri, settings, run_again=run_again)
         job: common_pb2.Job = await self._stub(service).StartJob(request, timeout=self.deadline, wait_for_ready=True)
         return job
 
-    async def start_inference(self, job_id: str, stage: InferenceStage) -> common_pb2.Job:
-        """Start (or re-attach to) an inference job on the gateway."""
-        request = gateway_pb2.StartInferenceRequest(job_id=job_id, stage=to_message(stage))
+    async def start_inference(self, job_id: str, stage: InferenceStage, *, run_again: bool = False) -> common_pb2.Job:
+        """Start (or re-attach to) an inference job on the gateway; ``run_again``: also a succeeded job."""
+        request = gateway_pb2.StartInferenceRequest(job_id=job_id, stage=to_message(stage), run_again=run_again)
         job: common_pb2.Job = await self.gateway.StartInference(request, timeout=self.deadline, wait_for_ready=True)
         return job
-
-    async def start_stage(
-        self, service: str, job_id: str, operation: str, run_uri: str, settings: StageSettings
-    ) -> common_pb2.Job:
-        """Start (or re-attach to) any stage: inference on the gateway, every other kind as a job."""
-        if isinstance(settings, InferenceStage):
-            return await self.start_inference(job_id, settings)
-        return await self.start_job(service, job_id, operation, run_uri, settings)
 
     async def get(self, service: str, job_id: str) -> common_pb2.Job:
         """The job's current state."""

@@ -2,9 +2,14 @@
 
 The rules:
 
-- A stage whose record says Succeeded is done: it is skipped, now and on every rerun.
-- Any other stage runs (again): a stage that failed in an earlier run is retried, and the operations resume
-  from their artifacts, so only unfinished items are redone.
+- A stage whose record says Succeeded with the settings planned now is done: it is skipped, now and on every
+  rerun. The record keeps a digest of the settings that decide the stage's outputs
+  (``patchline.core.spec.identity``: concurrency, retries, worker counts and the rerun policy are not among
+  them); a record written with other settings is not reused.
+- Any other stage runs (again): a stage that failed in an earlier run is retried, a stage whose settings
+  changed runs with the new ones, and every stage after a stage that ran is run too (its inputs may have
+  changed). The operations resume from their artifacts, so only unfinished items are redone, and lines made
+  with other settings are refused, restarted or accepted as ``onMismatch`` says.
 - A stage succeeds when its operation finished and at least one of its items succeeded (items done by an
   earlier run count) or is pending for a following round; it fails when the operation failed, or when no
   item succeeded and none is pending: later stages would only see nothing. The first failed stage ends
@@ -29,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from patchline.core.spec import InferenceStage, ModelEndpoints, Phase, ProgressCounts, StageSettings, StageStatus
+from patchline.core.spec.identity import settings_digest
 from patchline.pipeline.plan import PlanItem, RoundsPlan, StagePlan
 
 __all__ = [
@@ -61,8 +67,12 @@ class StageBackend(Protocol):
         """The model's endpoints, starting the model if needed; None while it is not ready."""
         ...
 
-    async def run(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
-        """Run ``stage`` with ``settings`` (its planned settings, endpoints filled in)."""
+    async def run(self, stage: StagePlan, settings: StageSettings, *, new_attempt: bool) -> StageOutcome:
+        """Run ``stage`` with ``settings`` (its planned settings, endpoints filled in).
+
+        ``new_attempt``: the stage has no running record, so its work starts now, even where a job of an
+        earlier attempt has finished (a backend that follows jobs across looks must not take that one's result).
+        """
         ...
 
 
@@ -126,13 +136,28 @@ class _Walk:
         self.book, self.backend = book, backend
         self.result = DriveResult(Phase.RUNNING)
         self.last: StageStatus | None = None
+        self.ran_one = False  # a stage of this walk ran: every later one runs too
+
+    def _reusable(self, plan: StagePlan, record: StageStatus | None, digest: str) -> bool:
+        if record is None or record.phase is not Phase.SUCCEEDED:
+            return False
+        if self.ran_one:
+            log.info("stage %s: runs again after an earlier stage ran (it resumes from its artifacts)", plan.name)
+            return False
+        if record.settings_digest not in ("", digest):
+            log.info("stage %s: its settings changed since it succeeded; it runs again with the new ones", plan.name)
+            return False
+        return True
 
     async def stage(self, plan: StagePlan) -> bool:
         """Skip, wait for or run one stage; True when the walk goes on to the next."""
         record = await self.book.get(plan.name)
-        if record is not None and record.phase is Phase.SUCCEEDED:
+        digest = settings_digest(plan.settings)
+        if self._reusable(plan, record, digest):
+            assert record is not None
             self._keep(record, reused=True)
             return True
+        self.ran_one = True
         settings = plan.settings
         if isinstance(settings, InferenceStage):
             endpoints = self.result.endpoints = await self.backend.endpoints()
@@ -140,10 +165,11 @@ class _Walk:
                 self._stop(Phase.PROVISIONING, plan.name, f"{plan.name}: waiting for the model server")
                 return False
             settings = settings.model_copy(update={"endpoints": endpoints})
-        started = record.started_at if record is not None and record.phase is Phase.RUNNING else None
-        started = started or _now()
+        # Still the attempt a running record is about: the same settings (a changed one starts anew).
+        same_attempt = record is not None and record.phase is Phase.RUNNING and record.settings_digest in ("", digest)
+        started = (record.started_at if record is not None and same_attempt else None) or _now()
         log.info("stage %s: %s", plan.name, plan.operation.name)
-        outcome = await self.backend.run(plan, settings)
+        outcome = await self.backend.run(plan, settings, new_attempt=not same_attempt)
         phase, message = judge(outcome)
         new = StageStatus(
             name=plan.name,
@@ -154,6 +180,7 @@ class _Walk:
             counts=outcome.counts,
             artifacts=dict(outcome.artifacts),
             message=message,
+            settings_digest=digest,
         )
         await self.book.put(new)
         self._keep(new, reused=False)

@@ -94,6 +94,7 @@ class _Job:
         self.cancel_requested = threading.Event()
         self.task: asyncio.Task[None] | None = None
         self.blocking = False  # runs in a worker thread: cancelled through its progress reports
+        self.request: tuple[str, StageSettings] | None = None  # (run root, settings) it was started with
 
     def update(self, **changes: Any) -> None:
         # Every text a job reports passes here: a key quoted by an error never reaches Get or Watch.
@@ -150,8 +151,16 @@ class JobManager:
         """Names of the operations this manager can run."""
         return sorted(self._operations)
 
-    def start(self, job_id: str, operation: str, run_uri: str, settings: StageSettings) -> JobStatus:
-        """Start a job, or return it if it is running or has succeeded (idempotent by job id)."""
+    def start(
+        self, job_id: str, operation: str, run_uri: str, settings: StageSettings, *, run_again: bool = False
+    ) -> JobStatus:
+        """Start a job, idempotently by id: a running job of this id with the same request is returned, and so
+        is a succeeded one with the same request unless ``run_again``.
+
+        A failed or cancelled job, a succeeded one with ``run_again`` and a finished one with another request
+        run again; the operation resumes from its artifacts. A running one with another request is a
+        PreconditionError: two jobs of one id would write the same files.
+        """
         if not job_id:
             raise InputError("a job needs a job_id")
         if len(job_id) > MAX_JOB_ID or not job_id.isprintable():
@@ -160,7 +169,15 @@ class JobManager:
         if existing is not None:
             if existing.status.operation != operation:
                 raise PreconditionError(f"job {job_id} exists with operation {existing.status.operation}")
-            if existing.status.phase not in (JobPhase.FAILED, JobPhase.CANCELLED):
+            same = existing.request == (run_uri, settings)
+            if not existing.status.phase.terminal:
+                if not same:
+                    raise PreconditionError(
+                        f"job {job_id} is running with other settings or another run root; "
+                        "wait for it to end or cancel it, then start it again"
+                    )
+                return existing.status
+            if same and existing.status.phase is JobPhase.SUCCEEDED and not run_again:
                 return existing.status
         op = self._operations.get(operation)
         if op is None:
@@ -170,6 +187,7 @@ class JobManager:
         store = self._store_factory(run_uri)
         redactor = self._redactor + Redactor(op.secrets_of(settings, self._services))
         job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop(), redactor)
+        job.request = (run_uri, settings)
         context = op.context(store, settings, _JobProgress(job), self._services)
         job.blocking = op.run_async is None
         self._jobs[job_id] = job

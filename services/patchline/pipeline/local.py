@@ -77,11 +77,15 @@ class LocalBackend:
                 await self._on_server(self._served.server_args)
         return self._served.endpoints
 
-    async def run(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
-        """Run the stage to its end: a failed operation is a Failed outcome with its reason."""
+    async def run(self, stage: StagePlan, settings: StageSettings, *, new_attempt: bool = True) -> StageOutcome:
+        """Run the stage to its end: a failed operation is a Failed outcome with its reason.
+
+        In process every call does the work; on the services a new attempt runs a succeeded job of the stage's
+        id again, and a call that is not re-attaches to the job.
+        """
         try:
             if self._via is not None:
-                return await self._remote(stage, settings, self._via)
+                return await self._remote(stage, settings, self._via, run_again=new_attempt)
             return await self._in_process(stage, settings)
         finally:
             self._progress.finish()
@@ -106,7 +110,7 @@ class LocalBackend:
             Phase.SUCCEEDED, counts_from(result.counts), artifacts=dict(result.artifacts), message=result.message
         )
 
-    async def _remote(self, stage: StagePlan, settings: StageSettings, target: str) -> StageOutcome:
+    async def _remote(self, stage: StagePlan, settings: StageSettings, target: str, *, run_again: bool) -> StageOutcome:
         from patchline.pipeline.remote import run_remote_stage  # imports gRPC only when asked for
 
         job_id = stage_job_id(self._run, self._store.root, stage.name)
@@ -116,5 +120,13 @@ class LocalBackend:
         run_uri = root if "://" in root else os.path.normpath(os.path.join(here, root))
         sent = absolute_local_paths(settings, base=here)
         return await run_remote_stage(
-            target, job_id, stage, sent, run_uri, self._progress, self._watch_deadline_s, auth=self._auth
+            target,
+            job_id,
+            stage,
+            sent,
+            run_uri,
+            self._progress,
+            self._watch_deadline_s,
+            run_again=run_again,
+            auth=self._auth,
         )

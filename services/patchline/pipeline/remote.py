@@ -34,6 +34,7 @@ async def run_remote_stage(
     progress: Progress,
     deadline: float,
     *,
+    run_again: bool,
     auth: ClientAuthFiles | None = None,
 ) -> StageOutcome:
     """Run one stage on the services at ``target`` (with ``auth`` over the environment's credentials); a rerun
@@ -42,7 +43,9 @@ async def run_remote_stage(
     with _one_line_errors(target, stage.name):
         async with ServiceClient(target, auth=credentials) as client:
             await client.wait_until_reachable()
-            await client.start_stage(stage.operation.service, job_id, stage.operation.name, run_uri, settings)
+            await client.start_job(
+                stage.operation.service, job_id, stage.operation.name, run_uri, settings, run_again=run_again
+            )
             progress.start(f"{stage.name} ({target})", None)
             final: common_pb2.Job | None = None
             seen = 0

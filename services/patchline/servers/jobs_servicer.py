@@ -29,7 +29,9 @@ class JobRpcs:
     async def StartJob(self, request: common_pb2.StartJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:
         settings = self.edge.policy.checked(job_settings(request), where=request.WhichOneof("settings") or "settings")
         run_uri = self.edge.policy.check_write("run_uri", request.run_uri)
-        return self._answer(self.manager.start(request.job_id, request.operation, run_uri, settings))
+        return self._answer(
+            self.manager.start(request.job_id, request.operation, run_uri, settings, run_again=request.run_again)
+        )
 
     @translate_errors
     async def GetJob(self, request: common_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> common_pb2.Job:

@@ -63,7 +63,9 @@ class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayService
     ) -> common_pb2.Job:
         stage = self.edge.policy.checked(from_message(request.stage, InferenceStage, where="stage"), where="stage")
         run_uri = stage.output.rsplit("/", 1)[0] if "/" in stage.output else "."
-        return self._answer(self.manager.start(request.job_id, GATEWAY_EXECUTE.name, run_uri, stage))
+        return self._answer(
+            self.manager.start(request.job_id, GATEWAY_EXECUTE.name, run_uri, stage, run_again=request.run_again)
+        )
 
 
 class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):

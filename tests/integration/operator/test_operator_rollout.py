@@ -14,7 +14,7 @@ from patchline.servers import RunningServer
 from patchline_operator.builders import headless_service_name, server_name
 from patchline_operator.rollout import child_name
 from tests.fixtures.lite_repos import LiteRepo, lite_sympy_repo  # noqa: F401 - fixture
-from tests.integration.operator.conftest import Cluster, operator, wait_for
+from tests.integration.operator.conftest import NAMESPACE, Cluster, operator, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -108,3 +108,32 @@ async def test_deleting_a_rollout_removes_its_children_and_server(
             assert cluster.get("apps/v1/deployments", server_name("gone")) is None
             assert cluster.get("v1/services", server_name("gone")) is None
             assert cluster.names(IR) == []
+
+
+async def test_a_rollout_edited_mid_run_reruns_the_done_stage_with_the_new_settings(
+    cluster: Cluster,
+    services: RunningServer,
+    tmp_path: Path,
+    lite_sympy_repo: LiteRepo,  # noqa: F811
+) -> None:
+    def stage(name: str) -> dict[str, Any]:
+        return next((s for s in status_of(cluster, RO, "edit").get("stages", []) if s["name"] == name), {})
+
+    async with OracleServer(lite_sympy_repo.dataset) as oracle, operator():
+        await cluster.create("patchline.dev/v1alpha1", "rollouts", bugfixer("edit", lite_sympy_repo))
+        await wait_for(lambda: stage("gen_step1").get("phase") == "Succeeded", what="the first stage done")
+        before = stage("gen_step1")
+        path = f"/apis/patchline.dev/v1alpha1/namespaces/{NAMESPACE}/rollouts/edit"
+        patch = {"spec": {"sampling": {"temperature": 0.0, "maxTokens": 1024}}}
+        await cluster.request("PATCH", path, patch, content_type="application/merge-patch+json")
+        await wait_for(
+            lambda: stage("gen_step1").get("settingsDigest") not in (None, before["settingsDigest"]),
+            what="the first stage started again with the new settings",
+        )
+        await cluster.mark_ready(headless_service_name("edit"), oracle.base_url)
+        await wait_for(lambda: status_of(cluster, RO, "edit").get("phase") in ("Succeeded", "Failed"), timeout=60)
+    status = status_of(cluster, RO, "edit")
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert stage("gen_step1")["startedAt"] != before["startedAt"]
+    requests = (tmp_path / "store" / "runs" / "edit" / "batch_requests_step1.jsonl").read_text().splitlines()
+    assert {json.loads(line)["body"]["max_tokens"] for line in requests} == {1024}

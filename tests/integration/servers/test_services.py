@@ -90,6 +90,34 @@ async def test_start_watch_get_and_idempotent_start(client: ServiceClient, tmp_p
     again = await client.start_job("prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("run/in.jsonl"))
     assert again.phase == common_pb2.PHASE_SUCCEEDED and again.started_at == final.started_at
     assert (await client.get("prompts", "j1")).phase == common_pb2.PHASE_SUCCEEDED
+    (tmp_path / "run" / "in.jsonl").write_text("a\nb\nc\nd\n")  # the input changed: the stage runs again
+    rerun = await client.start_job(
+        "prompts", "j1", "prompts.count", str(tmp_path / "run"), _named("run/in.jsonl"), run_again=True
+    )
+    assert rerun.started_at != final.started_at
+    assert (await _finish(client, "prompts", "j1")).progress.succeeded == 4
+
+
+async def test_a_finished_job_started_with_other_settings_runs_them_and_a_running_one_refuses(
+    client: ServiceClient, tmp_path: Path
+) -> None:
+    (tmp_path / "a.jsonl").write_text("a\n")
+    (tmp_path / "b.jsonl").write_text("a\nb\n")
+    await client.start_job("prompts", "j3", "prompts.count", str(tmp_path), _named("a.jsonl"))
+    assert (await _finish(client, "prompts", "j3")).progress.succeeded == 1
+    await client.start_job("prompts", "j3", "prompts.count", str(tmp_path), _named("b.jsonl"))  # no run_again
+    assert (await _finish(client, "prompts", "j3")).progress.succeeded == 2  # not the old job's result
+
+    RELEASE.clear()
+    await client.start_job("patches", "w2", "patches.wait", str(tmp_path), _named("x"))
+    same = await client.start_job("patches", "w2", "patches.wait", str(tmp_path), _named("x"))
+    assert same.phase in (common_pb2.PHASE_PENDING, common_pb2.PHASE_RUNNING)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await client.start_job("patches", "w2", "patches.wait", str(tmp_path), _named("y"))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "running with other settings" in (refused.value.details() or "")
+    RELEASE.set()
+    assert (await _finish(client, "patches", "w2")).phase == common_pb2.PHASE_SUCCEEDED
 
 
 async def test_missing_artifact_fails_the_job_with_its_reason(client: ServiceClient, tmp_path: Path) -> None:

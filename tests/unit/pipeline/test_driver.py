@@ -46,12 +46,14 @@ class Backend:
     script: dict[str, Callable[[StageSettings], StageOutcome]]
     ready: bool = True
     ran: list[tuple[str, StageSettings]] = field(default_factory=list)
+    attempts: list[tuple[str, bool]] = field(default_factory=list)  # (stage, new_attempt) of each call
 
     async def endpoints(self) -> ModelEndpoints | None:
         return ENDPOINTS if self.ready else None
 
-    async def run(self, stage: StagePlan, settings: StageSettings) -> StageOutcome:
+    async def run(self, stage: StagePlan, settings: StageSettings, *, new_attempt: bool) -> StageOutcome:
         self.ran.append((stage.name, settings))
+        self.attempts.append((stage.name, new_attempt))
         return self.script[stage.name](settings)
 
 
@@ -130,6 +132,55 @@ async def test_a_running_stage_stops_the_walk_and_keeps_its_start_time() -> None
     backend.script["infer"] = ok()
     second = await drive(plan("build", "infer"), book, backend)
     assert second.phase is Phase.SUCCEEDED and book.records["build"].started_at == started
+    assert backend.attempts == [("build", True), ("build", False), ("infer", True)]
+
+
+def _with(stage: StagePlan, **workflow: object) -> StagePlan:
+    settings = stage.settings.model_copy(update={"workflow": BENCH.workflow.model_copy(update=workflow)})
+    return StagePlan(stage.name, stage.operation, settings)
+
+
+async def test_a_stage_done_with_other_settings_runs_again_and_so_does_every_stage_after_it() -> None:
+    book = Book()
+    backend = Backend({"build": ok(), "infer": ok(), "process": ok()})
+    await drive(plan("build", "infer", "process"), book, backend)
+    assert all(record.settings_digest for record in book.records.values())
+    backend.ran.clear()
+    again = await drive(plan("build", "infer", "process"), book, backend)
+    assert backend.ran == [] and again.reused == {"build", "infer", "process"}  # nothing changed: all done
+
+    build, infer, process = plan("build", "infer", "process")
+    edited = [_with(build, topn=3), infer, process]  # build's settings changed; infer's did not
+    result = await drive(edited, book, backend)
+    assert result.phase is Phase.SUCCEEDED and [name for name, _ in backend.ran] == ["build", "infer", "process"]
+    assert result.reused == set() and backend.attempts[-3:] == [("build", True), ("infer", True), ("process", True)]
+    backend.ran.clear()
+    await drive(edited, book, backend)
+    assert backend.ran == []  # the records now hold the new settings
+
+
+async def test_how_a_stage_runs_is_not_a_change_of_settings_and_old_records_are_reused() -> None:
+    infer = StagePlan("infer", GATEWAY_EXECUTE, InferenceStage(input="i", output="o"))
+    book = Book()
+    backend = Backend({"infer": ok()})
+    await drive([infer], book, backend)
+    faster = InferenceStage.model_validate(
+        {"input": "i", "output": "o", "executor": {"concurrency": 64}, "onMismatch": "restart"}
+    )
+    backend.ran.clear()
+    assert (await drive([StagePlan("infer", GATEWAY_EXECUTE, faster)], book, backend)).reused == {"infer"}
+    older = Book(StageStatus(name="infer", phase=Phase.SUCCEEDED))  # a record without a digest
+    assert (await drive([infer], older, backend)).reused == {"infer"} and backend.ran == []
+
+
+async def test_a_running_stage_whose_settings_changed_is_a_new_attempt() -> None:
+    book = Book()
+    backend = Backend({"build": lambda _: StageOutcome(Phase.RUNNING)})
+    (build,) = plan("build")
+    await drive([build], book, backend)
+    started = book.records["build"].started_at
+    await drive([_with(build, topn=4)], book, backend)
+    assert backend.attempts == [("build", True), ("build", True)] and book.records["build"].started_at != started
 
 
 async def test_rounds_run_while_items_are_pending_and_stop_at_the_limit() -> None:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from patchline.core.spec.access import Access, KeySetName
 from patchline.core.spec.base import SpecModel
+from patchline.core.spec.identity import HOW_IT_RUNS
 
 __all__ = [
     "DEFAULT_MISMATCH_POLICY",
@@ -63,6 +64,7 @@ OnMismatch = Annotated[
         description="A rerun finding lines made for other requests or settings: refuse, restart (old file kept "
         "aside), accept.",
     ),
+    HOW_IT_RUNS,
 ]
 """The ``onMismatch`` field of every resumable section (run specs and stages), defined once."""
 

@@ -19,13 +19,14 @@ what the workflow receives. Each default is written once, here or in the section
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from patchline.core.spec.access import ReadUri, WriteUri
 from patchline.core.spec.base import SpecModel
 from patchline.core.spec.executor import ExecutorSettings, ModelEndpoints, OnMismatch
+from patchline.core.spec.identity import HOW_IT_RUNS
 from patchline.core.spec.manifest import Dataset, Repositories, Sampling
 from patchline.core.spec.workflow import AgentlessWorkflow, EditBenchWorkflow, RolloutWorkflow
 
@@ -55,7 +56,9 @@ class InferenceStage(_Resumable):
 
     input: ReadUri = Field(min_length=1, description="Request lines (OpenAI batch format): a path or URI.")
     output: WriteUri = Field(min_length=1, description="Response lines: a path or URI; an existing file is resumed.")
-    executor: ExecutorSettings = Field(default_factory=ExecutorSettings, description="How requests are sent.")
+    executor: Annotated[ExecutorSettings, HOW_IT_RUNS] = Field(
+        default_factory=ExecutorSettings, description="How requests are sent."
+    )
     endpoints: ModelEndpoints | None = Field(
         default=None, description="Where requests go; filled in when the model is up (required to run)."
     )

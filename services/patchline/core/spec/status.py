@@ -85,6 +85,11 @@ class StageStatus(StatusModel):
     counts: ProgressCounts = Field(default_factory=ProgressCounts, description="Items of the stage.")
     artifacts: dict[str, str] = Field(default_factory=dict, description="Artifact URIs the stage wrote, by role.")
     message: str = Field(default="", description="Last error or note.")
+    settings_digest: str = Field(
+        default="",
+        description="Digest of the settings that decide the stage's outputs: a rerun with other ones runs the "
+        "stage again (empty in records of older versions: the record is reused).",
+    )
 
 
 class InferenceRunStatus(StatusModel):

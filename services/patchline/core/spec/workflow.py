@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from patchline.core.spec.access import NotAPath, ReadUri
 from patchline.core.spec.base import SpecModel
+from patchline.core.spec.identity import HOW_IT_RUNS
 from patchline.core.spec.samples import AGENTLESS_MAJORITY, FIRST_NONEMPTY, Selection
 
 __all__ = [
@@ -73,7 +74,9 @@ class AgentlessWorkflow(_ChoosesAmongSamples):
     compat_newlines: bool = Field(
         default=False, description="Reproduce the original's spurious blank lines at file edges in patches."
     )
-    num_threads: int = Field(default=1, ge=1, le=256, description="Worker processes preparing and processing items.")
+    num_threads: Annotated[int, HOW_IT_RUNS] = Field(
+        default=1, ge=1, le=256, description="Worker processes preparing and processing items."
+    )
     max_answer_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1,
@@ -97,7 +100,9 @@ class RolloutWorkflow(_ChoosesAmongSamples):
     type: Literal["bugfixer", "testwriter"] = Field(description="Workflow kind: BugFixer or TestWriter rollout.")
     start_file: NotAPath | None = Field(default=None, description="First custom_id (or sorted position) to process.")
     end_file: NotAPath | None = Field(default=None, description="custom_id (or sorted position) to stop before.")
-    num_workers: int = Field(default=1, ge=1, le=256, description="Parallel workers of the processing stages.")
+    num_workers: Annotated[int, HOW_IT_RUNS] = Field(
+        default=1, ge=1, le=256, description="Parallel workers of the processing stages."
+    )
     convert_crlf: bool = Field(default=False, description="Turn CRLF into LF in the issue text.")
     item_timeout_seconds: float = Field(default=60.0, gt=0, description="Time limit of processing one item.")
     templates_dir: ReadUri | None = Field(

@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from patchline.rpc.v1 import stages_pb2 as patchline_dot_v1_dot_stages__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19patchline/v1/common.proto\x12\x0cpatchline.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19patchline/v1/stages.proto\"\xbe\x01\n\x08Progress\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x11\n\tsucceeded\x18\x02 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x03\x12\x11\n\tin_flight\x18\x04 \x01(\x03\x12\x0f\n\x07skipped\x18\x05 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x06 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x07 \x01(\x03\x12\x19\n\x11tokens_per_second\x18\x08 \x01(\x01\x12\x0f\n\x07pending\x18\t \x01(\x03\"%\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\"\xa7\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\"\n\x05phase\x18\x03 \x01(\x0e\x32\x13.patchline.v1.Phase\x12(\n\x08progress\x18\x04 \x01(\x0b\x32\x16.patchline.v1.Progress\x12)\n\tartifacts\x18\x05 \x03(\x0b\x32\x16.patchline.v1.Artifact\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa8\x02\n\x0fStartJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0f\n\x07run_uri\x18\x03 \x01(\t\x12\x31\n\tagentless\x18\x05 \x01(\x0b\x32\x1c.patchline.v1.AgentlessStageH\x00\x12-\n\x07rollout\x18\x06 \x01(\x0b\x32\x1a.patchline.v1.RolloutStageH\x00\x12\x31\n\teditbench\x18\x07 \x01(\x0b\x32\x1c.patchline.v1.EditBenchStageH\x00\x12\x32\n\nindex_many\x18\x08 \x01(\x0b\x32\x1c.patchline.v1.IndexManyStageH\x00\x42\n\n\x08settingsJ\x04\x08\x04\x10\x05R\x06params\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x17\n\x15ListOperationsRequest\",\n\x16ListOperationsResponse\x12\x12\n\noperations\x18\x01 \x03(\t*\x80\x01\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x11\n\rPHASE_PENDING\x10\x01\x12\x11\n\rPHASE_RUNNING\x10\x02\x12\x13\n\x0fPHASE_SUCCEEDED\x10\x03\x12\x10\n\x0cPHASE_FAILED\x10\x04\x12\x13\n\x0fPHASE_CANCELLED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19patchline/v1/common.proto\x12\x0cpatchline.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19patchline/v1/stages.proto\"\xbe\x01\n\x08Progress\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x11\n\tsucceeded\x18\x02 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x03\x12\x11\n\tin_flight\x18\x04 \x01(\x03\x12\x0f\n\x07skipped\x18\x05 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x06 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x07 \x01(\x03\x12\x19\n\x11tokens_per_second\x18\x08 \x01(\x01\x12\x0f\n\x07pending\x18\t \x01(\x03\"%\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\"\xa7\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\"\n\x05phase\x18\x03 \x01(\x0e\x32\x13.patchline.v1.Phase\x12(\n\x08progress\x18\x04 \x01(\x0b\x32\x16.patchline.v1.Progress\x12)\n\tartifacts\x18\x05 \x03(\x0b\x32\x16.patchline.v1.Artifact\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x02\n\x0fStartJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0f\n\x07run_uri\x18\x03 \x01(\t\x12\x31\n\tagentless\x18\x05 \x01(\x0b\x32\x1c.patchline.v1.AgentlessStageH\x00\x12-\n\x07rollout\x18\x06 \x01(\x0b\x32\x1a.patchline.v1.RolloutStageH\x00\x12\x31\n\teditbench\x18\x07 \x01(\x0b\x32\x1c.patchline.v1.EditBenchStageH\x00\x12\x32\n\nindex_many\x18\x08 \x01(\x0b\x32\x1c.patchline.v1.IndexManyStageH\x00\x12\x11\n\trun_again\x18\t \x01(\x08\x42\n\n\x08settingsJ\x04\x08\x04\x10\x05R\x06params\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x17\n\x15ListOperationsRequest\",\n\x16ListOperationsResponse\x12\x12\n\noperations\x18\x01 \x03(\t*\x80\x01\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x11\n\rPHASE_PENDING\x10\x01\x12\x11\n\rPHASE_RUNNING\x10\x02\x12\x13\n\x0fPHASE_SUCCEEDED\x10\x03\x12\x10\n\x0cPHASE_FAILED\x10\x04\x12\x13\n\x0fPHASE_CANCELLED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'patchline.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PHASE']._serialized_start=1108
-  _globals['_PHASE']._serialized_end=1236
+  _globals['_PHASE']._serialized_start=1127
+  _globals['_PHASE']._serialized_end=1255
   _globals['_PROGRESS']._serialized_start=104
   _globals['_PROGRESS']._serialized_end=294
   _globals['_ARTIFACT']._serialized_start=296
@@ -42,15 +42,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOB']._serialized_start=336
   _globals['_JOB']._serialized_end=631
   _globals['_STARTJOBREQUEST']._serialized_start=634
-  _globals['_STARTJOBREQUEST']._serialized_end=930
-  _globals['_GETJOBREQUEST']._serialized_start=932
-  _globals['_GETJOBREQUEST']._serialized_end=963
-  _globals['_WATCHJOBREQUEST']._serialized_start=965
-  _globals['_WATCHJOBREQUEST']._serialized_end=998
-  _globals['_CANCELJOBREQUEST']._serialized_start=1000
-  _globals['_CANCELJOBREQUEST']._serialized_end=1034
-  _globals['_LISTOPERATIONSREQUEST']._serialized_start=1036
-  _globals['_LISTOPERATIONSREQUEST']._serialized_end=1059
-  _globals['_LISTOPERATIONSRESPONSE']._serialized_start=1061
-  _globals['_LISTOPERATIONSRESPONSE']._serialized_end=1105
+  _globals['_STARTJOBREQUEST']._serialized_end=949
+  _globals['_GETJOBREQUEST']._serialized_start=951
+  _globals['_GETJOBREQUEST']._serialized_end=982
+  _globals['_WATCHJOBREQUEST']._serialized_start=984
+  _globals['_WATCHJOBREQUEST']._serialized_end=1017
+  _globals['_CANCELJOBREQUEST']._serialized_start=1019
+  _globals['_CANCELJOBREQUEST']._serialized_end=1053
+  _globals['_LISTOPERATIONSREQUEST']._serialized_start=1055
+  _globals['_LISTOPERATIONSREQUEST']._serialized_end=1078
+  _globals['_LISTOPERATIONSRESPONSE']._serialized_start=1080
+  _globals['_LISTOPERATIONSRESPONSE']._serialized_end=1124
 # @@protoc_insertion_point(module_scope)

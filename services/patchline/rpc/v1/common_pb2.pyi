@@ -186,10 +186,15 @@ class StartJobRequest(_message.Message):
     ROLLOUT_FIELD_NUMBER: _builtins.int
     EDITBENCH_FIELD_NUMBER: _builtins.int
     INDEX_MANY_FIELD_NUMBER: _builtins.int
+    RUN_AGAIN_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     operation: _builtins.str
     run_uri: _builtins.str
     """the run root: a local path or s3:// URI"""
+    run_again: _builtins.bool
+    """A job of this id that succeeded runs again (resuming from its artifacts) instead of being returned:
+    a stage run again after its inputs changed. A failed or cancelled one always runs again.
+    """
     @_builtins.property
     def agentless(self) -> _stages_pb2.AgentlessStage:
         """agentless.*"""
@@ -216,10 +221,11 @@ class StartJobRequest(_message.Message):
         rollout: _stages_pb2.RolloutStage | None = ...,
         editbench: _stages_pb2.EditBenchStage | None = ...,
         index_many: _stages_pb2.IndexManyStage | None = ...,
+        run_again: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agentless", b"agentless", "editbench", b"editbench", "index_many", b"index_many", "rollout", b"rollout", "settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agentless", b"agentless", "editbench", b"editbench", "index_many", b"index_many", "job_id", b"job_id", "operation", b"operation", "rollout", b"rollout", "run_uri", b"run_uri", "settings", b"settings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agentless", b"agentless", "editbench", b"editbench", "index_many", b"index_many", "job_id", b"job_id", "operation", b"operation", "rollout", b"rollout", "run_again", b"run_again", "run_uri", b"run_uri", "settings", b"settings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_settings: _TypeAlias = _typing.Literal["agentless", "rollout", "editbench", "index_many"]  # noqa: Y015
     _WhichOneofArgType_settings: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015

@@ -26,7 +26,7 @@ from patchline.rpc.v1 import common_pb2 as patchline_dot_v1_dot_common__pb2
 from patchline.rpc.v1 import stages_pb2 as patchline_dot_v1_dot_stages__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchline/v1/gateway.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto\x1a\x19patchline/v1/stages.proto\"\x9a\x01\n\x15StartInferenceRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12+\n\x05stage\x18\x08 \x01(\x0b\x32\x1c.patchline.v1.InferenceStageJ\x04\x08\x02\x10\x08R\tinput_uriR\noutput_uriR\tendpointsR\x05modelR\x08\x65xecutorR\x0b\x61pi_key_env2\x9d\x02\n\x17InferenceGatewayService\x12H\n\x0eStartInference\x12#.patchline.v1.StartInferenceRequest\x1a\x11.patchline.v1.Job\x12\x38\n\x06GetJob\x12\x1b.patchline.v1.GetJobRequest\x1a\x11.patchline.v1.Job\x12>\n\x08WatchJob\x12\x1d.patchline.v1.WatchJobRequest\x1a\x11.patchline.v1.Job0\x01\x12>\n\tCancelJob\x12\x1e.patchline.v1.CancelJobRequest\x1a\x11.patchline.v1.Jobb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apatchline/v1/gateway.proto\x12\x0cpatchline.v1\x1a\x19patchline/v1/common.proto\x1a\x19patchline/v1/stages.proto\"\xad\x01\n\x15StartInferenceRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12+\n\x05stage\x18\x08 \x01(\x0b\x32\x1c.patchline.v1.InferenceStage\x12\x11\n\trun_again\x18\t \x01(\x08J\x04\x08\x02\x10\x08R\tinput_uriR\noutput_uriR\tendpointsR\x05modelR\x08\x65xecutorR\x0b\x61pi_key_env2\x9d\x02\n\x17InferenceGatewayService\x12H\n\x0eStartInference\x12#.patchline.v1.StartInferenceRequest\x1a\x11.patchline.v1.Job\x12\x38\n\x06GetJob\x12\x1b.patchline.v1.GetJobRequest\x1a\x11.patchline.v1.Job\x12>\n\x08WatchJob\x12\x1d.patchline.v1.WatchJobRequest\x1a\x11.patchline.v1.Job0\x01\x12>\n\tCancelJob\x12\x1e.patchline.v1.CancelJobRequest\x1a\x11.patchline.v1.Jobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'patchline.v1.gateway_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STARTINFERENCEREQUEST']._serialized_start=99
-  _globals['_STARTINFERENCEREQUEST']._serialized_end=253
-  _globals['_INFERENCEGATEWAYSERVICE']._serialized_start=256
-  _globals['_INFERENCEGATEWAYSERVICE']._serialized_end=541
+  _globals['_STARTINFERENCEREQUEST']._serialized_end=272
+  _globals['_INFERENCEGATEWAYSERVICE']._serialized_start=275
+  _globals['_INFERENCEGATEWAYSERVICE']._serialized_end=560
 # @@protoc_insertion_point(module_scope)

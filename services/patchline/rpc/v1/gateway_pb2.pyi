@@ -23,7 +23,10 @@ class StartInferenceRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     STAGE_FIELD_NUMBER: _builtins.int
+    RUN_AGAIN_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
+    run_again: _builtins.bool
+    """As StartJobRequest.run_again: a succeeded job of this id runs again instead of being returned."""
     @_builtins.property
     def stage(self) -> _stages_pb2.InferenceStage:
         """The inference stage: request and response files, executor settings and the model's endpoints."""
@@ -33,10 +36,11 @@ class StartInferenceRequest(_message.Message):
         *,
         job_id: _builtins.str = ...,
         stage: _stages_pb2.InferenceStage | None = ...,
+        run_again: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["stage", b"stage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "stage", b"stage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "run_again", b"run_again", "stage", b"stage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
