@@ -176,7 +176,8 @@ def test_the_services_require_a_token_and_reach_only_what_the_values_allow(
     gateway, operator = _container(docs, "patchline-gateway"), _container(docs, "patchline-operator")
     for port in (SGLANG_PORT, LLAMACPP_PORT):  # the operator's own model servers, on the ports they listen on
         assert f"--allow-endpoint=http://*.research.svc:{port}" in gateway["args"]
-    assert not any(a.startswith(("--allow-read", "--allow-bucket", "--key-set", "--insecure")) for a in gateway["args"])
+    unset = ("--allow-read", "--allow-bucket", "--allow-request-path", "--key-set", "--insecure")  # the defaults
+    assert not any(a.startswith(unset) for a in gateway["args"])
     assert "--allow-endpoint=http://*.research.svc:30000" not in _container(docs, "patchline-prompts")["args"]
     env = {e["name"]: e.get("value") for e in operator["env"]}
     assert env["PATCHLINE_TOKEN_FILE"] == "/var/run/patchline/token/token" and env["PATCHLINE_POD_DNS"] == "1"
@@ -194,6 +195,8 @@ def test_the_services_require_a_token_and_reach_only_what_the_values_allow(
         "--allow-endpoint=http://*.svc:30000",  # cluster-wide operator
         "--allow-endpoint=http://*.svc:8080",
         "--allow-endpoint=https://api.openai.com/v1",
+        "--allow-request-path=/v1/chat/completions",
+        "--allow-request-path=/v1/embeddings",
         "--allow-read=/data/swebench",
         "--allow-bucket=datasets",
         "--key-set=openai=PATCHLINE_KEY_OPENAI_API_KEY",
@@ -224,6 +227,7 @@ def test_the_services_require_a_token_and_reach_only_what_the_values_allow(
         (["--set", "operator.replicas=2"], "operator.replicas > 1 needs operator.peering.enabled"),
         (["--set", "minio.enabled=true"], "minio.rootUser (or minio.existingSecret) is required"),
         (["--set", "servicess.port=1"], "Additional property servicess is not allowed"),
+        (["--set", "services.allowRequestPaths={v1/files}"], "services.allowRequestPaths.0: Does not match pattern"),
     ],
 )
 def test_bad_values_are_refused(helm: FetchedHelm, helm_home: dict[str, str], args: list[str], message: str) -> None:

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 
 from patchline.client import SERVICE_NAMES
+from patchline.core.batch import DEFAULT_REQUEST_PATHS
 from patchline.core.settings import KeySets
 from patchline.retrieval import IndexLimits
 from patchline.servers import ServerAuth, ServerSettings, serve
@@ -59,6 +60,13 @@ def _add_boundary(parser: argparse.ArgumentParser) -> None:
         help="model endpoint requests may send to: host:port or a URL prefix (http://*.ns.svc:30000)",
     )
     group.add_argument(
+        "--allow-request-path",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help=f"a request line's url the gateway sends (repeat; default {', '.join(DEFAULT_REQUEST_PATHS)})",
+    )
+    group.add_argument(
         "--key-set",
         action="append",
         default=[],
@@ -94,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         allow_read=tuple(args.allow_read),
         allow_buckets=tuple(args.allow_bucket),
         allow_endpoints=tuple(args.allow_endpoint),
+        allow_request_paths=tuple(args.allow_request_path or DEFAULT_REQUEST_PATHS),
         key_sets=KeySets.parse(args.key_set),
         auth=ServerAuth(
             tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca, token_file=args.token_file

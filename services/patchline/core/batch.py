@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from patchline.core.errors import RecordError
+from patchline.core.errors import InputError, RecordError
 from patchline.core.jsonl import (
     ErrorPolicy,
     ErrorSink,
@@ -32,6 +32,7 @@ from patchline.core.spec import Sampling
 
 __all__ = [
     "CHAT_COMPLETIONS_URL",
+    "DEFAULT_REQUEST_PATHS",
     "REQUEST_PATH_PATTERN",
     "RETRYABLE_STATUS_CODES",
     "BatchError",
@@ -43,6 +44,7 @@ __all__ = [
     "body_usage",
     "cached_prompt_tokens",
     "chat_body",
+    "checked_request_path",
     "is_reasoning_only_answer",
     "is_retryable_status",
     "iter_raw_requests",
@@ -55,6 +57,10 @@ __all__ = [
 ]
 
 CHAT_COMPLETIONS_URL = "/v1/chat/completions"
+
+DEFAULT_REQUEST_PATHS = (CHAT_COMPLETIONS_URL, "/v1/completions")
+"""The request-line urls a service sends (``patchline serve --allow-request-path`` replaces them): a request
+file is its caller's, and an endpoint's other paths (files, fine-tuning, admin) are not for its keys."""
 
 # Status codes worth another attempt: 0 is "no HTTP answer" (connection error, timeout, bad body).
 RETRYABLE_STATUS_CODES = frozenset({0, 408, 409, 425, 429, 500, 502, 503, 504})
@@ -78,6 +84,16 @@ def is_retryable_status(status_code: int) -> bool:
 # never a URL of its own, so a line can neither send its body to another host nor smuggle header lines.
 REQUEST_PATH_PATTERN = r"^(?!.*://)[\x21-\x7e]*\Z"  # \Z: "$" would let a final newline through
 _REQUEST_PATH = re.compile(REQUEST_PATH_PATTERN)
+
+
+def checked_request_path(path: str) -> str:
+    """``path`` as an allowed request path: absolute, printable, no scheme, query or dot segments (else InputError)."""
+    segments = path.split("/")[1:]
+    if not path.startswith("/") or not _REQUEST_PATH.match(path) or any(c in path for c in "?#"):
+        raise InputError(f"request path {path!r}: a path such as {CHAT_COMPLETIONS_URL} (no scheme, query or spaces)")
+    if any(segment in (".", "..") for segment in segments):
+        raise InputError(f"request path {path!r}: no . or .. segments")
+    return path
 
 
 class RequestLine(BaseModel):

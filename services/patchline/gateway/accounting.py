@@ -94,8 +94,13 @@ class ExecutionSummary(RunTotals):
         """One human line for logs and the CLI."""
         cost = "" if self.cost is None else f", cost {self.cost:.4f}"
         expired = f" ({self.expired} unfinished at the deadline)" if self.expired else ""
+        bad = (
+            f", {self.malformed_input_lines} bad input line(s) not sent (see the log)"
+            if self.malformed_input_lines
+            else ""
+        )
         return (
-            f"{self.succeeded} succeeded, {self.failed} failed{expired}, {self.skipped} already done"
+            f"{self.succeeded} succeeded, {self.failed} failed{expired}{bad}, {self.skipped} already done"
             f" ({self.total} requests); {self.reasoning_only} reasoning-only answers; "
             f"{self.prompt_tokens}+{self.completion_tokens} tokens ({self.cached_tokens} prompt tokens cached) "
             f"in {self.seconds:.1f} s "

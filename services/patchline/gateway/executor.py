@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
-from patchline.core.batch import RawRequestLine, iter_raw_requests
+from patchline.core.batch import CHAT_COMPLETIONS_URL, RawRequestLine, iter_raw_requests
 from patchline.core.errors import ArtifactNotFoundError, MalformedLineError, RecordError
 from patchline.core.fingerprint import FingerprintMismatchError, request_fingerprint
 from patchline.core.progress import NullProgress, Progress
@@ -67,6 +67,7 @@ class ExecuteOptions(TypedDict, total=False):
     storage: StorageConfig | None  # object storage for URIs given as strings
     metrics_address: tuple[str, int] | None  # (host, port) to serve Prometheus metrics on meanwhile
     on_mismatch: MismatchPolicy  # final lines in the output made for other requests; default: refuse
+    request_paths: frozenset[str] | None  # the only line urls sent (a service's allowlist); None: any path
 
 
 async def execute_file(
@@ -110,6 +111,7 @@ async def execute_file(
             ring = KeyRing(options.get("keys") or ApiKeys())
             sender = Sender(pool=pool, keys=ring, settings=s, target=to, metrics=metrics, deadline_at=deadline_at)
             run = _Run(source, target, s, sender, accounting, progress, resume, total, ring.redactor)
+            run.request_paths = options.get("request_paths")
             await run.execute(client)
         finally:
             await client.aclose()
@@ -219,6 +221,7 @@ class _Run:
         self._todo: asyncio.Queue[Lane | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._lanes: dict[str, Lane] = {}  # prompt key -> its lane, while the lane is queued or being sent
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
+        self.request_paths: frozenset[str] | None = None  # the only line urls sent; None: any
 
     async def execute(self, client: HttpClient) -> None:
         appender = await asyncio.to_thread(
@@ -250,7 +253,7 @@ class _Run:
 
     async def _read(self) -> None:
         source = self._source
-        lines = _Requests(source.store, source.name, self._on_bad_line)
+        lines = _Requests(source.store, source.name, self._on_bad_line, self.request_paths)
         chunk_size = self._settings.read_chunk_lines
         reported_bad = 0
         while chunk := await asyncio.to_thread(lines.next_chunk, chunk_size):
@@ -390,9 +393,16 @@ class _Requests:
     Each request comes with its fingerprint, hashed here in the reader's thread, off the event loop.
     """
 
-    def __init__(self, store: ArtifactStore, name: str, on_error: Callable[[MalformedLineError], None]) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        name: str,
+        on_error: Callable[[MalformedLineError], None],
+        allowed_paths: frozenset[str] | None = None,
+    ) -> None:
         self._source = store.uri(name)
         self._on_error = on_error
+        self._allowed_paths = allowed_paths
         self._seen = IdMap()
         self._lines: Iterator[tuple[int, RawRequestLine]] = iter_raw_requests(
             store.iter_lines(name), source=self._source, on_error=on_error
@@ -405,6 +415,12 @@ class _Requests:
             if self._seen.put(request.custom_id, 1) is not None:
                 self._on_error(
                     RecordError(self._source, line_no, "custom_id", f"duplicate custom_id {request.custom_id!r}")
+                )
+                continue
+            if self._allowed_paths is not None and (request.url or CHAT_COMPLETIONS_URL) not in self._allowed_paths:
+                allowed = ", ".join(sorted(self._allowed_paths))
+                self._on_error(
+                    RecordError(self._source, line_no, "url", f"{request.url!r} is not sent here (allowed: {allowed})")
                 )
                 continue
             chunk.append((request, request_fingerprint(request.url, memoryview(request.body))))

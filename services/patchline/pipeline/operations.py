@@ -42,6 +42,7 @@ class HostServices:
     retriever: Retriever | None = None  # BM25 through the Retrieval service
     key_sets: KeySets = field(default_factory=KeySets)  # the API keys a request may name (apiKeySet)
     index_limits: IndexLimits | None = None  # bounds of one BM25 index build on a service (None: unbounded)
+    request_paths: frozenset[str] | None = None  # the request-line urls a service sends (None: any, locally)
     # Whether a `module:function` selection strategy may be imported: only where the stage runs in the
     # user's own process, never on a service answering a (possibly untrusted) gRPC caller.
     selection_hooks: bool = False

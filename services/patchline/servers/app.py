@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from patchline.client import MAX_MESSAGE_BYTES, SERVICE_NAMES
 from patchline.client.auth import ClientAuth
 from patchline.core.access import AccessPolicy
+from patchline.core.batch import DEFAULT_REQUEST_PATHS, checked_request_path
 from patchline.core.errors import InputError
 from patchline.core.redact import Redactor
 from patchline.core.settings import KeySets, configured_secrets
@@ -58,6 +59,7 @@ class ServerSettings:
     allow_read: tuple[str, ...] = ()  # read-only roots requests may name (datasets, repositories, templates)
     allow_buckets: tuple[str, ...] = ()  # read-only S3 buckets requests may name
     allow_endpoints: tuple[str, ...] = ()  # model endpoints requests may send to (host:port or URL prefixes)
+    allow_request_paths: tuple[str, ...] = DEFAULT_REQUEST_PATHS  # the request-line urls the gateway sends
     key_sets: KeySets = field(default_factory=KeySets)  # API keys requests may name, by key-set name
     auth: ServerAuth = field(default_factory=ServerAuth)  # TLS and bearer token
     insecure: bool = False  # allow listening beyond loopback without TLS or token
@@ -138,7 +140,11 @@ def _managers(
     unknown = set(settings.services) - set(SERVICE_NAMES)
     if unknown or not settings.services:
         raise InputError(f"unknown service(s) {sorted(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
-    host = HostServices(key_sets=settings.key_sets, index_limits=settings.index_limits)
+    host = HostServices(
+        key_sets=settings.key_sets,
+        index_limits=settings.index_limits,
+        request_paths=frozenset(checked_request_path(path) for path in settings.allow_request_paths),
+    )
     lent = replace(host, retriever=retriever)
     return {
         name: JobManager(

@@ -4,6 +4,7 @@ what the server answers never quotes a configured key."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from patchline.client import ServiceClient, to_message
 from patchline.client.auth import ClientAuth
+from patchline.core.batch import checked_request_path
 from patchline.core.errors import InputError
 from patchline.core.settings import ClientAuthFiles, KeySets
 from patchline.core.spec import (
@@ -356,3 +358,30 @@ async def test_listening_beyond_loopback_needs_auth_or_insecure(store: Path, tok
     check_bind("0.0.0.0", ServerAuth(token_file=str(token_file)), insecure=False)
     check_bind("10.1.2.3", ServerAuth(), insecure=True)
     check_bind("::1", ServerAuth(), insecure=False)
+
+
+async def test_request_lines_reach_only_the_allowed_paths_of_an_allowed_endpoint(
+    client: ServiceClient, store: Path
+) -> None:
+    write_requests(store / "requests.jsonl", ["a", "b"])
+    with (store / "requests.jsonl").open("a") as lines:
+        for custom_id, url in [("files", "/v1/files"), ("dots", "/v1/chat/completions/../../v1/files")]:
+            lines.write(json.dumps({"custom_id": custom_id, "url": url, "body": {"model": "m", "messages": []}}) + "\n")
+    with FaultServer() as model:
+        job = InferenceStage(
+            input="requests.jsonl", output="out.jsonl", endpoints=ModelEndpoints(urls=[model.base_url])
+        )
+        await client.start_inference("paths", job)
+        final = [j async for j in client.watch("gateway", "paths", deadline=30)][-1]
+        sent = {attempt.key for attempt in model.attempts()}
+    assert final.phase == common_pb2.PHASE_SUCCEEDED, final.last_error
+    assert sent == {"a", "b"} and "2 bad input line(s) not sent" in final.message
+    answered = [json.loads(line)["custom_id"] for line in (store / "out.jsonl").read_text().splitlines()]
+    assert sorted(answered) == ["a", "b"]
+
+
+def test_an_allowed_request_path_is_a_plain_absolute_path() -> None:
+    assert checked_request_path("/v1/embeddings") == "/v1/embeddings"
+    for bad in ("v1/chat/completions", "/v1/../admin", "/v1/./x", "/v1/x?y=1", "http://h/v1", "/v1/a b", ""):
+        with pytest.raises(InputError):
+            checked_request_path(bad)

@@ -28,6 +28,7 @@ async def execute(context: OperationContext[InferenceStage]) -> OperationResult:
         settings=settings.executor,
         progress=context.progress,
         on_mismatch=settings.on_mismatch,
+        request_paths=context.services.request_paths,
     )
     summary.raise_for_deadline(settings.executor.deadline_seconds)  # the job fails; a rerun resumes
     counts = {
