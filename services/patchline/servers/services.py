@@ -7,6 +7,7 @@ Every request is checked at the edge before any work: its settings against the s
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -77,15 +78,7 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
     async def Index(
         self, request: retrieval_pb2.IndexRequest, context: grpc.aio.ServicerContext
     ) -> retrieval_pb2.IndexResponse:
-        query = self._query(request, {}, where="index")
-        result = await self._bounded(
-            index_repository,
-            query.repo,
-            query.commit,
-            extensions=query.extensions,
-            cache_uri=self.edge.policy.store,
-            limits=self.edge.index_limits,
-        )
+        result = await self._bounded(index_repository, self._query(request, {}, where="index"))
         return retrieval_pb2.IndexResponse(index_key=result.key, documents=result.documents, cached=result.cached)
 
     @translate_errors
@@ -95,15 +88,7 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
         searched = {"query": request.query, "top_n": request.top_n or 10, "exclude": list(request.exclude)}
         query = self._query(request, searched, where="search")
         hits = await self._bounded(
-            search_repository,
-            query.repo,
-            query.commit,
-            query.query,
-            top_n=query.top_n,
-            extensions=query.extensions,
-            cache_uri=self.edge.policy.store,
-            exclude=query.exclude,
-            limits=self.edge.index_limits,
+            search_repository, query, query=query.query, top_n=query.top_n, exclude=query.exclude
         )
         return retrieval_pb2.SearchResponse(hits=[retrieval_pb2.SearchHit(path=p, score=s) for p, s in hits])
 
@@ -113,10 +98,20 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
             data["extensions"] = list(request.extensions)
         return self.edge.policy.checked(validated(SearchQuery, data, where=where), where=where)
 
-    async def _bounded(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run an index build in a thread; the call ends at the time limit (the build stops at its next file)."""
+    async def _bounded(self, work: Callable[..., T], snapshot: SearchQuery, **more: Any) -> T:
+        """Run ``work`` on the snapshot's index in a thread, within the server's index limits and store; the call
+        ends at the time limit (the build stops at its next file)."""
         limit = self.edge.index_limits.seconds
+        call = functools.partial(
+            work,
+            snapshot.repo,
+            snapshot.commit,
+            extensions=snapshot.extensions,
+            cache_uri=self.edge.policy.store,
+            limits=self.edge.index_limits,
+            **more,
+        )
         try:
-            return await asyncio.wait_for(asyncio.to_thread(work, *args, **kwargs), timeout=limit + 1.0)
+            return await asyncio.wait_for(asyncio.to_thread(call), timeout=limit + 1.0)
         except TimeoutError:
             raise DeadlineExceededError(f"the index build took longer than the limit of {limit:g} s") from None

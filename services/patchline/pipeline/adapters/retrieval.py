@@ -12,7 +12,7 @@ from patchline.core.spec import IndexManyStage
 from patchline.core.store import ArtifactStore
 from patchline.pipeline.catalog import RETRIEVAL_INDEX_MANY
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
-from patchline.retrieval import IndexCache, IndexLimits, IndexSettings, index_snapshot, search_index
+from patchline.retrieval import CachedIndex, IndexCache, IndexLimits, IndexSettings, index_snapshot, search_index
 
 __all__ = ["OPERATIONS", "IndexResult", "index_repository", "search_repository"]
 
@@ -30,22 +30,28 @@ def _settings(extensions: list[str]) -> IndexSettings:
     return IndexSettings(extensions=tuple(extensions) if extensions else (".py",))
 
 
+def _indexed(
+    repo: str, commit: str | None, *, extensions: list[str], cache_uri: str, limits: IndexLimits | None
+) -> CachedIndex:
+    snapshot = open_snapshot(repo, commit)
+    with contextlib.closing(snapshot) if hasattr(snapshot, "close") else contextlib.nullcontext():
+        cache = IndexCache(ArtifactStore(cache_uri))
+        return index_snapshot(snapshot, settings=_settings(extensions), cache=cache, limits=limits)
+
+
 def index_repository(
     repo: str, commit: str | None, *, extensions: list[str], cache_uri: str, limits: IndexLimits | None = None
 ) -> IndexResult:
     """Index ``repo`` at ``commit`` (or reuse the cached index), within ``limits``."""
-    snapshot = open_snapshot(repo, commit)
-    with contextlib.closing(snapshot) if hasattr(snapshot, "close") else contextlib.nullcontext():
-        cache = IndexCache(ArtifactStore(cache_uri))
-        found = index_snapshot(snapshot, settings=_settings(extensions), cache=cache, limits=limits)
+    found = _indexed(repo, commit, extensions=extensions, cache_uri=cache_uri, limits=limits)
     return IndexResult(found.key or "", len(found.index.paths), found.hit)
 
 
 def search_repository(
     repo: str,
     commit: str | None,
-    query: str,
     *,
+    query: str,
     top_n: int,
     extensions: list[str],
     cache_uri: str,
@@ -53,10 +59,7 @@ def search_repository(
     limits: IndexLimits | None = None,
 ) -> list[tuple[str, float]]:
     """The ``top_n`` files of ``repo`` at ``commit`` that best match ``query`` (``exclude`` left out)."""
-    snapshot = open_snapshot(repo, commit)
-    with contextlib.closing(snapshot) if hasattr(snapshot, "close") else contextlib.nullcontext():
-        cache = IndexCache(ArtifactStore(cache_uri))
-        found = index_snapshot(snapshot, settings=_settings(extensions), cache=cache, limits=limits)
+    found = _indexed(repo, commit, extensions=extensions, cache_uri=cache_uri, limits=limits)
     hits = search_index(found.index, query, topn=top_n, exclude=set(exclude))
     return [(hit.path, hit.score) for hit in hits]
 
