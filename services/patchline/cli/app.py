@@ -60,6 +60,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     CommandGroup("repos", "repository snapshots and Agentless structure JSON", "patchline.cli.repos"),
     CommandGroup("samples", "the sample table of a stage: report per instance and overall", "patchline.cli.samples"),
     CommandGroup("serve", "the four gRPC services", "patchline.cli.serve"),
+    CommandGroup("jobs", "one job on `patchline serve`: get, watch, cancel", "patchline.cli.jobs"),
     CommandGroup("run", "run an InferenceRun or Rollout manifest", "patchline.cli.run"),
 )
 

@@ -40,7 +40,7 @@ async def run_remote_stage(
     """Run one stage on the services at ``target`` (with ``auth`` over the environment's credentials); a rerun
     re-attaches to the same job id."""
     credentials = ClientAuth.load(client_auth_files_from_env().merged(auth or ClientAuthFiles()))
-    with _one_line_errors(target, stage.name):
+    with _one_line_errors(target, stage.name, job_id, stage.operation.service):
         async with ServiceClient(target, auth=credentials) as client:
             await client.wait_until_reachable()
             await client.start_job(
@@ -65,10 +65,14 @@ async def run_remote_stage(
 
 
 @contextlib.contextmanager
-def _one_line_errors(target: str, stage: str) -> Iterator[None]:
-    """A server's refusal (or a lost connection) as one line naming the stage and the server."""
+def _one_line_errors(target: str, stage: str, job_id: str, service: str) -> Iterator[None]:
+    """A server's refusal (or a lost connection) as one line naming the stage and the server; a job that is
+    in the way also says how to stop it."""
     try:
         yield
     except grpc.aio.AioRpcError as exc:
         kind = InputError if exc.code() in _CALLER_MUST_CHANGE else UnavailableError
-        raise kind(f"{stage} on {target}: {exc.code().name}: {exc.details()}") from None
+        hint = ""
+        if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            hint = f" (to stop it: patchline jobs cancel --via {target} --service {service} {job_id})"
+        raise kind(f"{stage} on {target}: {exc.code().name}: {exc.details()}{hint}") from None

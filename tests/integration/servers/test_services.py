@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,13 +13,17 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from patchline.cli.app import main
 from patchline.client import ServiceClient, to_message
-from patchline.core.errors import ArtifactNotFoundError
+from patchline.core.errors import ArtifactNotFoundError, UnavailableError
+from patchline.core.progress import NullProgress
 from patchline.core.spec import ExecutorSettings, IndexManyStage, InferenceStage, ModelEndpoints, Snapshot
 from patchline.core.store import open_artifact
 from patchline.pipeline.catalog import OperationRef
 from patchline.pipeline.operations import Operation, OperationContext, OperationResult
+from patchline.pipeline.plan import StagePlan
 from patchline.pipeline.registry import default_operations
+from patchline.pipeline.remote import run_remote_stage
 from patchline.rpc.v1 import common_pb2, gateway_pb2, retrieval_pb2
 from patchline.servers import RunningServer, create_server
 from tests.fixtures.fault_server import FaultServer, write_requests
@@ -256,3 +261,33 @@ async def test_only_the_chosen_services_are_hosted(tmp_path: Path) -> None:
     finally:
         await running.stop(0)
     await asyncio.sleep(0)
+
+
+async def test_patchline_jobs_gets_watches_and_cancels_a_job_on_the_server(
+    server: RunningServer, client: ServiceClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    RELEASE.clear()
+    await client.start_job("patches", "w9", "patches.wait", str(tmp_path), _named("x"))
+    via = ["--via", f"127.0.0.1:{server.port}", "--service", "patches"]
+    assert await asyncio.to_thread(main, ["jobs", "get", "w9", *via]) == 0
+    assert capsys.readouterr().out.startswith("w9 patches.wait ")
+    assert await asyncio.to_thread(main, ["jobs", "cancel", "w9", *via, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["phase"] == "PHASE_CANCELLED"
+    assert await asyncio.to_thread(main, ["jobs", "watch", "w9", *via]) == 1  # it ended without succeeding
+    assert "w9 patches.wait cancelled: " in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["jobs", "get", "nobody", *via]) == 4  # a precondition
+    assert "FAILED_PRECONDITION: no job 'nobody' here" in capsys.readouterr().err
+
+
+async def test_a_stage_refused_for_a_running_job_of_other_settings_says_how_to_stop_it(
+    server: RunningServer, client: ServiceClient, tmp_path: Path
+) -> None:
+    RELEASE.clear()
+    await client.start_job("patches", "w10", "patches.wait", str(tmp_path), _named("x"))
+    stage = StagePlan("wait", OperationRef("patches.wait", "patches", IndexManyStage), _named("y"))
+    target = f"127.0.0.1:{server.port}"
+    with pytest.raises(UnavailableError, match="running with other settings") as refused:
+        await run_remote_stage(target, "w10", stage, _named("y"), str(tmp_path), NullProgress(), 30, run_again=True)
+    assert f"(to stop it: patchline jobs cancel --via {target} --service patches w10)" in str(refused.value)
+    RELEASE.set()
+    assert (await _finish(client, "patches", "w10")).phase == common_pb2.PHASE_SUCCEEDED
