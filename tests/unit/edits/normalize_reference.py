@@ -11,35 +11,22 @@ from __future__ import annotations
 import ast
 import io
 import re
-import subprocess
 import tokenize
 import uuid
 from pathlib import Path
 
-from tests.fixtures.gitrepos import git_env
+from tests.fixtures.gitrepos import run_git
 
 __all__ = ["reference_normalize"]
-
-
-def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
-        cwd=repo,
-        env=git_env(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def _scratch(root: Path, path: str, content: str) -> Path:
     repo = root / uuid.uuid4().hex
     (repo / path).parent.mkdir(parents=True, exist_ok=True)
-    _git(root, "init", "-q", str(repo))
+    run_git(root, "init", "-q", str(repo))
     (repo / path).write_text(content, encoding="utf-8", newline="")
-    _git(repo, "add", path)
-    _git(repo, "commit", "-q", "-m", "old")
+    run_git(repo, "add", path)
+    run_git(repo, "commit", "-q", "-m", "old")
     return repo
 
 
@@ -107,7 +94,7 @@ def reference_normalize(patch: str, files: dict[str, str], scratch: Path) -> str
     if path not in files:
         return patch
     repo = _scratch(scratch, path, files[path])
-    if _git(repo, "apply", "-", stdin=section).returncode != 0:
+    if run_git(repo, "apply", "-", stdin=section, check=False).returncode != 0:
         return patch
     old, new = _unparse(files[path]), _unparse((repo / path).read_text(encoding="utf-8"))
     try:
@@ -118,7 +105,7 @@ def reference_normalize(patch: str, files: dict[str, str], scratch: Path) -> str
         old_clean, new_clean = old, new
     diff_repo = _scratch(scratch, path, old_clean)
     (diff_repo / path).write_text(new_clean, encoding="utf-8", newline="")
-    diff = _git(diff_repo, "diff", path).stdout
+    diff = run_git(diff_repo, "diff", path, check=False).stdout
     if _just_new(old_clean, new_clean):
         return "\n".join(line for line in diff.splitlines() if line.startswith(("-", "+")))
     return diff
