@@ -15,10 +15,7 @@ from patchline_operator.builders import GPU_RESOURCE, headless_service_name, ser
 from tests.fixtures.fault_server import FaultServer, write_requests
 from tests.integration.operator.conftest import REPO, Cluster, operator, wait_for
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings("ignore:read_binary is deprecated:DeprecationWarning"),  # kmock's bundled data
-]
+pytestmark = pytest.mark.integration
 
 EXAMPLES = REPO / "k8s" / "examples"
 KUBECTL = shutil.which("kubectl")

@@ -24,10 +24,7 @@ from patchline_operator.jobs import job_id
 from tests.fixtures.fault_server import FaultPlan, FaultServer, write_requests
 from tests.integration.operator.conftest import NAMESPACE, Cluster, operator, wait_for
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings("ignore:read_binary is deprecated:DeprecationWarning"),  # kmock's bundled data
-]
+pytestmark = pytest.mark.integration
 
 IR = "patchline.dev/v1alpha1/inferenceruns"
 DEPLOYMENTS = "apps/v1/deployments"

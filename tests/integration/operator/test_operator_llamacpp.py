@@ -12,10 +12,7 @@ from patchline_operator.builders import GPU_RESOURCE, LLAMACPP_PORT, headless_se
 from tests.fixtures.fault_server import FaultServer, write_requests
 from tests.integration.operator.conftest import Cluster, operator, wait_for
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings("ignore:read_binary is deprecated:DeprecationWarning"),  # kmock's bundled data
-]
+pytestmark = pytest.mark.integration
 
 IR = "patchline.dev/v1alpha1/inferenceruns"
 DEPLOYMENTS = "apps/v1/deployments"

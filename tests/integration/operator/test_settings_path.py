@@ -27,10 +27,7 @@ from tests.fixtures.lite_repos import LiteRepo, lite_sympy_repo  # noqa: F401 - 
 from tests.fixtures.recording_proxy import RecordingProxy
 from tests.integration.operator.conftest import Cluster, operator, wait_for
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings("ignore:read_binary is deprecated:DeprecationWarning"),  # kmock's bundled data
-]
+pytestmark = pytest.mark.integration
 
 RO = "patchline.dev/v1alpha1/rollouts"
 IR = "patchline.dev/v1alpha1/inferenceruns"
