@@ -26,17 +26,11 @@ from patchline.pipeline.jobs import JobManager, JobPhase
 from patchline.pipeline.operations import HostServices, Operation
 from patchline.pipeline.registry import default_operations
 from patchline.retrieval import IndexLimits
-from patchline.rpc.v1 import gateway_pb2_grpc, patches_pb2_grpc, prompts_pb2_grpc, retrieval_pb2_grpc
 from patchline.servers.auth import ServerAuth, TokenInterceptor, check_bind
 from patchline.servers.edge import Edge
 from patchline.servers.metrics import MetricsInterceptor, ServerMetrics
 from patchline.servers.retriever import ServiceRetriever
-from patchline.servers.services import (
-    InferenceGatewayServicer,
-    PatchProcessorServicer,
-    PromptBuilderServicer,
-    RetrievalServicer,
-)
+from patchline.servers.services import SERVICERS
 
 __all__ = ["SERVICE_NAMES", "RunningServer", "ServerSettings", "create_server", "serve"]
 
@@ -187,22 +181,10 @@ async def create_server(settings: ServerSettings) -> RunningServer:
     port = _bind(server, settings)
     managers = _managers(settings, redactor, _retriever(settings, port, tokens))
     edge = Edge(policy, redactor, settings.index_limits)
-    adders = {
-        "prompts": lambda m: prompts_pb2_grpc.add_PromptBuilderServiceServicer_to_server(
-            PromptBuilderServicer(m, edge), server
-        ),
-        "patches": lambda m: patches_pb2_grpc.add_PatchProcessorServiceServicer_to_server(
-            PatchProcessorServicer(m, edge), server
-        ),
-        "gateway": lambda m: gateway_pb2_grpc.add_InferenceGatewayServiceServicer_to_server(
-            InferenceGatewayServicer(m, edge), server
-        ),
-        "retrieval": lambda m: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(
-            RetrievalServicer(m, edge), server
-        ),
-    }
+    servicers = {servicer.service: servicer for servicer in SERVICERS}
     for name, manager in managers.items():
-        adders[name](manager)
+        servicer = servicers[name]
+        servicer.add_to_server(servicer(manager, edge), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [SERVICE_NAMES[name] for name in managers]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any, ClassVar
 
 import grpc
 
@@ -17,9 +18,15 @@ __all__ = ["JobRpcs"]
 
 
 class JobRpcs:
-    """Mixed into each servicer; ``service`` names the operations it accepts (prompts, patches...)."""
+    """Mixed into each servicer: ``service`` is its key (prompts, patches, gateway, retrieval), which names the
+    operations it runs; ``add_to_server`` is its service's generated ``add_..._to_server``."""
 
-    service = ""
+    service: ClassVar[str] = ""
+
+    @staticmethod
+    def add_to_server(servicer: Any, server: grpc.aio.Server) -> None:
+        """Register ``servicer`` on ``server`` (each servicer class names its service's generated adder)."""
+        raise NotImplementedError
 
     def __init__(self, manager: JobManager, edge: Edge) -> None:
         self.manager = manager

@@ -32,6 +32,7 @@ from patchline.servers.errors import translate_errors
 from patchline.servers.jobs_servicer import JobRpcs
 
 __all__ = [
+    "SERVICERS",
     "InferenceGatewayServicer",
     "PatchProcessorServicer",
     "PromptBuilderServicer",
@@ -45,18 +46,21 @@ class PromptBuilderServicer(JobRpcs, prompts_pb2_grpc.PromptBuilderServiceServic
     """Builds request files (prompts.* operations)."""
 
     service = "prompts"
+    add_to_server = staticmethod(prompts_pb2_grpc.add_PromptBuilderServiceServicer_to_server)
 
 
 class PatchProcessorServicer(JobRpcs, patches_pb2_grpc.PatchProcessorServiceServicer):
     """Turns response files into patches, tests and results (patches.* operations)."""
 
     service = "patches"
+    add_to_server = staticmethod(patches_pb2_grpc.add_PatchProcessorServiceServicer_to_server)
 
 
 class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayServiceServicer):
     """Runs request files against model endpoints."""
 
     service = "gateway"
+    add_to_server = staticmethod(gateway_pb2_grpc.add_InferenceGatewayServiceServicer_to_server)
 
     @translate_errors
     async def StartInference(
@@ -73,6 +77,7 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
     """BM25 indexes and searches over repository snapshots (bounded by the server's index limits)."""
 
     service = "retrieval"
+    add_to_server = staticmethod(retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server)
 
     @translate_errors
     async def Index(
@@ -115,3 +120,12 @@ class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
             return await asyncio.wait_for(asyncio.to_thread(call), timeout=limit + 1.0)
         except TimeoutError:
             raise DeadlineExceededError(f"the index build took longer than the limit of {limit:g} s") from None
+
+
+SERVICERS: tuple[type[JobRpcs], ...] = (
+    PromptBuilderServicer,
+    PatchProcessorServicer,
+    InferenceGatewayServicer,
+    RetrievalServicer,
+)
+"""Every servicer, each naming its service key and adder: what ``create_server`` registers."""

@@ -7,16 +7,10 @@ import inspect
 
 import pytest
 
-from patchline.servers.services import (
-    InferenceGatewayServicer,
-    PatchProcessorServicer,
-    PromptBuilderServicer,
-    RetrievalServicer,
-)
+from patchline.client import SERVICE_NAMES
+from patchline.servers.services import SERVICERS
 
 pytestmark = pytest.mark.unit
-
-SERVICERS = (PromptBuilderServicer, PatchProcessorServicer, InferenceGatewayServicer, RetrievalServicer)
 
 
 @pytest.mark.parametrize("servicer", SERVICERS, ids=lambda servicer: servicer.__name__)
@@ -26,3 +20,11 @@ def test_every_generated_rpc_is_overridden(servicer: type) -> None:
     assert rpcs, f"{generated.__name__} declares no RPC"
     placeholders = [name for name in rpcs if getattr(servicer, name) is vars(generated)[name]]
     assert placeholders == [], f"{servicer.__name__} leaves {placeholders} to grpc's NotImplementedError"
+
+
+def test_each_service_has_one_servicer_registered_by_its_own_generated_adder() -> None:
+    assert sorted(servicer.service for servicer in SERVICERS) == sorted(SERVICE_NAMES)
+    for servicer in SERVICERS:
+        [generated] = [base for base in servicer.__mro__ if base.__module__.startswith("patchline.rpc.")]
+        adder = servicer.add_to_server
+        assert adder.__module__ == generated.__module__ and adder.__name__ == f"add_{generated.__name__}_to_server"
