@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from patchline.core.batch import ResponseLine
 from patchline.core.repos import DirSnapshot, build_structure
 from patchline.core.spec import AgentlessStage
 from patchline.edits import search_replace_from_diff
-from tests.fixtures.gitrepos import git_env
+from tests.fixtures.gitrepos import run_git
 from tests.fixtures.stages import stage
 
 __all__ = [
@@ -70,15 +69,7 @@ def installed_path(repo: str, path: str) -> Path:
 
 
 def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
-        cwd=repo,
-        env=git_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
+    return run_git(repo, *args).stdout.strip()
 
 
 def make_git_repo(dest: Path, files: Mapping[str, bytes]) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.fixtures.gitrepos import git_env
+from tests.fixtures.gitrepos import run_git
 
 SNAPSHOTS = "editbench_realistic/sample_with_file_snapshots.jsonl"
 HISTORIES = "editbench_realistic/work_patch_list_reconstructed.jsonl"
@@ -35,15 +34,7 @@ def same_text(a: str | None, b: str | None) -> bool:
 
 
 def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
-        cwd=repo,
-        env=git_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
+    return run_git(repo, *args).stdout.strip()
 
 
 def make_repository(dest: Path, record: dict[str, Any], extra_files: dict[str, str]) -> str:
