@@ -21,12 +21,8 @@ class JobRpcs:
     """Mixed into each servicer: ``service`` is its key (prompts, patches, gateway, retrieval), which names the
     operations it runs; ``add_to_server`` is its service's generated ``add_..._to_server``."""
 
-    service: ClassVar[str] = ""
-
-    @staticmethod
-    def add_to_server(servicer: Any, server: grpc.aio.Server) -> None:
-        """Register ``servicer`` on ``server`` (each servicer class names its service's generated adder)."""
-        raise NotImplementedError
+    service: ClassVar[str]
+    add_to_server: ClassVar[staticmethod[[Any, grpc.aio.Server], None]]
 
     def __init__(self, manager: JobManager, edge: Edge) -> None:
         self.manager = manager

@@ -42,21 +42,21 @@ __all__ = [
 T = TypeVar("T")
 
 
-class PromptBuilderServicer(JobRpcs, prompts_pb2_grpc.PromptBuilderServiceServicer):
+class PromptBuilderServicer(JobRpcs):
     """Builds request files (prompts.* operations)."""
 
     service = "prompts"
     add_to_server = staticmethod(prompts_pb2_grpc.add_PromptBuilderServiceServicer_to_server)
 
 
-class PatchProcessorServicer(JobRpcs, patches_pb2_grpc.PatchProcessorServiceServicer):
+class PatchProcessorServicer(JobRpcs):
     """Turns response files into patches, tests and results (patches.* operations)."""
 
     service = "patches"
     add_to_server = staticmethod(patches_pb2_grpc.add_PatchProcessorServiceServicer_to_server)
 
 
-class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayServiceServicer):
+class InferenceGatewayServicer(JobRpcs):
     """Runs request files against model endpoints."""
 
     service = "gateway"
@@ -73,7 +73,7 @@ class InferenceGatewayServicer(JobRpcs, gateway_pb2_grpc.InferenceGatewayService
         )
 
 
-class RetrievalServicer(JobRpcs, retrieval_pb2_grpc.RetrievalServiceServicer):
+class RetrievalServicer(JobRpcs):
     """BM25 indexes and searches over repository snapshots (bounded by the server's index limits)."""
 
     service = "retrieval"

@@ -61,42 +61,6 @@ class PatchProcessorServiceStub:
                 _registered_method=True)
 
 
-class PatchProcessorServiceServicer:
-    """Missing associated documentation comment in .proto file."""
-
-    def StartJob(self, request, context):
-        """Start processing responses (operations such as "agentless.process", "rollout.proc_step2",
-        "editbench.collect", "editbench.merge"). Returns at once.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def WatchJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CancelJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListOperations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-
 def add_PatchProcessorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'StartJob': grpc.unary_unary_rpc_method_handler(

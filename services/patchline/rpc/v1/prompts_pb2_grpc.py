@@ -61,42 +61,6 @@ class PromptBuilderServiceStub:
                 _registered_method=True)
 
 
-class PromptBuilderServiceServicer:
-    """Missing associated documentation comment in .proto file."""
-
-    def StartJob(self, request, context):
-        """Start building requests (operations such as "agentless.build_requests", "rollout.gen_step1",
-        "rollout.proc_step1_gen_step2", "editbench.build_prompts", "editbench.prepare"). Returns at once.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def WatchJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CancelJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListOperations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-
 def add_PromptBuilderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'StartJob': grpc.unary_unary_rpc_method_handler(

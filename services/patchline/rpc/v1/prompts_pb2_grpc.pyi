@@ -52,43 +52,4 @@ class PromptBuilderServiceAsyncStub(PromptBuilderServiceStub):
     CancelJob: _aio.UnaryUnaryMultiCallable[_common_pb2.CancelJobRequest, _common_pb2.Job]  # type: ignore[assignment]
     ListOperations: _aio.UnaryUnaryMultiCallable[_common_pb2.ListOperationsRequest, _common_pb2.ListOperationsResponse]  # type: ignore[assignment]
 
-class PromptBuilderServiceServicer(metaclass=_abc_1.ABCMeta):
-    @_abc_1.abstractmethod
-    def StartJob(
-        self,
-        request: _common_pb2.StartJobRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.Job, _abc.Awaitable[_common_pb2.Job]]:
-        """Start building requests (operations such as "agentless.build_requests", "rollout.gen_step1",
-        "rollout.proc_step1_gen_step2", "editbench.build_prompts", "editbench.prepare"). Returns at once.
-        """
-
-    @_abc_1.abstractmethod
-    def GetJob(
-        self,
-        request: _common_pb2.GetJobRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.Job, _abc.Awaitable[_common_pb2.Job]]: ...
-
-    @_abc_1.abstractmethod
-    def WatchJob(
-        self,
-        request: _common_pb2.WatchJobRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_common_pb2.Job], _abc.AsyncIterator[_common_pb2.Job]]: ...
-
-    @_abc_1.abstractmethod
-    def CancelJob(
-        self,
-        request: _common_pb2.CancelJobRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.Job, _abc.Awaitable[_common_pb2.Job]]: ...
-
-    @_abc_1.abstractmethod
-    def ListOperations(
-        self,
-        request: _common_pb2.ListOperationsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.ListOperationsResponse, _abc.Awaitable[_common_pb2.ListOperationsResponse]]: ...
-
-def add_PromptBuilderServiceServicer_to_server(servicer: PromptBuilderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+def add_PromptBuilderServiceServicer_to_server(servicer: _typing.Any, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
