@@ -111,8 +111,7 @@ async def execute_file(
             ring = KeyRing(options.get("keys") or ApiKeys())
             sender = Sender(pool=pool, keys=ring, settings=s, target=to, metrics=metrics, deadline_at=deadline_at)
             run = _Run(source, target, s, sender, accounting, progress, resume, total, ring.redactor)
-            run.request_paths = options.get("request_paths")
-            await run.execute(client)
+            await run.execute(client, request_paths=options.get("request_paths"))
         finally:
             await client.aclose()
     if s.compact:
@@ -221,9 +220,9 @@ class _Run:
         self._todo: asyncio.Queue[Lane | None] = asyncio.Queue(maxsize=settings.concurrency)
         self._lanes: dict[str, Lane] = {}  # prompt key -> its lane, while the lane is queued or being sent
         self._finished: asyncio.Queue[Finished | None] = asyncio.Queue(maxsize=settings.concurrency * 4)
-        self.request_paths: frozenset[str] | None = None  # the only line urls sent; None: any
 
-    async def execute(self, client: HttpClient) -> None:
+    async def execute(self, client: HttpClient, *, request_paths: frozenset[str] | None = None) -> None:
+        """Send every request of the input without a final line; ``request_paths``: the only line urls sent."""
         appender = await asyncio.to_thread(
             self._target.store.appender,
             self._target.name,
@@ -238,7 +237,7 @@ class _Run:
         ]
         watchdog = asyncio.create_task(self._watch(), name="patchline-watchdog")
         try:
-            await self._read()
+            await self._read(request_paths)
             for _ in workers:
                 await self._todo.put(_END)
             await asyncio.gather(*workers)
@@ -251,9 +250,9 @@ class _Run:
             await asyncio.to_thread(appender.close)
             self._progress.finish()
 
-    async def _read(self) -> None:
+    async def _read(self, request_paths: frozenset[str] | None) -> None:
         source = self._source
-        lines = _Requests(source.store, source.name, self._on_bad_line, self.request_paths)
+        lines = _Requests(source.store, source.name, self._on_bad_line, request_paths)
         chunk_size = self._settings.read_chunk_lines
         reported_bad = 0
         while chunk := await asyncio.to_thread(lines.next_chunk, chunk_size):

@@ -138,24 +138,25 @@ class _Walk:
         self.last: StageStatus | None = None
         self.ran_one = False  # a stage of this walk ran: every later one runs too
 
-    def _reusable(self, plan: StagePlan, record: StageStatus | None, digest: str) -> bool:
+    def _reusable(self, plan: StagePlan, record: StageStatus | None, digest: str) -> StageStatus | None:
+        """``record`` when it says the stage is done with these settings and no earlier stage of the walk ran."""
         if record is None or record.phase is not Phase.SUCCEEDED:
-            return False
+            return None
         if self.ran_one:
             log.info("stage %s: runs again after an earlier stage ran (it resumes from its artifacts)", plan.name)
-            return False
+            return None
         if record.settings_digest not in ("", digest):
             log.info("stage %s: its settings changed since it succeeded; it runs again with the new ones", plan.name)
-            return False
-        return True
+            return None
+        return record
 
     async def stage(self, plan: StagePlan) -> bool:
         """Skip, wait for or run one stage; True when the walk goes on to the next."""
         record = await self.book.get(plan.name)
         digest = settings_digest(plan.settings)
-        if self._reusable(plan, record, digest):
-            assert record is not None
-            self._keep(record, reused=True)
+        done = self._reusable(plan, record, digest)
+        if done is not None:
+            self._keep(done, reused=True)
             return True
         self.ran_one = True
         settings = plan.settings

@@ -85,7 +85,13 @@ class _JobProgress:
 
 
 class _Job:
-    def __init__(self, status: JobStatus, loop: asyncio.AbstractEventLoop, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        status: JobStatus,
+        loop: asyncio.AbstractEventLoop,
+        redactor: Redactor,
+        request: tuple[str, StageSettings],  # (run root, settings) it was started with
+    ) -> None:
         self.status = status
         self.loop = loop
         self.redactor = redactor
@@ -94,7 +100,7 @@ class _Job:
         self.cancel_requested = threading.Event()
         self.task: asyncio.Task[None] | None = None
         self.blocking = False  # runs in a worker thread: cancelled through its progress reports
-        self.request: tuple[str, StageSettings] | None = None  # (run root, settings) it was started with
+        self.request = request
 
     def update(self, **changes: Any) -> None:
         # Every text a job reports passes here: a key quoted by an error never reaches Get or Watch.
@@ -186,8 +192,8 @@ class JobManager:
             )
         store = self._store_factory(run_uri)
         redactor = self._redactor + Redactor(op.secrets_of(settings, self._services))
-        job = _Job(JobStatus(job_id, operation, started_at=time.time()), asyncio.get_running_loop(), redactor)
-        job.request = (run_uri, settings)
+        status = JobStatus(job_id, operation, started_at=time.time())
+        job = _Job(status, asyncio.get_running_loop(), redactor, (run_uri, settings))
         context = op.context(store, settings, _JobProgress(job), self._services)
         job.blocking = op.run_async is None
         self._jobs[job_id] = job
